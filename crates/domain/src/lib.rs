@@ -1,0 +1,32 @@
+//! # stockdata-domain
+//!
+//! The pure core of stockdata: validated symbols, intervals and ranges, quotes, bars and news
+//! articles priced in exact decimals and stamped in UTC, their provenance, data-quality checks,
+//! and the one error taxonomy every port shares.
+//!
+//! This crate does no I/O and knows no async runtime, no HTTP and no provider JSON.
+
+mod error;
+mod interval;
+mod market;
+mod provenance;
+pub mod quality;
+mod query;
+mod range;
+mod symbol;
+pub mod time;
+
+pub use error::{ErrorKind, FetchError};
+pub use interval::{Interval, IntervalError};
+pub use market::{
+    Bar, NewsArticle, Quote, Sentiment, SentimentLabel, Volume, stable_hash_hex,
+};
+pub use provenance::{Adjustment, AdjustmentError, Provenance, ProviderId};
+pub use query::{BarQuery, NewsQuery};
+pub use range::{DateRange, RangeError, TimeRange};
+pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
+
+/// Exact decimal prices (never `f64`).
+pub use rust_decimal::Decimal;
+/// Dates and instants.
+pub use jiff::{Timestamp, civil::Date};

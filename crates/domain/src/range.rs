@@ -1,0 +1,126 @@
+//! Validated date and time ranges.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::time::{daily_bar_start, new_york_day_bounds};
+
+/// A range whose start is after its end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("start {start} is after end {end}: the start must be on or before the end")]
+pub struct RangeError {
+    /// The start that was given.
+    pub start: String,
+    /// The end that was given.
+    pub end: String,
+}
+
+/// An inclusive range of New York calendar dates, `start ≤ end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateRange {
+    start: Date,
+    end: Date,
+}
+
+impl DateRange {
+    /// # Errors
+    /// [`RangeError`] when `start` is after `end`.
+    pub fn new(start: Date, end: Date) -> Result<Self, RangeError> {
+        if start > end {
+            return Err(RangeError {
+                start: start.to_string(),
+                end: end.to_string(),
+            });
+        }
+        Ok(Self { start, end })
+    }
+
+    /// The first date, included.
+    #[must_use]
+    pub fn start(&self) -> Date {
+        self.start
+    }
+
+    /// The last date, included.
+    #[must_use]
+    pub fn end(&self) -> Date {
+        self.end
+    }
+
+    /// How many calendar days the range covers (1 for a single day).
+    #[must_use]
+    pub fn days(&self) -> i64 {
+        self.start.until(self.end).map_or(0, |span| i64::from(span.get_days())) + 1
+    }
+
+    /// The UTC instants the range covers: from 00:00 New York on `start` up to (excluding) 00:00
+    /// New York on the day after `end`, so `end`'s own bars and news are included.
+    #[must_use]
+    pub fn to_time_range(&self) -> TimeRange {
+        let (_, end) = new_york_day_bounds(self.end);
+        TimeRange {
+            start: daily_bar_start(self.start),
+            end,
+        }
+    }
+}
+
+impl fmt::Display for DateRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..={}", self.start, self.end)
+    }
+}
+
+/// A half-open range of UTC instants `[start, end)`, `start ≤ end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl TimeRange {
+    /// # Errors
+    /// [`RangeError`] when `start` is after `end`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Result<Self, RangeError> {
+        if start > end {
+            return Err(RangeError {
+                start: start.to_string(),
+                end: end.to_string(),
+            });
+        }
+        Ok(Self { start, end })
+    }
+
+    /// The first instant, included.
+    #[must_use]
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// The first instant after the range.
+    #[must_use]
+    pub fn end(&self) -> Timestamp {
+        self.end
+    }
+
+    /// Whether `t` is inside `[start, end)`.
+    #[must_use]
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// The range's length.
+    #[must_use]
+    pub fn duration(&self) -> std::time::Duration {
+        let secs = self.end.as_second().saturating_sub(self.start.as_second());
+        std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+    }
+}
+
+impl fmt::Display for TimeRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {})", self.start, self.end)
+    }
+}

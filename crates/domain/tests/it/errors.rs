@@ -1,0 +1,74 @@
+use std::time::Duration;
+
+use stockdata_domain::{
+    Decimal, ErrorKind, FetchError, Provenance, ProviderId, Quote, Symbol, Timestamp,
+};
+
+fn all_errors() -> Vec<FetchError> {
+    vec![
+        FetchError::RateLimited { retry_after: Some(Duration::from_secs(2)) },
+        FetchError::QuotaExhausted { resets_at: None },
+        FetchError::Unauthorized,
+        FetchError::EntitlementDenied { reason: "premium".into() },
+        FetchError::UnknownSymbol { symbol: Symbol::parse("ZZZZ").unwrap() },
+        FetchError::NoData,
+        FetchError::InvalidRequest { reason: "bad".into() },
+        FetchError::Timeout,
+        FetchError::Transport { detail: "reset".into() },
+        FetchError::ProviderUnavailable { status: Some(503) },
+        FetchError::malformed("x"),
+        FetchError::Cancelled,
+    ]
+}
+
+#[test]
+fn classification_table() {
+    use ErrorKind as K;
+    for err in all_errors() {
+        let (retry, failover) = match err.kind() {
+            K::RateLimited | K::Timeout | K::Transport | K::ProviderUnavailable => (true, true),
+            K::QuotaExhausted | K::Unauthorized | K::EntitlementDenied | K::UnknownSymbol
+            | K::NoData | K::Malformed => (false, true),
+            K::InvalidRequest | K::Cancelled => (false, false),
+        };
+        assert_eq!(err.is_retryable(), retry, "{err:?}");
+        assert_eq!(err.allows_failover(), failover, "{err:?}");
+        assert_eq!(ErrorKind::from_name(err.kind().as_str()), Some(err.kind()));
+    }
+    assert_eq!(all_errors().len(), ErrorKind::ALL.len());
+}
+
+#[test]
+fn messages_say_what_to_do() {
+    let shown = FetchError::RateLimited { retry_after: Some(Duration::from_millis(1500)) }.to_string();
+    assert_eq!(
+        shown,
+        "rate limited by the provider (retry after 1.5s): slow down or configure a lower request rate"
+    );
+    assert!(FetchError::Unauthorized.to_string().contains("check the configured API key"));
+    assert!(FetchError::ProviderUnavailable { status: Some(502) }.to_string().contains("HTTP 502"));
+}
+
+#[test]
+fn quote_derives_change_exactly() {
+    let mut q = Quote {
+        symbol: Symbol::parse("MSFT").unwrap(),
+        price: "112.13".parse().unwrap(),
+        bid: None,
+        bid_size: None,
+        ask: None,
+        ask_size: None,
+        open: None,
+        high: None,
+        low: None,
+        previous_close: Some("112.79".parse().unwrap()),
+        change: None,
+        change_percent: None,
+        volume: None,
+        as_of: Timestamp::UNIX_EPOCH,
+        provenance: Provenance::new(ProviderId::FINNHUB, Timestamp::UNIX_EPOCH),
+    };
+    q.derive_change();
+    assert_eq!(q.change, Some("-0.66".parse::<Decimal>().unwrap()));
+    assert_eq!(q.change_percent, Some("-0.5852".parse::<Decimal>().unwrap()));
+}

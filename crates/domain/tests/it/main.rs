@@ -1,0 +1,6 @@
+//! Behaviour of the domain types, through their public API only.
+
+mod errors;
+mod quality;
+mod symbols;
+mod time_and_ranges;

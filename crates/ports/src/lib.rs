@@ -1,0 +1,153 @@
+//! # stockdata-ports
+//!
+//! The async traits the stockdata core needs from the outside world: sources of quotes, bars and
+//! news, and a clock. Adapters (HTTP clients, the sandbox, a host's own code, test fakes)
+//! implement them; the core only ever sees these traits and domain types.
+//!
+//! ## The error contract
+//! Every method returns [`FetchError`]. Whatever the provider, an adapter MUST map:
+//!
+//! | situation | variant |
+//! |---|---|
+//! | too many requests right now (burst, per-minute limit, HTTP 429) | `RateLimited { retry_after }` |
+//! | the day's (or period's) quota is used up | `QuotaExhausted { resets_at }` |
+//! | missing, wrong or revoked credentials | `Unauthorized` |
+//! | the plan or feed does not cover the request (premium endpoint, SIP feed) | `EntitlementDenied` |
+//! | the provider does not know the symbol | `UnknownSymbol` |
+//! | the symbol is known but nothing lies in the range | `NoData` |
+//! | the request cannot be served as asked (interval unsupported, range too long) | `InvalidRequest` |
+//! | no answer in time / connection failure / 5xx | `Timeout` / `Transport` / `ProviderUnavailable` |
+//! | the body does not have the documented shape | `Malformed` |
+//!
+//! This is what lets the core retry and fail over without knowing any provider.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stockdata_domain::{
+    Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote, Symbol,
+    Timestamp,
+};
+
+/// What a source can do, so the core can plan requests instead of discovering limits by failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Bar intervals served (empty for quote and news sources).
+    pub intervals: Vec<Interval>,
+    /// How far back history reaches, when limited.
+    pub max_history: Option<Duration>,
+    /// The longest range one request may cover, when limited (the core splits longer ranges).
+    pub max_range_per_request: Option<Duration>,
+    /// Records one page holds, when the provider pages.
+    pub page_size: Option<usize>,
+    /// How many symbols one request may carry (1 for single-symbol endpoints).
+    pub max_symbols_per_request: usize,
+}
+
+impl Capabilities {
+    /// A single-symbol source with no documented limits.
+    #[must_use]
+    pub fn single_symbol() -> Self {
+        Self {
+            intervals: Vec::new(),
+            max_history: None,
+            max_range_per_request: None,
+            page_size: None,
+            max_symbols_per_request: 1,
+        }
+    }
+
+    /// Whether `interval` is served.
+    #[must_use]
+    pub fn supports(&self, interval: Interval) -> bool {
+        self.intervals.contains(&interval)
+    }
+}
+
+/// Latest quotes.
+#[async_trait]
+pub trait QuoteSource: Send + Sync + Debug {
+    /// The provider answering.
+    fn provider(&self) -> ProviderId;
+
+    /// What this source can do.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// The latest quote for `symbol`.
+    ///
+    /// # Errors
+    /// Per the table in the crate docs. In particular: `UnknownSymbol` when the provider does
+    /// not know `symbol` (including "empty" success bodies such as all-zero quotes);
+    /// `RateLimited` for throttling; `QuotaExhausted` for a used-up daily quota;
+    /// `Unauthorized` for bad credentials; `EntitlementDenied` when the plan does not cover the
+    /// symbol or feed; `Malformed` for a body of the wrong shape.
+    async fn quote(&self, symbol: &Symbol) -> Result<Quote, FetchError>;
+}
+
+/// Historical OHLCV bars.
+#[async_trait]
+pub trait BarSource: Send + Sync + Debug {
+    /// The provider answering.
+    fn provider(&self) -> ProviderId;
+
+    /// What this source can do: intervals, history depth, range per request, page size.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Every bar of `query.symbol` at `query.interval` whose start lies in `query.range`,
+    /// oldest first. An adapter follows the provider's pagination to the end: it never returns
+    /// a silently truncated series.
+    ///
+    /// # Errors
+    /// Per the table in the crate docs. In particular: `NoData` when the symbol is known but no
+    /// bar lies in the range (an empty series is never `Ok`); `UnknownSymbol` for an unknown
+    /// symbol; `InvalidRequest` for an interval outside [`Capabilities::intervals`];
+    /// `EntitlementDenied` for premium endpoints or feeds; `RateLimited` / `QuotaExhausted` /
+    /// `Unauthorized` / `Malformed` as for quotes.
+    async fn bars(&self, query: &BarQuery) -> Result<Vec<Bar>, FetchError>;
+}
+
+/// Company news.
+#[async_trait]
+pub trait NewsSource: Send + Sync + Debug {
+    /// The provider answering.
+    fn provider(&self) -> ProviderId;
+
+    /// What this source can do: page size, symbols per request.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Up to `query.limit` articles about any of `query.symbols` published in `query.range`,
+    /// newest first. No articles is `Ok(vec![])`: quiet days are normal.
+    ///
+    /// # Errors
+    /// Per the table in the crate docs: `UnknownSymbol` where the provider says so explicitly;
+    /// `RateLimited`, `QuotaExhausted`, `Unauthorized`, `EntitlementDenied`, `Malformed` as for
+    /// quotes.
+    async fn news(&self, query: &NewsQuery) -> Result<Vec<NewsArticle>, FetchError>;
+}
+
+/// The current instant, injectable so tests and the sandbox control time.
+pub trait Clock: Send + Sync + Debug {
+    /// Now, in UTC.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that always says the same instant: for tests and reproducible runs.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}

@@ -1,0 +1,209 @@
+//! `cargo xtask <task>`: the only automation entry point. CI and `.ci/run` call these.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci         fmt check, clippy -D warnings, layering check, all tests (the full gate)
+  lint       cargo fmt --check and clippy on all targets with -D warnings
+  layering   fail if domain/ports reach tokio, reqwest, hyper or serde_json, or if
+             adapters-http depends on app
+  test       every test in the workspace (cargo-nextest when installed, else cargo test)
+  contract   the contract-tests crate alone
+  bench      the criterion benchmarks";
+
+/// Crates the pure layers must never reach through normal dependency edges.
+const FORBIDDEN_IN_CORE: &[&str] = &["tokio", "reqwest", "hyper", "serde_json"];
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("lint") => lint(),
+        Some("layering") => layering(),
+        Some("test") => test(&[]),
+        Some("contract") => contract(),
+        Some("bench") => bench(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ci() -> Result {
+    lint()?;
+    layering()?;
+    test(&[])?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+fn lint() -> Result {
+    step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )
+}
+
+fn layering() -> Result {
+    let mut problems = Vec::new();
+    for krate in ["stockdata-domain", "stockdata-ports"] {
+        for dep in normal_deps(krate)? {
+            if FORBIDDEN_IN_CORE.contains(&dep.as_str()) {
+                problems.push(format!("{krate} depends on {dep} (it must stay free of I/O)"));
+            }
+        }
+    }
+    for krate in ["stockdata-domain", "stockdata-ports", "stockdata-adapters-http"] {
+        if normal_deps(krate)?.iter().any(|d| d == "stockdata-app") {
+            problems.push(format!("{krate} depends on stockdata-app (only app composes)"));
+        }
+    }
+    if normal_deps("stockdata-domain")?
+        .iter()
+        .any(|d| d == "stockdata-ports")
+    {
+        problems.push("stockdata-domain depends on stockdata-ports".to_owned());
+    }
+    if problems.is_empty() {
+        eprintln!("xtask: layering ok");
+        Ok(())
+    } else {
+        Err(format!("layering violated:\n  {}", problems.join("\n  ")))
+    }
+}
+
+/// Names of every crate `krate` reaches through normal (non-dev, non-build) edges.
+fn normal_deps(krate: &str) -> Result<Vec<String>> {
+    let out = Command::new(cargo_bin())
+        .current_dir(root())
+        .args([
+            "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format",
+            "{p}",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree -p {krate} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn test(filter: &[&str]) -> Result {
+    if has_nextest() {
+        let mut args = vec![
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ];
+        args.extend_from_slice(filter);
+        step("tests (nextest)", cargo(&args))?;
+        // nextest does not run doctests.
+        step(
+            "doctests",
+            cargo(&["test", "--workspace", "--locked", "--doc"]),
+        )
+    } else {
+        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
+        args.extend_from_slice(filter);
+        step("tests (cargo test)", cargo(&args))
+    }
+}
+
+fn contract() -> Result {
+    if has_nextest() {
+        step(
+            "contract tests",
+            cargo(&[
+                "nextest",
+                "run",
+                "--locked",
+                "-p",
+                "stockdata-contract-tests",
+            ]),
+        )
+    } else {
+        step(
+            "contract tests",
+            cargo(&["test", "--locked", "-p", "stockdata-contract-tests"]),
+        )
+    }
+}
+
+fn bench(extra: &[String]) -> Result {
+    let mut args = vec!["bench", "--locked", "-p", "stockdata-adapters-http"];
+    if !extra.is_empty() {
+        args.push("--");
+        args.extend(extra.iter().map(String::as_str));
+    }
+    step("benchmarks", cargo(&args))
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo_bin())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo_bin());
+    cmd.current_dir(root()).args(args);
+    cmd.env("PACT_DO_NOT_TRACK", "true");
+    cmd
+}
+
+fn step(name: &str, mut cmd: Command) -> Result {
+    eprintln!("xtask: {name}: {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{name}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn cargo_bin() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
