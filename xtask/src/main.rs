@@ -74,13 +74,21 @@ fn layering() -> Result {
     for krate in ["stockdata-domain", "stockdata-ports"] {
         for dep in normal_deps(krate)? {
             if FORBIDDEN_IN_CORE.contains(&dep.as_str()) {
-                problems.push(format!("{krate} depends on {dep} (it must stay free of I/O)"));
+                problems.push(format!(
+                    "{krate} depends on {dep} (it must stay free of I/O)"
+                ));
             }
         }
     }
-    for krate in ["stockdata-domain", "stockdata-ports", "stockdata-adapters-http"] {
+    for krate in [
+        "stockdata-domain",
+        "stockdata-ports",
+        "stockdata-adapters-http",
+    ] {
         if normal_deps(krate)?.iter().any(|d| d == "stockdata-app") {
-            problems.push(format!("{krate} depends on stockdata-app (only app composes)"));
+            problems.push(format!(
+                "{krate} depends on stockdata-app (only app composes)"
+            ));
         }
     }
     if normal_deps("stockdata-domain")?
@@ -102,8 +110,7 @@ fn normal_deps(krate: &str) -> Result<Vec<String>> {
     let out = Command::new(cargo_bin())
         .current_dir(root())
         .args([
-            "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format",
-            "{p}",
+            "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
         ])
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;

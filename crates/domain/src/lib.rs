@@ -18,15 +18,13 @@ pub mod time;
 
 pub use error::{ErrorKind, FetchError};
 pub use interval::{Interval, IntervalError};
-pub use market::{
-    Bar, NewsArticle, Quote, Sentiment, SentimentLabel, Volume, stable_hash_hex,
-};
+pub use market::{Bar, NewsArticle, Quote, Sentiment, SentimentLabel, Volume, stable_hash_hex};
 pub use provenance::{Adjustment, AdjustmentError, Provenance, ProviderId};
 pub use query::{BarQuery, NewsQuery};
 pub use range::{DateRange, RangeError, TimeRange};
 pub use symbol::{MAX_SYMBOL_LEN, Symbol, SymbolError};
 
-/// Exact decimal prices (never `f64`).
-pub use rust_decimal::Decimal;
 /// Dates and instants.
 pub use jiff::{Timestamp, civil::Date};
+/// Exact decimal prices (never `f64`).
+pub use rust_decimal::Decimal;

@@ -52,7 +52,10 @@ impl DateRange {
     /// How many calendar days the range covers (1 for a single day).
     #[must_use]
     pub fn days(&self) -> i64 {
-        self.start.until(self.end).map_or(0, |span| i64::from(span.get_days())) + 1
+        self.start
+            .until(self.end)
+            .map_or(0, |span| i64::from(span.get_days()))
+            + 1
     }
 
     /// The UTC instants the range covers: from 00:00 New York on `start` up to (excluding) 00:00

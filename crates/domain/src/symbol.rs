@@ -21,7 +21,9 @@ pub enum SymbolError {
     #[error("empty symbol: pass a ticker such as AAPL")]
     Empty,
     /// Whitespace inside the symbol, typically two tickers pasted as one.
-    #[error("symbol {input:?} contains whitespace: pass each ticker separately (e.g. \"AAPL\" \"MSFT\")")]
+    #[error(
+        "symbol {input:?} contains whitespace: pass each ticker separately (e.g. \"AAPL\" \"MSFT\")"
+    )]
     InnerWhitespace {
         /// The rejected input.
         input: String,

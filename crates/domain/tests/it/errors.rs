@@ -6,15 +6,25 @@ use stockdata_domain::{
 
 fn all_errors() -> Vec<FetchError> {
     vec![
-        FetchError::RateLimited { retry_after: Some(Duration::from_secs(2)) },
+        FetchError::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        },
         FetchError::QuotaExhausted { resets_at: None },
         FetchError::Unauthorized,
-        FetchError::EntitlementDenied { reason: "premium".into() },
-        FetchError::UnknownSymbol { symbol: Symbol::parse("ZZZZ").unwrap() },
+        FetchError::EntitlementDenied {
+            reason: "premium".into(),
+        },
+        FetchError::UnknownSymbol {
+            symbol: Symbol::parse("ZZZZ").unwrap(),
+        },
         FetchError::NoData,
-        FetchError::InvalidRequest { reason: "bad".into() },
+        FetchError::InvalidRequest {
+            reason: "bad".into(),
+        },
         FetchError::Timeout,
-        FetchError::Transport { detail: "reset".into() },
+        FetchError::Transport {
+            detail: "reset".into(),
+        },
         FetchError::ProviderUnavailable { status: Some(503) },
         FetchError::malformed("x"),
         FetchError::Cancelled,
@@ -27,8 +37,12 @@ fn classification_table() {
     for err in all_errors() {
         let (retry, failover) = match err.kind() {
             K::RateLimited | K::Timeout | K::Transport | K::ProviderUnavailable => (true, true),
-            K::QuotaExhausted | K::Unauthorized | K::EntitlementDenied | K::UnknownSymbol
-            | K::NoData | K::Malformed => (false, true),
+            K::QuotaExhausted
+            | K::Unauthorized
+            | K::EntitlementDenied
+            | K::UnknownSymbol
+            | K::NoData
+            | K::Malformed => (false, true),
             K::InvalidRequest | K::Cancelled => (false, false),
         };
         assert_eq!(err.is_retryable(), retry, "{err:?}");
@@ -40,13 +54,24 @@ fn classification_table() {
 
 #[test]
 fn messages_say_what_to_do() {
-    let shown = FetchError::RateLimited { retry_after: Some(Duration::from_millis(1500)) }.to_string();
+    let shown = FetchError::RateLimited {
+        retry_after: Some(Duration::from_millis(1500)),
+    }
+    .to_string();
     assert_eq!(
         shown,
         "rate limited by the provider (retry after 1.5s): slow down or configure a lower request rate"
     );
-    assert!(FetchError::Unauthorized.to_string().contains("check the configured API key"));
-    assert!(FetchError::ProviderUnavailable { status: Some(502) }.to_string().contains("HTTP 502"));
+    assert!(
+        FetchError::Unauthorized
+            .to_string()
+            .contains("check the configured API key")
+    );
+    assert!(
+        FetchError::ProviderUnavailable { status: Some(502) }
+            .to_string()
+            .contains("HTTP 502")
+    );
 }
 
 #[test]
@@ -70,5 +95,8 @@ fn quote_derives_change_exactly() {
     };
     q.derive_change();
     assert_eq!(q.change, Some("-0.66".parse::<Decimal>().unwrap()));
-    assert_eq!(q.change_percent, Some("-0.5852".parse::<Decimal>().unwrap()));
+    assert_eq!(
+        q.change_percent,
+        Some("-0.5852".parse::<Decimal>().unwrap())
+    );
 }

@@ -43,26 +43,36 @@ fn each_finding() {
     let cases: Vec<(Vec<Bar>, Vec<Finding>)> = vec![
         (
             vec![bar("2024-03-07", "10", "11", "10.5", "10.75", 1)],
-            vec![Finding::LowAboveBody { start: start("2024-03-07") }],
+            vec![Finding::LowAboveBody {
+                start: start("2024-03-07"),
+            }],
         ),
         (
             vec![bar("2024-03-07", "10", "10.5", "9", "11", 1)],
-            vec![Finding::HighBelowBody { start: start("2024-03-07") }],
+            vec![Finding::HighBelowBody {
+                start: start("2024-03-07"),
+            }],
         ),
         (
             vec![bar("2024-03-07", "0", "1", "0", "1", 1)],
-            vec![Finding::NonPositivePrice { start: start("2024-03-07") }],
+            vec![Finding::NonPositivePrice {
+                start: start("2024-03-07"),
+            }],
         ),
         (
             vec![bar("2024-03-07", "10", "11", "9", "10", 0)],
-            vec![Finding::ZeroVolume { start: start("2024-03-07") }],
+            vec![Finding::ZeroVolume {
+                start: start("2024-03-07"),
+            }],
         ),
         (
             vec![
                 bar("2024-03-07", "10", "11", "9", "10", 1),
                 bar("2024-03-07", "10", "11", "9", "10", 1),
             ],
-            vec![Finding::DuplicateStart { start: start("2024-03-07") }],
+            vec![Finding::DuplicateStart {
+                start: start("2024-03-07"),
+            }],
         ),
         (
             vec![
@@ -80,8 +90,12 @@ fn each_finding() {
                 bar("2024-03-12", "10", "11", "9", "10", 1),
             ],
             vec![
-                Finding::MissingWeekday { date: "2024-03-08".parse().unwrap() },
-                Finding::MissingWeekday { date: "2024-03-11".parse().unwrap() },
+                Finding::MissingWeekday {
+                    date: "2024-03-08".parse().unwrap(),
+                },
+                Finding::MissingWeekday {
+                    date: "2024-03-11".parse().unwrap(),
+                },
             ],
         ),
     ];

@@ -57,7 +57,10 @@ fn symbol_rejection_table() {
 #[test]
 fn symbol_error_says_what_to_do() {
     let err = Symbol::parse("AAPL MSFT").unwrap_err();
-    assert!(err.to_string().contains("pass each ticker separately"), "{err}");
+    assert!(
+        err.to_string().contains("pass each ticker separately"),
+        "{err}"
+    );
 }
 
 #[test]

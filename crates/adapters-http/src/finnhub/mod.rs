@@ -1,0 +1,367 @@
+//! Finnhub: quotes (`/api/v1/quote`), candles (`/api/v1/stock/candle`, premium), company news
+//! (`/api/v1/company-news`).
+//!
+//! Free tier: 60 requests a minute, and 30 a second on every plan.
+
+pub mod raw;
+pub mod wire;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use secrecy::SecretString;
+use stockdata_domain::{
+    Adjustment, Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
+    ProviderId, Quote, Symbol,
+};
+use stockdata_ports::{BarSource, Capabilities, Clock, NewsSource, QuoteSource};
+use url::Url;
+
+use self::raw::RawClient;
+use self::wire::{CandlesWire, NewsItemWire, QuoteWire};
+use crate::alpha_vantage::{default_base_url, finish_news};
+use crate::numbers;
+use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
+
+/// `https://finnhub.io`; `/api/v1/...` is appended.
+pub const DEFAULT_BASE_URL: &str = "https://finnhub.io";
+/// Free tier: 60 requests per minute.
+pub const FREE_REQUESTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).unwrap();
+/// Every plan: 30 requests per second.
+pub const MAX_REQUESTS_PER_SECOND: NonZeroU32 = NonZeroU32::new(30).unwrap();
+/// Intraday candles come one month per call.
+pub const INTRADAY_RANGE_PER_REQUEST: Duration = Duration::from_secs(30 * 86_400);
+
+/// Everything the Finnhub adapter needs.
+#[derive(Debug, Clone)]
+pub struct FinnhubConfig {
+    /// The API key (sent as `X-Finnhub-Token`).
+    pub api_key: SecretString,
+    /// `scheme://host[:port][/prefix]`.
+    pub base_url: Url,
+    /// Timeouts and retries.
+    pub transport: TransportConfig,
+    /// Quota windows (defaults: 60/min and 30/s).
+    pub windows: Vec<RateWindow>,
+}
+
+impl FinnhubConfig {
+    /// The free-tier defaults for `api_key`.
+    #[must_use]
+    pub fn new(api_key: SecretString) -> Self {
+        Self {
+            api_key,
+            base_url: default_base_url(DEFAULT_BASE_URL),
+            transport: TransportConfig::default(),
+            windows: vec![
+                RateWindow::per_minute(FREE_REQUESTS_PER_MINUTE),
+                RateWindow::per_second(MAX_REQUESTS_PER_SECOND),
+            ],
+        }
+    }
+}
+
+/// The Finnhub adapter: implements [`QuoteSource`], [`BarSource`] and [`NewsSource`].
+#[derive(Debug)]
+pub struct Finnhub {
+    raw: RawClient,
+    clock: Arc<dyn Clock>,
+    single: Capabilities,
+    bar_caps: Capabilities,
+}
+
+impl Finnhub {
+    /// Builds the adapter, drawing its pacer from `pacers` (one per key, shared).
+    ///
+    /// # Errors
+    /// `Transport` when the HTTP client cannot be built.
+    pub fn new(
+        config: FinnhubConfig,
+        pacers: &PacerRegistry,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, FetchError> {
+        let pacer = pacers.pacer(
+            &ProviderId::FINNHUB,
+            &config.api_key,
+            &config.windows,
+            Duration::ZERO,
+        );
+        let transport = Transport::new(config.transport, pacer)?;
+        Ok(Self::from_raw(
+            RawClient::new(transport, config.base_url, config.api_key),
+            clock,
+        ))
+    }
+
+    /// Wraps an existing raw client.
+    #[must_use]
+    pub fn from_raw(raw: RawClient, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            raw,
+            clock,
+            single: Capabilities::single_symbol(),
+            bar_caps: Capabilities {
+                intervals: Interval::ALL.to_vec(),
+                max_range_per_request: None,
+                ..Capabilities::single_symbol()
+            },
+        }
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance::new(ProviderId::FINNHUB, self.clock.now())
+    }
+}
+
+#[async_trait]
+impl QuoteSource for Finnhub {
+    fn provider(&self) -> ProviderId {
+        ProviderId::FINNHUB
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.single
+    }
+
+    async fn quote(&self, symbol: &Symbol) -> Result<Quote, FetchError> {
+        let wire = self.raw.quote(symbol).await?;
+        to_quote(symbol, &wire, self.provenance())
+    }
+}
+
+/// Maps a quote body into a [`Quote`].
+///
+/// # Errors
+/// `UnknownSymbol` for the all-zero body; `Malformed` for a missing price or bad time.
+pub fn to_quote(
+    symbol: &Symbol,
+    wire: &QuoteWire,
+    provenance: Provenance,
+) -> Result<Quote, FetchError> {
+    if wire.is_unknown() {
+        return Err(FetchError::UnknownSymbol {
+            symbol: symbol.clone(),
+        });
+    }
+    let price = wire
+        .c
+        .ok_or_else(|| FetchError::malformed("Finnhub quote has no current price \"c\""))?;
+    let as_of = match wire.t {
+        Some(t) if t > 0 => Timestamp::from_second(t).map_err(|_| {
+            FetchError::malformed(format!("Finnhub quote time {t} is out of range"))
+        })?,
+        _ => provenance.fetched_at,
+    };
+    let mut quote = Quote {
+        symbol: symbol.clone(),
+        price,
+        bid: None,
+        bid_size: None,
+        ask: None,
+        ask_size: None,
+        open: wire.o,
+        high: wire.h,
+        low: wire.l,
+        previous_close: wire.pc,
+        change: wire.d,
+        change_percent: wire.dp,
+        volume: None,
+        as_of,
+        provenance,
+    };
+    quote.derive_change();
+    Ok(quote)
+}
+
+fn resolution(interval: Interval) -> &'static str {
+    match interval {
+        Interval::Minute1 => "1",
+        Interval::Minute5 => "5",
+        Interval::Minute15 => "15",
+        Interval::Minute30 => "30",
+        Interval::Hour1 => "60",
+        Interval::Day1 => "D",
+        Interval::Week1 => "W",
+        Interval::Month1 => "M",
+    }
+}
+
+#[async_trait]
+impl BarSource for Finnhub {
+    fn provider(&self) -> ProviderId {
+        ProviderId::FINNHUB
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.bar_caps
+    }
+
+    async fn bars(&self, query: &BarQuery) -> Result<Vec<Bar>, FetchError> {
+        // Finnhub's daily and longer candles are split-adjusted, intraday ones are not; the
+        // provenance says which was served.
+        let served = if query.interval.is_intraday() {
+            Adjustment::Raw
+        } else {
+            Adjustment::Split
+        };
+        let chunk = if query.interval.is_intraday() {
+            INTRADAY_RANGE_PER_REQUEST
+        } else {
+            Duration::MAX
+        };
+        let start = query.range.start().as_second();
+        let end = query.range.end().as_second();
+        let step = i64::try_from(chunk.as_secs()).unwrap_or(i64::MAX);
+        let mut bars = Vec::new();
+        let mut from = start;
+        while from < end {
+            let to = from.saturating_add(step).min(end);
+            let wire = self
+                .raw
+                .candles(&query.symbol, resolution(query.interval), from, to - 1)
+                .await?;
+            let provenance = self.provenance().with_adjustment(served);
+            candle_bars(&query.symbol, query.interval, &wire, &provenance, &mut bars)?;
+            from = to;
+        }
+        bars.retain(|b| query.range.contains(b.start));
+        bars.sort_by_key(|b| b.start);
+        bars.dedup_by_key(|b| b.start);
+        if bars.is_empty() {
+            return Err(FetchError::NoData);
+        }
+        Ok(bars)
+    }
+}
+
+/// Maps a candle body into bars; `no_data` adds none.
+///
+/// # Errors
+/// `Malformed` for an unknown status, arrays of different lengths, bad times or volumes.
+pub fn candle_bars(
+    symbol: &Symbol,
+    interval: Interval,
+    wire: &CandlesWire,
+    provenance: &Provenance,
+    out: &mut Vec<Bar>,
+) -> Result<(), FetchError> {
+    match wire.s.as_str() {
+        "no_data" => return Ok(()),
+        "ok" => {}
+        other => {
+            return Err(FetchError::malformed(format!(
+                "Finnhub candles status {other:?} (expected \"ok\" or \"no_data\")"
+            )));
+        }
+    }
+    let n = wire.t.len();
+    if [
+        wire.o.len(),
+        wire.h.len(),
+        wire.l.len(),
+        wire.c.len(),
+        wire.v.len(),
+    ]
+    .iter()
+    .any(|&len| len != n)
+    {
+        return Err(FetchError::malformed(
+            "Finnhub candles: t/o/h/l/c/v arrays differ in length",
+        ));
+    }
+    out.reserve(n);
+    for i in 0..n {
+        let start = Timestamp::from_second(wire.t[i]).map_err(|_| {
+            FetchError::malformed(format!("Finnhub candle time {} is out of range", wire.t[i]))
+        })?;
+        out.push(Bar {
+            symbol: symbol.clone(),
+            interval,
+            start,
+            open: wire.o[i],
+            high: wire.h[i],
+            low: wire.l[i],
+            close: wire.c[i],
+            volume: numbers::volume_from_f64("v", wire.v[i])?,
+            vwap: None,
+            trades: None,
+            provenance: provenance.clone(),
+        });
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl NewsSource for Finnhub {
+    fn provider(&self) -> ProviderId {
+        ProviderId::FINNHUB
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.single
+    }
+
+    async fn news(&self, query: &NewsQuery) -> Result<Vec<NewsArticle>, FetchError> {
+        let utc = jiff::tz::TimeZone::UTC;
+        let from = utc.to_datetime(query.range.start()).date();
+        let last = query
+            .range
+            .end()
+            .checked_sub(jiff::SignedDuration::from_nanos(1))
+            .unwrap_or(query.range.end());
+        let to = utc.to_datetime(last.max(query.range.start())).date();
+        let mut articles = Vec::new();
+        for symbol in &query.symbols {
+            let items = self.raw.company_news(symbol, from, to).await?;
+            let provenance = self.provenance();
+            for item in &items {
+                articles.push(to_article(symbol, item, &provenance)?);
+            }
+        }
+        articles.retain(|a| query.range.contains(a.published_at));
+        Ok(finish_news(articles, query.limit))
+    }
+}
+
+/// Maps a company-news item into an article with id `finnhub:<id>`.
+///
+/// # Errors
+/// `Malformed` for an out-of-range `datetime`.
+pub fn to_article(
+    asked: &Symbol,
+    item: &NewsItemWire,
+    provenance: &Provenance,
+) -> Result<NewsArticle, FetchError> {
+    let published_at = Timestamp::from_second(item.datetime).map_err(|_| {
+        FetchError::malformed(format!(
+            "Finnhub news datetime {} is out of range",
+            item.datetime
+        ))
+    })?;
+    let mut symbols: Vec<Symbol> = item
+        .related
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|s| Symbol::parse(s).ok())
+        .collect();
+    if !symbols.contains(asked) {
+        symbols.insert(0, asked.clone());
+    }
+    Ok(NewsArticle {
+        id: format!("finnhub:{}", item.id),
+        headline: item.headline.clone(),
+        summary: item.summary.clone().unwrap_or_default(),
+        url: item.url.clone(),
+        source: item.source.clone().unwrap_or_default(),
+        published_at,
+        symbols,
+        author: None,
+        image: item.image.clone().filter(|s| !s.trim().is_empty()),
+        sentiment: None,
+        provenance: provenance.clone(),
+    })
+}

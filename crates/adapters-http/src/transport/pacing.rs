@@ -1,0 +1,207 @@
+//! Pacing: never send a request the provider's quota will refuse.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::Clock as _;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use secrecy::{ExposeSecret, SecretString};
+use stockdata_domain::{FetchError, ProviderId, Timestamp};
+
+/// One quota window: at most `requests` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// Requests allowed in the window.
+    pub requests: NonZeroU32,
+    /// The window's length.
+    pub per: Duration,
+}
+
+impl RateWindow {
+    /// `requests` per second.
+    #[must_use]
+    pub const fn per_second(requests: NonZeroU32) -> Self {
+        Self {
+            requests,
+            per: Duration::from_secs(1),
+        }
+    }
+
+    /// `requests` per minute.
+    #[must_use]
+    pub const fn per_minute(requests: NonZeroU32) -> Self {
+        Self {
+            requests,
+            per: Duration::from_secs(60),
+        }
+    }
+
+    /// `requests` per day.
+    #[must_use]
+    pub const fn per_day(requests: NonZeroU32) -> Self {
+        Self {
+            requests,
+            per: Duration::from_secs(86_400),
+        }
+    }
+
+    /// Windows of an hour or more are quotas: waiting them out is not pacing, it is giving up
+    /// for a long time, so the caller gets `QuotaExhausted` instead.
+    fn is_quota(&self) -> bool {
+        self.per >= Duration::from_secs(3600)
+    }
+
+    fn quota(&self) -> Quota {
+        let period = self.per / self.requests.get();
+        Quota::with_period(period.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(self.requests))
+            .allow_burst(self.requests)
+    }
+}
+
+impl fmt::Display for RateWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s".to_owned(),
+            60 => "min".to_owned(),
+            3600 => "h".to_owned(),
+            86_400 => "day".to_owned(),
+            _ => format!("{:?}", self.per),
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
+}
+
+/// A governor clock on tokio's time, so a paused test runtime controls pacing too.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioClock;
+
+impl governor::clock::Clock for TokioClock {
+    type Instant = std::time::Instant;
+    fn now(&self) -> Self::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
+
+/// Paces one API key at one provider across several windows at once (e.g. 25/day and 1/s).
+///
+/// Built on governor's GCRA: each window allows its full count as a burst and then refills
+/// evenly. Windows shorter than an hour are waited out; when a window of an hour or more would
+/// make the caller wait longer than `max_quota_wait`, [`Pacer::acquire`] answers
+/// `QuotaExhausted` with the instant the next request would be allowed.
+pub struct Pacer {
+    windows: Vec<(RateWindow, Limiter)>,
+    max_quota_wait: Duration,
+}
+
+impl fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let windows: Vec<String> = self.windows.iter().map(|(w, _)| w.to_string()).collect();
+        f.debug_struct("Pacer")
+            .field("windows", &windows)
+            .field("max_quota_wait", &self.max_quota_wait)
+            .finish()
+    }
+}
+
+impl Pacer {
+    /// A pacer enforcing every window in `windows`.
+    #[must_use]
+    pub fn new(windows: &[RateWindow], max_quota_wait: Duration) -> Self {
+        let mut sorted = windows.to_vec();
+        // Longest first: a refused quota consumes nothing from the shorter windows.
+        sorted.sort_by_key(|w| std::cmp::Reverse(w.per));
+        Self {
+            windows: sorted
+                .into_iter()
+                .map(|w| (w, RateLimiter::direct_with_clock(w.quota(), TokioClock)))
+                .collect(),
+            max_quota_wait,
+        }
+    }
+
+    /// A pacer that never waits.
+    #[must_use]
+    pub fn unlimited() -> Self {
+        Self::new(&[], Duration::ZERO)
+    }
+
+    /// The windows enforced, longest first.
+    pub fn windows(&self) -> impl Iterator<Item = RateWindow> + '_ {
+        self.windows.iter().map(|(w, _)| *w)
+    }
+
+    /// Waits until every window allows one more request and takes it. Returns how long it
+    /// waited.
+    ///
+    /// # Errors
+    /// `QuotaExhausted` when a quota window (an hour or longer) would make the caller wait
+    /// longer than `max_quota_wait`; nothing is consumed from any window then.
+    pub async fn acquire(&self) -> Result<Duration, FetchError> {
+        let started = tokio::time::Instant::now();
+        for (window, limiter) in &self.windows {
+            loop {
+                match limiter.check() {
+                    Ok(()) => break,
+                    Err(not_until) => {
+                        let wait = not_until.wait_time_from(TokioClock.now());
+                        if window.is_quota() && wait > self.max_quota_wait {
+                            let resets_at = Timestamp::now().checked_add(wait).ok();
+                            return Err(FetchError::QuotaExhausted { resets_at });
+                        }
+                        tracing::debug!(window = %window, wait_ms = wait.as_millis() as u64, "pacing: waiting for quota");
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }
+        Ok(started.elapsed())
+    }
+}
+
+/// Hands out one shared [`Pacer`] per (provider, API key): every client using the same key
+/// draws from the same budget, because two limiters would silently double the rate.
+///
+/// Keys are remembered only as a keyed hash (random per registry), never as text.
+#[derive(Debug, Default)]
+pub struct PacerRegistry {
+    hasher: RandomState,
+    pacers: Mutex<HashMap<(ProviderId, u64), Arc<Pacer>>>,
+}
+
+impl PacerRegistry {
+    /// An empty registry.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pacer for `key` at `provider`, created with `windows` on first use.
+    pub fn pacer(
+        &self,
+        provider: &ProviderId,
+        key: &SecretString,
+        windows: &[RateWindow],
+        max_quota_wait: Duration,
+    ) -> Arc<Pacer> {
+        let fingerprint = self.hasher.hash_one(key.expose_secret());
+        let mut pacers = self
+            .pacers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            pacers
+                .entry((provider.clone(), fingerprint))
+                .or_insert_with(|| Arc::new(Pacer::new(windows, max_quota_wait))),
+        )
+    }
+}
