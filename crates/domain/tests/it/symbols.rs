@@ -82,7 +82,8 @@ proptest! {
     fn symbol_round_trips(s in "[A-Za-z0-9^][A-Za-z0-9.^=/_-]{0,23}") {
         let sym = Symbol::parse(&s).unwrap();
         prop_assert_eq!(sym.as_str(), s.to_ascii_uppercase());
-        let again = Symbol::parse(&sym.to_string()).unwrap();
+        let shown = sym.to_string();
+        let again = Symbol::parse(&shown).unwrap();
         prop_assert_eq!(again, sym);
     }
 

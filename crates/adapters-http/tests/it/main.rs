@@ -1,0 +1,9 @@
+//! Adapters exercised over loopback against recorded provider payloads (wiremock), through the
+//! port traits.
+
+mod alpha_vantage;
+mod failure_matrix;
+mod finnhub;
+mod pacing;
+mod secrets;
+mod support;

@@ -1,0 +1,151 @@
+//! API keys never appear in logs, errors or Debug output.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use stockdata_domain::{FetchError, NewsQuery, TimeRange};
+use stockdata_ports::{NewsSource, QuoteSource};
+use tracing_subscriber::fmt::MakeWriter;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{AV_KEY, FH_KEY, av, av_config, fh, fh_config, json, sym, ts};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn body(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(text.to_owned(), "application/json")
+}
+
+#[tokio::test]
+async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .json()
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut errors: Vec<FetchError> = Vec::new();
+
+    // Alpha Vantage: in-body errors that echo the key, throttling, a 5xx, then success.
+    let server = MockServer::start().await;
+    let echo_info = format!(
+        r#"{{"Information": "We have detected your API key as {AV_KEY} and our standard API rate limit is 25 requests per day."}}"#
+    );
+    let echo_other = format!(
+        r#"{{"Information": "We have detected your API key as {AV_KEY}. Please read the documentation."}}"#
+    );
+    let echo_error =
+        format!(r#"{{"Error Message": "Invalid API call with {AV_KEY}. Please retry."}}"#);
+    for text in [&echo_info, &echo_other, &echo_error] {
+        Mock::given(path("/query"))
+            .respond_with(body(text))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/query"))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/query"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/query"))
+        .respond_with(json("alphavantage_global_quote.json"))
+        .mount(&server)
+        .await;
+
+    let client = av(&server.uri(), "2018-10-08T14:00:00Z");
+    let news = NewsQuery {
+        symbols: vec![sym("MSFT")],
+        range: TimeRange::new(ts("2023-11-29T00:00:00Z"), ts("2023-11-30T00:00:00Z")).unwrap(),
+        limit: 5,
+    };
+    errors.push(client.quote(&sym("MSFT")).await.unwrap_err());
+    errors.push(client.news(&news).await.unwrap_err());
+    errors.push(client.news(&news).await.unwrap_err());
+    client.quote(&sym("MSFT")).await.unwrap();
+    assert!(
+        matches!(errors[0], FetchError::QuotaExhausted { .. }),
+        "{:?}",
+        errors[0]
+    );
+    let FetchError::InvalidRequest { reason } = &errors[1] else {
+        panic!("{:?}", errors[1])
+    };
+    assert!(reason.contains("API key as REDACTED"), "{reason}");
+
+    // Finnhub: error bodies that echo the token, then success.
+    let server = MockServer::start().await;
+    let echo = format!(r#"{{"error":"You don't have access with {FH_KEY}"}}"#);
+    Mock::given(path("/api/v1/quote"))
+        .respond_with(ResponseTemplate::new(403).set_body_raw(echo, "application/json"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/quote"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_string(format!("Invalid API key {FH_KEY}")),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/quote"))
+        .respond_with(json("finnhub_quote.json"))
+        .mount(&server)
+        .await;
+    let finnhub = fh(&server.uri(), "2020-02-25T16:00:00Z");
+    errors.push(finnhub.quote(&sym("AAPL")).await.unwrap_err());
+    errors.push(finnhub.quote(&sym("AAPL")).await.unwrap_err());
+    finnhub.quote(&sym("AAPL")).await.unwrap();
+
+    // Transport errors too.
+    let dead = av("http://127.0.0.1:9", "2024-01-02T15:00:00Z");
+    errors.push(dead.quote(&sym("MSFT")).await.unwrap_err());
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let mut shown = logs.clone();
+    for err in &errors {
+        shown.push_str(&format!("{err}\n{err:?}\n"));
+    }
+    shown.push_str(&format!(
+        "{client:?}\n{finnhub:?}\n{:?}\n{:?}\n",
+        av_config("http://x"),
+        fh_config("http://x")
+    ));
+
+    for key in [AV_KEY, FH_KEY] {
+        assert!(!shown.contains(key), "key {key} leaked:\n{shown}");
+    }
+    // The test could fail: URLs, attempts and request ids were logged.
+    assert!(logs.contains("apikey=REDACTED"), "{logs}");
+    assert!(logs.contains("\"request_id\""), "{logs}");
+    assert!(logs.contains("\"attempt\""), "{logs}");
+    assert!(logs.contains("\"elapsed_ms\""), "{logs}");
+    assert!(logs.contains("\"provider\":\"finnhub\""), "{logs}");
+}
