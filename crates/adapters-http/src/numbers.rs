@@ -11,18 +11,60 @@ pub(crate) fn is_absent(text: &str) -> bool {
     t.is_empty() || t.eq_ignore_ascii_case("none") || t == "-" || t.eq_ignore_ascii_case("null")
 }
 
-/// A decimal from provider text: `"112.6300"`, `"133.0"`, `"6.3e-05"`, `"-0.5852%"`.
+/// A decimal from provider text: `"112.6300"`, `"133.0"`, `"6.3e-05"`, `"-0.5852%"`. The scale
+/// is kept as sent (`112.6300` equals `112.63`; output normalizes).
 pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
+    if let Some(d) = plain_decimal(text) {
+        return Ok(d);
+    }
     let t = text.trim();
     let t = t.strip_suffix('%').unwrap_or(t);
+    if let Some(d) = plain_decimal(t) {
+        return Ok(d);
+    }
     let parsed = if t.contains(['e', 'E']) {
         Decimal::from_scientific(t)
     } else {
         Decimal::from_str(t)
     };
-    parsed
-        .map(|d| d.normalize())
-        .map_err(|_| FetchError::malformed(format!("{field}: {text:?} is not a decimal number")))
+    parsed.map_err(|_| FetchError::malformed(format!("{field}: {text:?} is not a decimal number")))
+}
+
+/// The common case on the hot path: `-?digits[.digits]` with at most 18 digits, read into a
+/// mantissa and scale without rust_decimal's general parser. Anything else is `None` and goes
+/// the general way.
+fn plain_decimal(text: &str) -> Option<Decimal> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut scale: Option<u32> = None;
+    let mut count = 0;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + i64::from(b - b'0');
+                count += 1;
+                if let Some(s) = scale.as_mut() {
+                    *s += 1;
+                }
+            }
+            b'.' if scale.is_none() => scale = Some(0),
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 18 || scale == Some(0) {
+        return None;
+    }
+    Some(Decimal::new(
+        if negative { -mantissa } else { mantissa },
+        scale.unwrap_or(0),
+    ))
 }
 
 /// Like [`decimal`], but "", "None" and "-" mean absent.
@@ -62,9 +104,74 @@ pub(crate) fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
             "{field}: invalid volume {v}"
         )));
     }
-    let d = Decimal::from_str(&v.to_string())
-        .map_err(|_| FetchError::malformed(format!("{field}: volume {v} is out of range")))?;
+    // Whole numbers (the usual case) convert directly; 2^53 is where f64 stops being exact.
+    if v.fract() == 0.0 && v < 9_007_199_254_740_992.0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Ok(v as u64);
+    }
+    let d = decimal_from_f64(v)
+        .ok_or_else(|| FetchError::malformed(format!("{field}: volume {v} is out of range")))?;
     volume_from_decimal(field, d)
+}
+
+/// A decimal from a JSON float, exact to the digits the provider printed: the shortest text
+/// that round-trips the float (`161.942117`, never `161.94211699999999`), formatted on the
+/// stack by ryu.
+pub(crate) fn decimal_from_f64(v: f64) -> Option<Decimal> {
+    if !v.is_finite() {
+        return None;
+    }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(v);
+    if text.contains('e') {
+        Decimal::from_scientific(text).ok()
+    } else {
+        Decimal::from_str(text).ok()
+    }
+}
+
+/// serde helpers reading JSON numbers as exact decimals straight from their text (no trip
+/// through `f64`): `217.1402` is read as the digits the provider wrote.
+pub(crate) mod json {
+    use rust_decimal::Decimal;
+    use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    fn from_raw<E: de::Error>(raw: &RawValue) -> Result<Decimal, E> {
+        let text = raw.get();
+        let digits = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text);
+        super::decimal("", digits).map_err(|_| E::custom(format!("{text} is not a decimal number")))
+    }
+
+    /// A number or null.
+    pub(crate) fn opt_decimal<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Decimal>, D::Error> {
+        let raw: Option<&RawValue> = Deserialize::deserialize(d)?;
+        raw.map(from_raw).transpose()
+    }
+
+    /// An array of numbers.
+    pub(crate) fn decimals<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Decimal>, D::Error> {
+        struct Seq;
+        impl<'de> Visitor<'de> for Seq {
+            type Value = Vec<Decimal>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of numbers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(256));
+                while let Some(raw) = seq.next_element::<&RawValue>()? {
+                    out.push(from_raw(raw)?);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
 }
 
 #[cfg(test)]
@@ -78,11 +185,23 @@ mod tests {
 
     #[test]
     fn provider_number_texts() {
-        check("112.6300", "112.63");
-        check("133.0", "133");
+        check("112.6300", "112.6300");
+        check("133.0", "133.0");
         check("6.3e-05", "0.000063");
         check("-0.5852%", "-0.5852");
-        check(" 1.0 ", "1");
+        check(" 1.0 ", "1.0");
+        check("-0.5852", "-0.5852");
+        check("0.000063", "0.000063");
+        check("123456789012345678", "123456789012345678");
+        check("1234567890.123456789", "1234567890.123456789");
+        check(".5", "0.5");
+        check("-0", "0");
+        assert!(decimal("f", "-").is_err());
+        assert!(decimal("f", "1.2.3").is_err());
+        assert_eq!(
+            decimal("f", "112.6300").unwrap(),
+            decimal("f", "112.63").unwrap()
+        );
         assert!(
             decimal("price", "abc")
                 .unwrap_err()
@@ -95,8 +214,8 @@ mod tests {
 
     #[test]
     fn json_floats_keep_their_printed_digits() {
-        // Finnhub and Alpaca send prices as JSON numbers; rust_decimal reads them through the
-        // shortest round-trip text of the float, so the provider's digits survive exactly.
+        // Finnhub and Alpaca send prices as JSON numbers: read from their text, the provider's
+        // digits survive exactly.
         let parsed: Vec<Decimal> =
             serde_json::from_str("[161.942117, 189.98, 0.1, 174, 217.1402, 1e-7]").unwrap();
         let shown: Vec<String> = parsed.iter().map(|d| d.normalize().to_string()).collect();

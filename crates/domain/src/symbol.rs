@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The longest symbol accepted, in bytes after trimming (`TSCO.LON`, `BRK.B`, `^GSPC` all fit easily;
 /// anything longer is almost certainly a pasted sentence or a list).
@@ -10,9 +11,9 @@ pub const MAX_SYMBOL_LEN: usize = 24;
 /// A validated, upper-cased ticker symbol such as `AAPL`, `BRK.B`, `BF-B`, `TSCO.LON` or `^GSPC`.
 ///
 /// The only way to build one is [`Symbol::parse`] (or [`str::parse`]); code that holds a `Symbol`
-/// never re-checks it.
+/// never re-checks it. Cloning is cheap (a shared reference count): every bar carries one.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Symbol(Box<str>);
+pub struct Symbol(Arc<str>);
 
 /// Why a piece of text is not a [`Symbol`]. Every variant names the offending input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +92,7 @@ impl Symbol {
                 });
             }
         }
-        Ok(Self(trimmed.to_ascii_uppercase().into_boxed_str()))
+        Ok(Self(Arc::from(trimmed.to_ascii_uppercase())))
     }
 
     /// The normalised text of the symbol.

@@ -357,9 +357,10 @@ struct RowWire<'a> {
 
 impl RowWire<'_> {
     fn into_row(self, key: &str) -> Result<SeriesRow, String> {
-        let ctx = |field: &str| format!("row {key:?} {field}");
-        let dec =
-            |field: &str, v: &str| numbers::decimal(&ctx(field), v).map_err(|e| e.to_string());
+        // Context is formatted only on failure: this runs once per row of 20-year series.
+        let fail =
+            |field: &str, value: &str| format!("row {key:?} {field}: {value:?} is not a number");
+        let dec = |field: &str, v: &str| numbers::decimal("", v).map_err(|_| fail(field, v));
         let volume_text = self
             .volume
             .as_deref()
@@ -372,7 +373,9 @@ impl RowWire<'_> {
             high: dec("high", &self.high)?,
             low: dec("low", &self.low)?,
             close: dec("close", &self.close)?,
-            volume: numbers::volume(&ctx("volume"), volume_text).map_err(|e| e.to_string())?,
+            volume: numbers::volume("", volume_text).map_err(|_| {
+                format!("row {key:?} volume: {volume_text:?} is not a non-negative count")
+            })?,
             adjusted_close: match self.adjusted_close.as_deref() {
                 Some(v) => Some(dec("adjusted close", v)?),
                 None => None,

@@ -4,24 +4,31 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use stockdata_domain::FetchError;
 
+use crate::numbers::json;
+
 /// `GET /api/v1/quote`. An unknown symbol answers all zeros with null `d`/`dp` and `t = 0`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct QuoteWire {
     /// Current price.
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub c: Option<Decimal>,
     /// Change (null for unknown symbols; absent in old bodies).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub d: Option<Decimal>,
     /// Percent change (same).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub dp: Option<Decimal>,
     /// Day high.
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub h: Option<Decimal>,
     /// Day low.
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub l: Option<Decimal>,
     /// Day open.
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub o: Option<Decimal>,
     /// Previous close.
+    #[serde(default, deserialize_with = "json::opt_decimal")]
     pub pc: Option<Decimal>,
     /// Unix seconds of the price (absent from the swagger, present in real bodies).
     #[serde(default)]
@@ -45,16 +52,16 @@ pub struct CandlesWire {
     #[serde(default)]
     pub t: Vec<i64>,
     /// Opens.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::decimals")]
     pub o: Vec<Decimal>,
     /// Highs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::decimals")]
     pub h: Vec<Decimal>,
     /// Lows.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::decimals")]
     pub l: Vec<Decimal>,
     /// Closes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::decimals")]
     pub c: Vec<Decimal>,
     /// Volumes, typed as floats by Finnhub.
     #[serde(default)]
