@@ -195,7 +195,8 @@ fn parsers(c: &mut Criterion) {
         items
             .iter()
             .map(|i| alpha_vantage::to_article(i, &av_prov).unwrap())
-            .count()
+            .collect::<Vec<_>>()
+            .len()
     });
 
     let candles = finnhub_candles(5_040);
