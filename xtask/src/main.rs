@@ -49,7 +49,6 @@ fn ci() -> Result {
     lint()?;
     layering()?;
     test(&[])?;
-    eprintln!("xtask: ci passed");
     Ok(())
 }
 
@@ -129,6 +128,12 @@ fn normal_deps(krate: &str) -> Result<Vec<String>> {
 
 fn test(filter: &[&str]) -> Result {
     if has_nextest() {
+        // nextest does not run doctests: run them first, so the test summary CI reads is
+        // nextest's closing line.
+        step(
+            "doctests",
+            cargo(&["test", "--workspace", "--locked", "--doc", "--quiet"]),
+        )?;
         let mut args = vec![
             "nextest",
             "run",
@@ -137,12 +142,7 @@ fn test(filter: &[&str]) -> Result {
             "--no-fail-fast",
         ];
         args.extend_from_slice(filter);
-        step("tests (nextest)", cargo(&args))?;
-        // nextest does not run doctests.
-        step(
-            "doctests",
-            cargo(&["test", "--workspace", "--locked", "--doc"]),
-        )
+        step("tests (nextest)", cargo(&args))
     } else {
         let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
         args.extend_from_slice(filter);
