@@ -6,7 +6,10 @@
 //! Every provider goes through the one [`transport`]: timeouts, pacing, retries, tracing and
 //! redaction live there and nowhere else.
 
+pub mod alpaca;
 pub mod alpha_vantage;
+pub mod batch;
 pub mod finnhub;
 mod numbers;
+pub mod serverless;
 pub mod transport;

@@ -130,6 +130,12 @@ pub(crate) fn decimal_from_f64(v: f64) -> Option<Decimal> {
     }
 }
 
+/// An RFC 3339 instant (`2022-03-18T14:02:09.722539521Z`).
+pub(crate) fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, FetchError> {
+    text.parse()
+        .map_err(|_| FetchError::malformed(format!("{field}: {text:?} is not an RFC 3339 instant")))
+}
+
 /// serde helpers reading JSON numbers as exact decimals straight from their text (no trip
 /// through `f64`): `217.1402` is read as the digits the provider wrote.
 pub(crate) mod json {
@@ -144,6 +150,22 @@ pub(crate) mod json {
             .and_then(|t| t.strip_suffix('"'))
             .unwrap_or(text);
         super::decimal("", digits).map_err(|_| E::custom(format!("{text} is not a decimal number")))
+    }
+
+    /// A required number.
+    pub(crate) fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let raw: &RawValue = Deserialize::deserialize(d)?;
+        from_raw(raw)
+    }
+
+    /// A required non-negative whole count (`85998033`, also `85998033.0`).
+    pub(crate) fn volume<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let raw: &RawValue = Deserialize::deserialize(d)?;
+        let text = raw.get();
+        if let Ok(v) = text.parse::<u64>() {
+            return Ok(v);
+        }
+        super::volume("volume", text).map_err(|e| de::Error::custom(e.to_string()))
     }
 
     /// A number or null.

@@ -6,6 +6,7 @@
 //!
 //! This crate does no I/O and knows no async runtime, no HTTP and no provider JSON.
 
+mod batch;
 mod error;
 mod interval;
 mod market;
@@ -16,6 +17,7 @@ mod range;
 mod symbol;
 pub mod time;
 
+pub use batch::{BatchBarQuery, SymbolResult};
 pub use error::{ErrorKind, FetchError};
 pub use interval::{Interval, IntervalError};
 pub use market::{Bar, NewsArticle, Quote, Sentiment, SentimentLabel, Volume, stable_hash_hex};

@@ -116,6 +116,9 @@ pub struct Provenance {
     pub adjustment: Option<Adjustment>,
     /// True for data made up by the sandbox simulator: never to be mistaken for market data.
     pub synthetic: bool,
+    /// The relay the record came through, when it did not come from `provider` directly (a
+    /// serverless fetcher relays Alpaca's data: provider `alpaca`, via `serverless`).
+    pub via: Option<ProviderId>,
 }
 
 impl Provenance {
@@ -128,6 +131,7 @@ impl Provenance {
             feed: None,
             adjustment: None,
             synthetic: false,
+            via: None,
         }
     }
 

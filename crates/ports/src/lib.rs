@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stockdata_domain::{
-    Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote, Symbol,
-    Timestamp,
+    Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote,
+    Symbol, SymbolResult, Timestamp,
 };
 
 /// What a source can do, so the core can plan requests instead of discovering limits by failing.
@@ -83,6 +83,24 @@ pub trait QuoteSource: Send + Sync + Debug {
     /// `Unauthorized` for bad credentials; `EntitlementDenied` when the plan does not cover the
     /// symbol or feed; `Malformed` for a body of the wrong shape.
     async fn quote(&self, symbol: &Symbol) -> Result<Quote, FetchError>;
+
+    /// The latest quotes for many symbols: exactly one [`SymbolResult`] per entry of
+    /// `symbols`, in order, each with data or its own typed error. One symbol's failure never
+    /// fails the others, and no symbol is ever silently missing.
+    ///
+    /// The default fans out to [`quote`](Self::quote) one symbol at a time; sources whose
+    /// provider answers many symbols per request override it and split `symbols` into as few
+    /// requests as [`Capabilities::max_symbols_per_request`] allows.
+    async fn quotes(&self, symbols: &[Symbol]) -> Vec<SymbolResult<Quote>> {
+        let mut out = Vec::with_capacity(symbols.len());
+        for symbol in symbols {
+            out.push(SymbolResult {
+                symbol: symbol.clone(),
+                result: self.quote(symbol).await,
+            });
+        }
+        out
+    }
 }
 
 /// Historical OHLCV bars.
@@ -105,6 +123,22 @@ pub trait BarSource: Send + Sync + Debug {
     /// `EntitlementDenied` for premium endpoints or feeds; `RateLimited` / `QuotaExhausted` /
     /// `Unauthorized` / `Malformed` as for quotes.
     async fn bars(&self, query: &BarQuery) -> Result<Vec<Bar>, FetchError>;
+
+    /// Bars for many symbols over one range: exactly one [`SymbolResult`] per entry of
+    /// `query.symbols`, in order, with the same per-symbol contract as [`bars`](Self::bars).
+    ///
+    /// The default fans out to [`bars`](Self::bars) one symbol at a time; multi-symbol
+    /// providers override it.
+    async fn bars_batch(&self, query: &BatchBarQuery) -> Vec<SymbolResult<Vec<Bar>>> {
+        let mut out = Vec::with_capacity(query.symbols.len());
+        for symbol in &query.symbols {
+            out.push(SymbolResult {
+                symbol: symbol.clone(),
+                result: self.bars(&query.for_symbol(symbol)).await,
+            });
+        }
+        out
+    }
 }
 
 /// Company news.
