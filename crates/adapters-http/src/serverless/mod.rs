@@ -29,6 +29,9 @@ use crate::batch::split_symbols;
 use crate::numbers;
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
+/// One symbol group and what the deployment answered for it.
+type GroupAnswer<R> = (Vec<Symbol>, Result<wire::Results<R>, FetchError>);
+
 /// Symbols per request: the limit `stockdata serve` enforces.
 pub const MAX_SYMBOLS_PER_REQUEST: usize = 100;
 /// The longest comma-joined `symbols` value sent.
@@ -125,7 +128,7 @@ impl Serverless {
     /// requested symbols: one result per requested symbol.
     fn spread<T: Clone, R>(
         symbols: &[Symbol],
-        answers: Vec<(Vec<Symbol>, Result<wire::Results<R>, FetchError>)>,
+        answers: Vec<GroupAnswer<R>>,
         convert: impl Fn(&Symbol, R) -> Result<T, FetchError>,
     ) -> Vec<SymbolResult<T>> {
         let mut found = HashMap::with_capacity(symbols.len());

@@ -9,12 +9,14 @@ use tokio::net::TcpListener;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{av, fh, fixture, json, sym};
+use crate::support::{alpaca, av, fh, fixture, json, serverless, sym};
 
 #[derive(Clone, Copy, Debug)]
 enum Target {
     AlphaVantage,
     Finnhub,
+    Alpaca,
+    Serverless,
 }
 
 impl Target {
@@ -22,6 +24,8 @@ impl Target {
         match self {
             Target::AlphaVantage => "/query",
             Target::Finnhub => "/api/v1/quote",
+            Target::Alpaca => "/v2/stocks/snapshots",
+            Target::Serverless => "/v1/quotes",
         }
     }
 
@@ -29,6 +33,8 @@ impl Target {
         match self {
             Target::AlphaVantage => json("alphavantage_global_quote.json"),
             Target::Finnhub => json("finnhub_quote.json"),
+            Target::Alpaca => json("alpaca_snapshots_multi.json"),
+            Target::Serverless => json("serverless_quotes.json"),
         }
     }
 
@@ -37,6 +43,8 @@ impl Target {
         match self {
             Target::AlphaVantage => av(base, now).quote(&sym("MSFT")).await.map(drop),
             Target::Finnhub => fh(base, now).quote(&sym("AAPL")).await.map(drop),
+            Target::Alpaca => alpaca(base, now).quote(&sym("AAPL")).await.map(drop),
+            Target::Serverless => serverless(base, now).quote(&sym("AAPL")).await.map(drop),
         }
     }
 }
@@ -154,6 +162,8 @@ async fn truncated_json(t: Target) {
     let mut body = match t {
         Target::AlphaVantage => fixture("alphavantage_global_quote.json"),
         Target::Finnhub => fixture("finnhub_quote.json"),
+        Target::Alpaca => fixture("alpaca_snapshots_multi.json"),
+        Target::Serverless => fixture("serverless_quotes.json"),
     };
     body.truncate(body.len() / 2);
     Mock::given(method("GET"))
@@ -173,6 +183,12 @@ macro_rules! matrix {
         }
         mod finnhub {
             $( #[tokio::test] async fn $name() { super::$name(super::Target::Finnhub).await } )*
+        }
+        mod alpaca {
+            $( #[tokio::test] async fn $name() { super::$name(super::Target::Alpaca).await } )*
+        }
+        mod serverless {
+            $( #[tokio::test] async fn $name() { super::$name(super::Target::Serverless).await } )*
         }
     };
 }

@@ -1,9 +1,11 @@
 //! Adapters exercised over loopback against recorded provider payloads (wiremock), through the
 //! port traits.
 
+mod alpaca;
 mod alpha_vantage;
 mod failure_matrix;
 mod finnhub;
 mod pacing;
 mod secrets;
+mod serverless;
 mod support;

@@ -9,7 +9,10 @@ use tracing_subscriber::fmt::MakeWriter;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{AV_KEY, FH_KEY, av, av_config, fh, fh_config, json, sym, ts};
+use crate::support::{
+    APCA_KEY_ID, APCA_SECRET, AV_KEY, FH_KEY, SERVERLESS_TOKEN, alpaca, alpaca_config, av,
+    av_config, fh, fh_config, json, serverless, serverless_config, sym, ts,
+};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -47,6 +50,7 @@ async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let mut errors: Vec<FetchError> = Vec::new();
+    let mut shown_extra = String::new();
 
     // Alpha Vantage: in-body errors that echo the key, throttling, a 5xx, then success.
     let server = MockServer::start().await;
@@ -124,12 +128,48 @@ async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
     errors.push(finnhub.quote(&sym("AAPL")).await.unwrap_err());
     finnhub.quote(&sym("AAPL")).await.unwrap();
 
+    // Alpaca and the serverless fetcher: error bodies that echo credentials.
+    let server = MockServer::start().await;
+    Mock::given(path("/v2/stocks/snapshots"))
+        .respond_with(ResponseTemplate::new(403).set_body_string(format!(
+            r#"{{"message":"subscription does not permit SIP for {APCA_KEY_ID}/{APCA_SECRET}"}}"#
+        )))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v2/stocks/snapshots"))
+        .respond_with(json("alpaca_snapshots_multi.json"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/quotes"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(format!(
+            r#"{{"error":{{"kind":"invalid_request","message":"bad token {SERVERLESS_TOKEN}"}}}}"#
+        )))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/quotes"))
+        .respond_with(json("serverless_quotes.json"))
+        .mount(&server)
+        .await;
+    let apca = alpaca(&server.uri(), "2021-05-03T15:00:00Z");
+    errors.push(apca.quote(&sym("AAPL")).await.unwrap_err());
+    apca.quote(&sym("AAPL")).await.unwrap();
+    let sl = serverless(&server.uri(), "2024-03-08T21:00:00Z");
+    errors.push(sl.quote(&sym("AAPL")).await.unwrap_err());
+    sl.quote(&sym("AAPL")).await.unwrap();
+    shown_extra.push_str(&format!(
+        "{apca:?}\n{sl:?}\n{:?}\n{:?}\n",
+        alpaca_config("http://x"),
+        serverless_config("http://x")
+    ));
+
     // Transport errors too.
     let dead = av("http://127.0.0.1:9", "2024-01-02T15:00:00Z");
     errors.push(dead.quote(&sym("MSFT")).await.unwrap_err());
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let mut shown = logs.clone();
+    let mut shown = logs.clone() + &shown_extra;
     for err in &errors {
         shown.push_str(&format!("{err}\n{err:?}\n"));
     }
@@ -139,7 +179,7 @@ async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
         fh_config("http://x")
     ));
 
-    for key in [AV_KEY, FH_KEY] {
+    for key in [AV_KEY, FH_KEY, APCA_KEY_ID, APCA_SECRET, SERVERLESS_TOKEN] {
         assert!(!shown.contains(key), "key {key} leaked:\n{shown}");
     }
     // The test could fail: URLs, attempts and request ids were logged.

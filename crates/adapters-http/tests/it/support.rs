@@ -3,8 +3,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use stockdata_adapters_http::alpaca::{Alpaca, AlpacaConfig};
 use stockdata_adapters_http::alpha_vantage::{AlphaVantage, AlphaVantageConfig};
 use stockdata_adapters_http::finnhub::{Finnhub, FinnhubConfig};
+use stockdata_adapters_http::serverless::{Serverless, ServerlessConfig};
 use stockdata_adapters_http::transport::{PacerRegistry, RateWindow, RetryPolicy, TransportConfig};
 use stockdata_domain::{Adjustment, BarQuery, Date, DateRange, Interval, Symbol, Timestamp};
 use stockdata_ports::FixedClock;
@@ -13,6 +15,9 @@ use wiremock::ResponseTemplate;
 
 pub(crate) const AV_KEY: &str = "AVKEY-7f3a9c-do-not-log";
 pub(crate) const FH_KEY: &str = "FHKEY-b81d20-do-not-log";
+pub(crate) const APCA_KEY_ID: &str = "PKAPCAID-44c1-do-not-log";
+pub(crate) const APCA_SECRET: &str = "APCASECRET-90e2-do-not-log";
+pub(crate) const SERVERLESS_TOKEN: &str = "SLTOKEN-5d6e-do-not-log";
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -90,4 +95,34 @@ pub(crate) fn bar_query(symbol: &str, interval: Interval, from: &str, to: &str) 
             .to_time_range(),
         adjustment: Adjustment::Raw,
     }
+}
+
+pub(crate) fn alpaca_config(base: &str) -> AlpacaConfig {
+    AlpacaConfig {
+        base_url: Url::parse(base).unwrap(),
+        transport: fast_transport(),
+        windows: Vec::new(),
+        ..AlpacaConfig::new(
+            SecretString::from(APCA_KEY_ID),
+            SecretString::from(APCA_SECRET),
+        )
+    }
+}
+
+pub(crate) fn alpaca(base: &str, now: &str) -> Alpaca {
+    Alpaca::new(alpaca_config(base), &PacerRegistry::new(), clock(now)).unwrap()
+}
+
+pub(crate) fn serverless_config(base: &str) -> ServerlessConfig {
+    ServerlessConfig {
+        transport: fast_transport(),
+        ..ServerlessConfig::new(
+            Url::parse(base).unwrap(),
+            Some(SecretString::from(SERVERLESS_TOKEN)),
+        )
+    }
+}
+
+pub(crate) fn serverless(base: &str, now: &str) -> Serverless {
+    Serverless::new(serverless_config(base), &PacerRegistry::new(), clock(now)).unwrap()
 }

@@ -1,0 +1,183 @@
+use stockdata_domain::{
+    Adjustment, BatchBarQuery, Decimal, FetchError, Interval, NewsQuery, ProviderId, Symbol,
+    TimeRange,
+};
+use stockdata_ports::{BarSource, NewsSource, QuoteSource};
+use wiremock::matchers::{header, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::{SERVERLESS_TOKEN, bar_query, fixture, json, serverless, sym, ts};
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn quotes_with_per_symbol_errors_and_a_request_id() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/quotes"))
+        .and(query_param("symbols", "AAPL,ZZZZ"))
+        .and(header(
+            "authorization",
+            format!("Bearer {SERVERLESS_TOKEN}").as_str(),
+        ))
+        .respond_with(json("serverless_quotes.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answers = serverless(&server.uri(), "2024-03-08T21:00:00Z")
+        .quotes(&[sym("AAPL"), sym("ZZZZ")])
+        .await;
+    let q = answers[0].result.as_ref().unwrap();
+    assert_eq!(q.price, d("189.98"));
+    assert_eq!(
+        q.price.to_string(),
+        "189.98",
+        "exact digits, never 189.97999…"
+    );
+    assert_eq!(q.change_percent, Some(d("1.0478")));
+    assert_eq!(q.as_of, ts("2024-03-08T20:59:59.912Z"));
+    assert_eq!(q.provenance.provider, ProviderId::ALPACA);
+    assert_eq!(q.provenance.via, Some(ProviderId::SERVERLESS));
+    assert_eq!(
+        answers[1].result,
+        Err(FetchError::UnknownSymbol {
+            symbol: sym("ZZZZ")
+        })
+    );
+    let request = &server.received_requests().await.unwrap()[0];
+    let id = request
+        .headers
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(id.len(), 16, "X-Request-Id carries the request id: {id}");
+}
+
+#[tokio::test]
+async fn bars_and_per_symbol_rate_limits() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/bars"))
+        .and(query_param("symbols", "AAPL,MSFT"))
+        .and(query_param("interval", "1d"))
+        .and(query_param("start", "2024-03-07T05:00:00Z"))
+        .and(query_param("end", "2024-03-09T05:00:00Z"))
+        .and(query_param("adjustment", "raw"))
+        .respond_with(json("serverless_bars.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = BatchBarQuery {
+        symbols: vec![sym("AAPL"), sym("MSFT")],
+        interval: Interval::Day1,
+        range: bar_query("AAPL", Interval::Day1, "2024-03-07", "2024-03-08").range,
+        adjustment: Adjustment::Raw,
+    };
+    let answers = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+        .bars_batch(&query)
+        .await;
+    let bars = answers[0].result.as_ref().unwrap();
+    assert_eq!(bars.len(), 2);
+    assert_eq!(bars[1].start, ts("2024-03-08T05:00:00Z"));
+    assert_eq!(
+        (bars[0].vwap, bars[0].trades),
+        (Some(d("169.6217")), Some(812_345))
+    );
+    assert_eq!(bars[1].close, d("170.73"));
+    assert_eq!(
+        answers[1].result,
+        Err(FetchError::RateLimited {
+            retry_after: Some(std::time::Duration::from_secs(12))
+        })
+    );
+}
+
+#[tokio::test]
+async fn news_articles() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/news"))
+        .and(query_param("symbols", "AAPL"))
+        .and(query_param("limit", "20"))
+        .respond_with(json("serverless_news.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = NewsQuery {
+        symbols: vec![sym("AAPL")],
+        range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
+        limit: 20,
+    };
+    let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+        .news(&query)
+        .await
+        .unwrap();
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0].id, "alpaca:37521234");
+    assert_eq!(news[0].published_at, ts("2024-03-08T14:31:07Z"));
+}
+
+#[tokio::test]
+async fn the_error_envelope_is_mapped_for_every_symbol_of_the_request() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/bars"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            fixture("serverless_error_invalid_request.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answers = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+        .bars_batch(&BatchBarQuery {
+            symbols: vec![sym("AAPL"), sym("MSFT")],
+            interval: Interval::Day1,
+            range: bar_query("AAPL", Interval::Day1, "2024-03-07", "2024-03-08").range,
+            adjustment: Adjustment::Raw,
+        })
+        .await;
+    for answer in answers {
+        let Err(FetchError::InvalidRequest { reason }) = answer.result else {
+            panic!("{answer:?}")
+        };
+        assert!(reason.contains("is not one of 1m"), "{reason}");
+    }
+}
+
+struct EchoQuotes;
+
+impl Respond for EchoQuotes {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let symbols = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "symbols")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let results: Vec<serde_json::Value> = symbols
+            .split(',')
+            .map(|s| serde_json::json!({"symbol": s, "quote": {"price": 1.5, "as_of": "2024-03-08T20:00:00Z", "provider": "finnhub"}}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "results": results }))
+    }
+}
+
+#[tokio::test]
+async fn batches_split_at_the_serve_limit() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/quotes"))
+        .respond_with(EchoQuotes)
+        .expect(3)
+        .mount(&server)
+        .await;
+    let symbols: Vec<Symbol> = (0..250).map(|i| sym(&format!("S{i}"))).collect();
+    let answers = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+        .quotes(&symbols)
+        .await;
+    assert_eq!(answers.len(), 250);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.result.as_ref().is_ok_and(|q| q.price == d("1.5")))
+    );
+}
