@@ -7,6 +7,7 @@ mod retry;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -14,7 +15,7 @@ use stockdata_domain::{FetchError, ProviderId};
 use tracing::Instrument as _;
 use url::Url;
 
-pub use pacing::{Pacer, PacerRegistry, RateWindow};
+pub use pacing::{Pacer, PacerRegistry, PacerStats, RateWindow, StatsSnapshot};
 pub use redact::{REDACTED, provider_message, redact_secrets, redact_url};
 pub use retry::{RetryPolicy, retry_after};
 
@@ -212,6 +213,11 @@ impl Transport {
         loop {
             attempt += 1;
             let waited = self.inner.pacer.acquire().await?;
+            let stats = self.inner.pacer.stats();
+            stats.requests.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let sent = tokio::time::Instant::now();
             let response = self.send_once(call, request_id).await;
             let status = response.as_ref().map_or(0, |r| r.status);
@@ -229,6 +235,9 @@ impl Transport {
                 Err(err) => err,
             };
             let kind = err.kind().as_str();
+            if matches!(err, FetchError::RateLimited { .. }) {
+                stats.throttled.fetch_add(1, Ordering::Relaxed);
+            }
             if !err.is_retryable() || attempt >= policy.max_attempts {
                 tracing::warn!(attempt, status, elapsed_ms, paced_ms, url = %url, error.kind = kind, error = %err, "attempt failed; giving up");
                 return Err(err);

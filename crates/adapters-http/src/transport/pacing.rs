@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -101,6 +102,61 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<s
 pub struct Pacer {
     windows: Vec<(RateWindow, Limiter)>,
     max_quota_wait: Duration,
+    stats: PacerStats,
+}
+
+/// What was spent against one key: counted by the transport, read by run statistics.
+#[derive(Debug, Default)]
+pub struct PacerStats {
+    /// HTTP requests sent (every attempt).
+    pub requests: AtomicU64,
+    /// Attempts that were retries.
+    pub retries: AtomicU64,
+    /// Answers that said "too many requests" (429 or an in-body throttle).
+    pub throttled: AtomicU64,
+    /// Times a request waited for pacing.
+    pub waits: AtomicU64,
+    /// Total time spent waiting for pacing, in milliseconds.
+    pub waited_ms: AtomicU64,
+}
+
+/// A copy of [`PacerStats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Retries among them.
+    pub retries: u64,
+    /// Throttle answers received.
+    pub throttled: u64,
+    /// Pacing waits.
+    pub waits: u64,
+    /// Milliseconds spent in pacing waits.
+    pub waited_ms: u64,
+}
+
+impl PacerStats {
+    /// The current counts.
+    #[must_use]
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            waits: self.waits.load(Ordering::Relaxed),
+            waited_ms: self.waited_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl std::ops::AddAssign for StatsSnapshot {
+    fn add_assign(&mut self, o: Self) {
+        self.requests += o.requests;
+        self.retries += o.retries;
+        self.throttled += o.throttled;
+        self.waits += o.waits;
+        self.waited_ms += o.waited_ms;
+    }
 }
 
 impl fmt::Debug for Pacer {
@@ -126,7 +182,14 @@ impl Pacer {
                 .map(|w| (w, RateLimiter::direct_with_clock(w.quota(), TokioClock)))
                 .collect(),
             max_quota_wait,
+            stats: PacerStats::default(),
         }
+    }
+
+    /// What has been spent against this key.
+    #[must_use]
+    pub fn stats(&self) -> &PacerStats {
+        &self.stats
     }
 
     /// A pacer that never waits.
@@ -164,7 +227,15 @@ impl Pacer {
                 }
             }
         }
-        Ok(started.elapsed())
+        let waited = started.elapsed();
+        if !waited.is_zero() {
+            self.stats.waits.fetch_add(1, Ordering::Relaxed);
+            self.stats.waited_ms.fetch_add(
+                u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+        }
+        Ok(waited)
     }
 }
 
@@ -203,5 +274,24 @@ impl PacerRegistry {
                 .entry((provider.clone(), fingerprint))
                 .or_insert_with(|| Arc::new(Pacer::new(windows, max_quota_wait))),
         )
+    }
+
+    /// Statistics per provider, summed over its keys.
+    #[must_use]
+    pub fn stats(&self) -> Vec<(ProviderId, StatsSnapshot)> {
+        let pacers = self
+            .pacers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by_provider: Vec<(ProviderId, StatsSnapshot)> = Vec::new();
+        for ((provider, _), pacer) in pacers.iter() {
+            let snap = pacer.stats().snapshot();
+            match by_provider.iter_mut().find(|(p, _)| p == provider) {
+                Some((_, total)) => *total += snap,
+                None => by_provider.push((provider.clone(), snap)),
+            }
+        }
+        by_provider.sort_by(|a, b| a.0.cmp(&b.0));
+        by_provider
     }
 }

@@ -1,0 +1,310 @@
+//! The watchlist agent: quotes, recent daily bars and recent news for every symbol,
+//! concurrently under one bound, cancellable, with one entry per requested symbol.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use stockdata_adapters_http::transport::{PacerRegistry, StatsSnapshot};
+use stockdata_domain::time::new_york_date;
+use stockdata_domain::{
+    Adjustment, BatchBarQuery, DateRange, FetchError, Interval, NewsArticle, NewsQuery, ProviderId,
+    Quote, Symbol, TimeRange,
+};
+use stockdata_ports::Clock;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::config::AgentConfig;
+use crate::fetch::{Attempt, HistoricalDataFetcher, NewsFetcher, PriceFetcher, Series, Shared};
+use crate::logging::RunId;
+
+/// Articles asked for per symbol.
+pub const NEWS_PER_SYMBOL: usize = 20;
+
+/// Everything the agent found for one requested symbol.
+#[derive(Debug, Clone)]
+pub struct SymbolReport {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Its latest quote, or why not.
+    pub quote: Result<Quote, FetchError>,
+    /// Provider attempts for the quote.
+    pub quote_trail: Vec<Attempt>,
+    /// Its recent daily bars with findings, or why not.
+    pub bars: Result<Series, FetchError>,
+    /// Provider attempts for the bars.
+    pub bars_trail: Vec<Attempt>,
+    /// Its recent news, or why not.
+    pub news: Result<Vec<NewsArticle>, FetchError>,
+    /// Provider attempts for the news.
+    pub news_trail: Vec<Attempt>,
+}
+
+impl SymbolReport {
+    /// Every error, by section (`quote`, `bars`, `news`).
+    #[must_use]
+    pub fn errors(&self) -> Vec<(&'static str, &FetchError)> {
+        let mut out = Vec::new();
+        if let Err(e) = &self.quote {
+            out.push(("quote", e));
+        }
+        if let Err(e) = &self.bars {
+            out.push(("bars", e));
+        }
+        if let Err(e) = &self.news {
+            out.push(("news", e));
+        }
+        out
+    }
+}
+
+/// Run statistics.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Port calls per provider.
+    pub calls: Vec<(ProviderId, u64)>,
+    /// HTTP requests, retries, throttles and pacing waits per provider.
+    pub http: Vec<(ProviderId, StatsSnapshot)>,
+    /// Times a symbol moved on to the next provider.
+    pub failovers: u64,
+    /// Symbols with every section fetched.
+    pub complete: usize,
+    /// Symbols with at least one section missing.
+    pub partial: usize,
+    /// Symbols with nothing fetched.
+    pub failed: usize,
+}
+
+/// What one agent run produced.
+#[derive(Debug, Clone)]
+pub struct AgentReport {
+    /// The run's id (also on every log line of the run).
+    pub run_id: RunId,
+    /// One entry per requested symbol, in request order.
+    pub symbols: Vec<SymbolReport>,
+    /// Statistics.
+    pub stats: RunStats,
+}
+
+/// Fetches quotes, the last `history_days` of daily bars and the last `news_days` of news for a
+/// watchlist.
+#[derive(Debug, Clone)]
+pub struct StockDataAgent {
+    prices: PriceFetcher,
+    history: HistoricalDataFetcher,
+    news: NewsFetcher,
+    config: AgentConfig,
+    adjustment: Adjustment,
+    clock: Arc<dyn Clock>,
+    pacers: Arc<PacerRegistry>,
+    shared: Shared,
+}
+
+impl StockDataAgent {
+    /// An agent over the given fetchers.
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub fn new(
+        prices: PriceFetcher,
+        history: HistoricalDataFetcher,
+        news: NewsFetcher,
+        config: AgentConfig,
+        adjustment: Adjustment,
+        clock: Arc<dyn Clock>,
+        pacers: Arc<PacerRegistry>,
+        shared: Shared,
+    ) -> Self {
+        Self {
+            prices,
+            history,
+            news,
+            config,
+            adjustment,
+            clock,
+            pacers,
+            shared,
+        }
+    }
+
+    /// Runs the watchlist. When `cancel` fires, what finished is kept and everything else is
+    /// reported `Cancelled`; `on_progress` is called with (sections done, sections in all).
+    pub async fn run(
+        &self,
+        watchlist: &[Symbol],
+        cancel: &CancellationToken,
+        on_progress: &(dyn Fn(usize, usize) + Send + Sync),
+    ) -> AgentReport {
+        let run_id = RunId::new();
+        let span = tracing::info_span!("run", run_id = %run_id, symbols = watchlist.len());
+        self.run_inner(watchlist, cancel, on_progress, run_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_inner(
+        &self,
+        watchlist: &[Symbol],
+        cancel: &CancellationToken,
+        on_progress: &(dyn Fn(usize, usize) + Send + Sync),
+        run_id: RunId,
+    ) -> AgentReport {
+        let started = Instant::now();
+        let now = self.clock.now();
+        let today = new_york_date(now);
+        let first = today
+            .checked_sub(jiff::Span::new().days(i64::from(self.config.history_days)))
+            .unwrap_or(today);
+        let history_range = DateRange::new(first, today)
+            .map_or_else(|_| TimeRange::new(now, now), |r| Ok(r.to_time_range()));
+        let news_from = now
+            .checked_sub(jiff::SignedDuration::from_hours(
+                24 * i64::from(self.config.news_days),
+            ))
+            .unwrap_or(now);
+        let news_range = TimeRange::new(news_from, now);
+        tracing::info!(symbols = watchlist.len(), "agent run started");
+
+        let mut distinct: Vec<Symbol> = Vec::new();
+        for s in watchlist {
+            if !distinct.contains(s) {
+                distinct.push(s.clone());
+            }
+        }
+        let total = distinct.len() * 3;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let tick = |n: usize| {
+            let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            on_progress(d, total);
+        };
+
+        let quotes = async {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                r = self.prices.quotes(&distinct) => { tick(distinct.len()); Some(r) }
+            }
+        };
+        let bars = async {
+            let Ok(range) = history_range.clone() else {
+                return None;
+            };
+            let query = BatchBarQuery {
+                symbols: distinct.clone(),
+                interval: Interval::Day1,
+                range,
+                adjustment: self.adjustment,
+            };
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                r = self.history.bars(&query) => { tick(distinct.len()); Some(r) }
+            }
+        };
+        let news = async {
+            let mut found = HashMap::new();
+            let Ok(range) = news_range.clone() else {
+                return found;
+            };
+            let mut pending = stream::iter(distinct.clone())
+                .map(|symbol| {
+                    let query = NewsQuery {
+                        symbols: vec![symbol.clone()],
+                        range,
+                        limit: NEWS_PER_SYMBOL,
+                    };
+                    let span = tracing::info_span!("symbol", symbol = %symbol);
+                    async move { (symbol, self.news.news(&query).instrument(span).await) }
+                })
+                .buffer_unordered(self.shared.concurrency);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => break,
+                    next = pending.next() => match next {
+                        Some((symbol, report)) => { tick(1); found.insert(symbol, report); }
+                        None => break,
+                    }
+                }
+            }
+            found
+        };
+        let (quotes, bars, mut news) = tokio::join!(quotes, bars, news);
+        let mut quotes: HashMap<Symbol, _> = quotes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.symbol.clone(), r))
+            .collect();
+        let mut bars: HashMap<Symbol, _> = bars
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.symbol.clone(), r))
+            .collect();
+
+        let mut symbols = Vec::with_capacity(watchlist.len());
+        for symbol in watchlist {
+            let (quote, quote_trail) = match quotes.get(symbol) {
+                Some(r) => (r.result.clone(), r.trail.clone()),
+                None => (Err(FetchError::Cancelled), Vec::new()),
+            };
+            let (bars, bars_trail) = match bars.get(symbol) {
+                Some(r) => (r.result.clone(), r.trail.clone()),
+                None => (
+                    Err(history_range
+                        .clone()
+                        .err()
+                        .map_or(FetchError::Cancelled, |e| FetchError::InvalidRequest {
+                            reason: e.to_string(),
+                        })),
+                    Vec::new(),
+                ),
+            };
+            let (news, news_trail) = match news.get(symbol) {
+                Some(r) => (r.result.clone(), r.trail.clone()),
+                None => (Err(FetchError::Cancelled), Vec::new()),
+            };
+            symbols.push(SymbolReport {
+                symbol: symbol.clone(),
+                quote,
+                quote_trail,
+                bars,
+                bars_trail,
+                news,
+                news_trail,
+            });
+        }
+        quotes.clear();
+        bars.clear();
+        news.clear();
+
+        let (calls, failovers) = self.shared.counters.snapshot();
+        let complete = symbols.iter().filter(|s| s.errors().is_empty()).count();
+        let failed = symbols.iter().filter(|s| s.errors().len() == 3).count();
+        let stats = RunStats {
+            elapsed: started.elapsed(),
+            calls,
+            http: self.pacers.stats(),
+            failovers,
+            complete,
+            partial: symbols.len() - complete - failed,
+            failed,
+        };
+        tracing::info!(
+            elapsed_ms = u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+            complete,
+            partial = stats.partial,
+            failed,
+            failovers,
+            "agent run finished"
+        );
+        AgentReport {
+            run_id,
+            symbols,
+            stats,
+        }
+    }
+}
