@@ -150,6 +150,14 @@ pub enum Provider<T> {
 }
 
 impl<T> Provider<T> {
+    /// Why it is skipped, when it is.
+    pub fn unconfigured_reason(&self) -> Option<&str> {
+        match self {
+            Provider::Configured(_) => None,
+            Provider::Unconfigured { reason } => Some(reason),
+        }
+    }
+
     /// The settings when configured.
     pub fn configured(&self) -> Option<&T> {
         match self {
@@ -497,6 +505,13 @@ pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
             .collect::<Vec<_>>()
             .join(".");
         set(&mut table, &key, override_value(&key, value));
+        let mut section = key.as_str();
+        while let Some(i) = section.rfind('.') {
+            section = &section[..i];
+            origins
+                .entry(section.to_owned())
+                .or_insert_with(|| Origin::Env(var.clone()));
+        }
         origins.insert(key, Origin::Env(var.clone()));
     }
 
@@ -536,9 +551,8 @@ fn record_origins(
         };
         if let toml::Value::Table(inner) = v {
             record_origins(inner, &key, origin, out);
-        } else {
-            out.insert(key, origin.clone());
         }
+        out.insert(key, origin.clone());
     }
 }
 
@@ -563,10 +577,10 @@ fn set(table: &mut toml::Table, dotted: &str, value: toml::Value) {
 
 fn override_value(key: &str, text: &str) -> toml::Value {
     let last = key.rsplit('.').next().unwrap_or(key);
-    if NUMERIC_KEYS.contains(&last) {
-        if let Ok(n) = text.trim().parse::<i64>() {
-            return toml::Value::Integer(n);
-        }
+    if NUMERIC_KEYS.contains(&last)
+        && let Ok(n) = text.trim().parse::<i64>()
+    {
+        return toml::Value::Integer(n);
     }
     if key.starts_with("routing.") {
         return toml::Value::Array(
@@ -586,7 +600,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn origin(&self, key: &str) -> Origin {
-        // The key itself, or the closest enclosing section named.
+        // The key itself, or the closest enclosing section that was set.
         let mut k = key;
         loop {
             if let Some(o) = self.origins.get(k) {

@@ -146,13 +146,19 @@ fn no_provider(kind: &str) -> FetchError {
     }
 }
 
+/// Asks one provider about one symbol.
+type AskOne<T> = Box<dyn Fn(Symbol) -> BoxFuture<'static, Result<T, FetchError>> + Send + Sync>;
+/// Asks one provider about many symbols in one batch.
+type AskMany<T> =
+    Box<dyn Fn(Vec<Symbol>) -> BoxFuture<'static, Vec<SymbolResult<T>>> + Send + Sync>;
+
 /// One provider in a chain, seen through the operations the router needs.
 struct Hop<T> {
     provider: ProviderId,
     batch: bool,
     skip: bool,
-    one: Box<dyn Fn(Symbol) -> BoxFuture<'static, Result<T, FetchError>> + Send + Sync>,
-    many: Box<dyn Fn(Vec<Symbol>) -> BoxFuture<'static, Vec<SymbolResult<T>>> + Send + Sync>,
+    one: AskOne<T>,
+    many: AskMany<T>,
 }
 
 /// Routes `symbols` through `hops` in order: each symbol goes to the next provider only when
@@ -605,8 +611,8 @@ impl NewsFetcher {
 #[must_use]
 pub fn dedupe_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArticle> {
     articles.sort_by(|a, b| {
-        b.published_at
-            .cmp(&a.published_at)
+        a.published_at
+            .cmp(&b.published_at)
             .then_with(|| a.id.cmp(&b.id))
     });
     let mut urls = std::collections::HashSet::new();
@@ -631,10 +637,9 @@ pub fn dedupe_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArti
         times.push(article.published_at);
         urls.insert(url);
         kept.push(article);
-        if kept.len() == limit {
-            break;
-        }
     }
+    kept.reverse();
+    kept.truncate(limit);
     kept
 }
 

@@ -1,0 +1,281 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use secrecy::ExposeSecret;
+use stockdata_app::config::{ConfigError, ConfigSources, Origin, ProviderName, from_toml, load};
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "stockdata-config-{}-{}",
+        std::process::id(),
+        fastrand_u64()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+fn sources(file_text: Option<&str>, env: &[(&str, &str)]) -> (ConfigSources, PathBuf) {
+    let dir = temp_dir();
+    if let Some(text) = file_text {
+        std::fs::write(dir.join("stockdata.toml"), text).unwrap();
+    }
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    (
+        ConfigSources {
+            file: None,
+            env,
+            cwd: dir.clone(),
+        },
+        dir,
+    )
+}
+
+fn invalid(result: Result<stockdata_app::config::Config, ConfigError>) -> (String, Origin, String) {
+    match result {
+        Err(ConfigError::Invalid {
+            key,
+            origin,
+            message,
+        }) => (key, origin, message),
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[test]
+fn file_then_conventional_variables_then_overrides() {
+    let (src, dir) = sources(
+        Some(
+            r#"
+[providers.finnhub]
+api_key = "from-file"
+requests_per_minute = 30
+
+[agent]
+concurrency = 8
+history_days = 10
+
+[routing]
+quotes = ["finnhub", "alpha_vantage"]
+"#,
+        ),
+        &[
+            ("FINNHUB_API_KEY", "from-conventional"),
+            ("ALPHAVANTAGE_API_KEY", "av-key"),
+            ("STOCKDATA__AGENT__CONCURRENCY", "2"),
+            ("STOCKDATA__PROVIDERS__ALPHA_VANTAGE__API_KEY", "0123456789"),
+            ("STOCKDATA__ROUTING__BARS", "alpha_vantage, finnhub"),
+        ],
+    );
+    let config = load(&src).unwrap();
+    assert_eq!(config.agent.concurrency, 2, "env beats file");
+    assert_eq!(config.agent.history_days, 10, "file beats default");
+    assert_eq!(config.agent.news_days, 3, "default");
+    let fh = config.providers.finnhub.configured().unwrap();
+    assert_eq!(fh.api_key.expose_secret(), "from-conventional");
+    assert_eq!(fh.requests_per_minute.get(), 30);
+    let av = config.providers.alpha_vantage.configured().unwrap();
+    assert_eq!(
+        av.api_key.expose_secret(),
+        "0123456789",
+        "all-digit keys stay text; STOCKDATA__ beats the conventional variable"
+    );
+    assert_eq!(
+        config.routing.quotes,
+        [ProviderName::Finnhub, ProviderName::AlphaVantage]
+    );
+    assert_eq!(
+        config.routing.bars,
+        [ProviderName::AlphaVantage, ProviderName::Finnhub]
+    );
+    assert_eq!(
+        config.origins["agent.concurrency"],
+        Origin::Env("STOCKDATA__AGENT__CONCURRENCY".into())
+    );
+    assert_eq!(
+        config.origins["agent.history_days"],
+        Origin::File(dir.join("stockdata.toml"))
+    );
+}
+
+#[test]
+fn providers_without_credentials_are_unconfigured_with_a_reason() {
+    let (src, _) = sources(
+        None,
+        &[("APCA_API_KEY_ID", "id-only"), ("FINNHUB_API_KEY", "  ")],
+    );
+    let config = load(&src).unwrap();
+    let p = &config.providers;
+    assert!(
+        p.alpaca
+            .unconfigured_reason()
+            .unwrap()
+            .contains("APCA_API_SECRET_KEY")
+    );
+    assert!(
+        p.finnhub
+            .unconfigured_reason()
+            .unwrap()
+            .contains("FINNHUB_API_KEY")
+    );
+    assert!(
+        p.alpha_vantage
+            .unconfigured_reason()
+            .unwrap()
+            .contains("ALPHAVANTAGE_API_KEY")
+    );
+    assert!(
+        p.serverless
+            .unconfigured_reason()
+            .unwrap()
+            .contains("providers.serverless.base_url")
+    );
+}
+
+#[test]
+fn each_validation_message_names_the_key_and_its_origin() {
+    let path = PathBuf::from("/etc/stockdata.toml");
+    let file = Origin::File(path.clone());
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (
+            "[agent]\nconcurency = 3\n",
+            "agent.concurency",
+            "unknown field",
+        ),
+        (
+            "[providerz]\n",
+            "providerz",
+            "remove it or fix its spelling",
+        ),
+        (
+            "[providers.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\nfeed = \"nasdaq\"\n",
+            "providers.alpaca.feed",
+            "use iex (free) or sip (paid)",
+        ),
+        (
+            "[providers.alpaca]\nadjustment = \"half\"\n",
+            "providers.alpaca.adjustment",
+            "use raw, split, dividend or all",
+        ),
+        (
+            "[providers.finnhub]\napi_key = \"k\"\nbase_url = \"ftp://x\"\n",
+            "providers.finnhub.base_url",
+            "http:// or https://",
+        ),
+        (
+            "[providers.finnhub]\napi_key = \"k\"\nbase_url = \"not a url\"\n",
+            "providers.finnhub.base_url",
+            "is not a URL",
+        ),
+        (
+            "[providers.alpha_vantage]\napi_key = \"k\"\nrequests_per_day = 0\n",
+            "providers.alpha_vantage.requests_per_day",
+            "at least 1",
+        ),
+        (
+            "[providers.alpha_vantage]\napi_key = \"k\"\ntimeout_ms = 0\n",
+            "providers.alpha_vantage.timeout_ms",
+            "use 1 to 600000",
+        ),
+        (
+            "[routing]\nquotes = [\"yahoo\"]\n",
+            "routing.quotes",
+            "unknown provider \"yahoo\"",
+        ),
+        (
+            "[routing]\nnews = [\"alpaca\", \"alpaca\"]\n",
+            "routing.news",
+            "listed twice",
+        ),
+        (
+            "[agent]\nconcurrency = 0\n",
+            "agent.concurrency",
+            "use 1 to 256",
+        ),
+        (
+            "[agent]\nhistory_days = \"ten\"\n",
+            "agent.history_days",
+            "invalid type",
+        ),
+        (
+            "[log]\nformat = \"xml\"\n",
+            "log.format",
+            "use json or pretty",
+        ),
+        (
+            "[log]\nlevel = \"loud=[\"\n",
+            "log.level",
+            "is not a log filter",
+        ),
+    ];
+    for (text, key, needle) in cases {
+        let (k, origin, message) = invalid(from_toml(text, &path));
+        assert_eq!(k, key, "{text}");
+        assert_eq!(origin, file, "{text}");
+        assert!(message.contains(needle), "{text}: {message}");
+        let shown = ConfigError::Invalid {
+            key: k,
+            origin,
+            message,
+        }
+        .to_string();
+        assert!(shown.contains("file /etc/stockdata.toml"), "{shown}");
+    }
+}
+
+#[test]
+fn errors_from_the_environment_name_the_variable() {
+    let (src, _) = sources(None, &[("STOCKDATA__AGENT__CONCURRENCY", "999")]);
+    let (key, origin, message) = invalid(load(&src));
+    assert_eq!(key, "agent.concurrency");
+    assert_eq!(origin, Origin::Env("STOCKDATA__AGENT__CONCURRENCY".into()));
+    assert!(message.contains("out of range"), "{message}");
+    let (src, _) = sources(None, &[("STOCKDATA__AGNET__CONCURRENCY", "2")]);
+    let (key, origin, _) = invalid(load(&src));
+    assert_eq!(key, "agnet");
+    assert_eq!(origin, Origin::Env("STOCKDATA__AGNET__CONCURRENCY".into()));
+}
+
+#[test]
+fn file_problems() {
+    let (mut src, dir) = sources(None, &[]);
+    src.file = Some(dir.join("missing.toml"));
+    assert!(matches!(load(&src), Err(ConfigError::Read { .. })));
+    let (src, _) = sources(Some("[agent\nconcurrency = 2"), &[]);
+    let err = load(&src).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("stockdata.toml is not valid TOML"),
+        "{err}"
+    );
+    // STOCKDATA_CONFIG names the file when --config does not.
+    let other = dir.join("other.toml");
+    std::fs::write(&other, "[agent]\nnews_days = 9\n").unwrap();
+    let (mut src, _) = sources(None, &[]);
+    src.env
+        .insert("STOCKDATA_CONFIG".into(), other.display().to_string());
+    assert_eq!(load(&src).unwrap().agent.news_days, 9);
+}
+
+#[test]
+fn secrets_never_show_in_debug_or_errors() {
+    let (src, _) = sources(
+        None,
+        &[
+            ("ALPHAVANTAGE_API_KEY", "sekrit-av-123"),
+            ("STOCKDATA__PROVIDERS__ALPHA_VANTAGE__TIMEOUT_MS", "-1"),
+        ],
+    );
+    let err = load(&src).unwrap_err().to_string();
+    assert!(!err.contains("sekrit-av-123"), "{err}");
+    let (src, _) = sources(None, &[("ALPHAVANTAGE_API_KEY", "sekrit-av-123")]);
+    let shown = format!("{:?}", load(&src).unwrap());
+    assert!(!shown.contains("sekrit-av-123"), "{shown}");
+}

@@ -1,0 +1,8 @@
+//! The core tested at the ports: in-memory fakes, no HTTP (except the log test, which drives
+//! a real adapter over loopback), no process environment.
+
+mod agent;
+mod config;
+mod fakes;
+mod fetchers;
+mod logs;
