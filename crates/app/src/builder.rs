@@ -16,6 +16,7 @@ use stockdata_ports::{BarSource, Clock, NewsSource, QuoteSource, SystemClock};
 use crate::agent::StockDataAgent;
 use crate::config::{Config, Provider, ProviderName};
 use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared};
+use crate::synthetic::Synthetic;
 
 /// Why a provider is or is not in use: what `stockdata providers` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +132,7 @@ pub struct StockDataBuilder {
     bars: Vec<Arc<dyn BarSource>>,
     news: Vec<Arc<dyn NewsSource>>,
     only: Option<ProviderId>,
+    synthetic: bool,
 }
 
 /// A provider built from config, serving every port.
@@ -191,6 +193,14 @@ impl StockDataBuilder {
     #[must_use]
     pub fn news_source(mut self, source: Arc<dyn NewsSource>) -> Self {
         self.news.push(source);
+        self
+    }
+
+    /// Marks every record of the built adapters synthetic (`--sandbox`): sandbox data must
+    /// never be mistaken for market data.
+    #[must_use]
+    pub fn synthetic(mut self, synthetic: bool) -> Self {
+        self.synthetic = synthetic;
         self
     }
 
@@ -268,6 +278,15 @@ impl StockDataBuilder {
             ));
         }
 
+        if self.synthetic {
+            for (_, b) in &mut adapters {
+                *b = Built {
+                    quotes: Arc::new(Synthetic(Arc::clone(&b.quotes))),
+                    bars: Arc::new(Synthetic(Arc::clone(&b.bars))),
+                    news: Arc::new(Synthetic(Arc::clone(&b.news))),
+                };
+            }
+        }
         let r = &config.routing;
         let quotes = chain(
             &r.quotes,

@@ -19,9 +19,11 @@
 
 pub mod agent;
 mod builder;
+pub mod cli;
 pub mod config;
 pub mod fetch;
 pub mod logging;
+pub mod synthetic;
 
 pub use agent::{AgentReport, RunStats, StockDataAgent, SymbolReport};
 pub use builder::{ProviderStatus, StockData, StockDataBuilder};

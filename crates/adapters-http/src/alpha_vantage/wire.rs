@@ -58,20 +58,21 @@ impl Notice {
             },
             Notice::Information(msg) => {
                 let lower = msg.to_ascii_lowercase();
-                if lower.contains("premium endpoint") || lower.contains("premium feature") {
-                    FetchError::EntitlementDenied {
-                        reason: "this Alpha Vantage endpoint needs a premium plan".to_owned(),
-                    }
-                } else if lower.contains("per second")
+                // Throttle wording first: the burst message also advertises premium plans and
+                // mentions the daily limit.
+                if lower.contains("per second")
                     || lower.contains("burst")
                     || lower.contains("spreading out")
                     || lower.contains("per minute")
                     || lower.contains("frequency")
                 {
-                    // The burst message also mentions the daily limit: check it first.
                     let retry = if lower.contains("per minute") { 60 } else { 1 };
                     FetchError::RateLimited {
                         retry_after: Some(std::time::Duration::from_secs(retry)),
+                    }
+                } else if lower.contains("premium endpoint") || lower.contains("premium feature") {
+                    FetchError::EntitlementDenied {
+                        reason: "this Alpha Vantage endpoint needs a premium plan".to_owned(),
                     }
                 } else if lower.contains("per day") || lower.contains("daily") {
                     FetchError::QuotaExhausted { resets_at: None }

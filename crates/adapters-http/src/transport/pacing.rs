@@ -60,7 +60,9 @@ impl RateWindow {
     }
 
     fn quota(&self) -> Quota {
-        let period = self.per / self.requests.get();
+        // 2% and 10 ms of headroom per refill: a provider counting from when requests arrive
+        // must never see two inside one of its windows because of network jitter.
+        let period = (self.per / self.requests.get()).mul_f64(1.02) + Duration::from_millis(10);
         Quota::with_period(period.max(Duration::from_nanos(1)))
             .unwrap_or_else(|| Quota::per_second(self.requests))
             .allow_burst(self.requests)
@@ -211,6 +213,7 @@ impl Pacer {
     /// longer than `max_quota_wait`; nothing is consumed from any window then.
     pub async fn acquire(&self) -> Result<Duration, FetchError> {
         let started = tokio::time::Instant::now();
+        let mut slept = false;
         for (window, limiter) in &self.windows {
             loop {
                 match limiter.check() {
@@ -223,12 +226,13 @@ impl Pacer {
                         }
                         tracing::debug!(window = %window, wait_ms = wait.as_millis() as u64, "pacing: waiting for quota");
                         tokio::time::sleep(wait).await;
+                        slept = true;
                     }
                 }
             }
         }
-        let waited = started.elapsed();
-        if !waited.is_zero() {
+        let waited = if slept { started.elapsed() } else { Duration::ZERO };
+        if slept {
             self.stats.waits.fetch_add(1, Ordering::Relaxed);
             self.stats.waited_ms.fetch_add(
                 u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),

@@ -27,8 +27,8 @@ async fn call_n_plus_one_waits_for_the_window() {
     assert_eq!(start.elapsed(), Duration::ZERO, "the first N go at once");
     let waited = pacer.acquire().await.unwrap();
     assert!(
-        waited >= Duration::from_millis(333) && waited < Duration::from_millis(340),
-        "call N+1 waits one refill (1s / 3), waited {waited:?}"
+        waited >= Duration::from_millis(333) && waited <= Duration::from_millis(350),
+        "call N+1 waits one refill (1s / 3, with 2% + 10 ms headroom), waited {waited:?}"
     );
 }
 

@@ -1,0 +1,479 @@
+//! Output records and formats (`docs/output.md`): stable field names, decimals as JSON
+//! numbers with their exact digits, instants in RFC 3339 UTC, every record naming its provider.
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde::ser::Serializer;
+use serde_json::value::RawValue;
+use stockdata_domain::{Bar, Decimal, NewsArticle, Quote};
+
+use crate::agent::{AgentReport, SymbolReport};
+use crate::fetch::Attempt;
+
+/// `--format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// A decimal written as a JSON number with exactly its digits (`189.98`, never
+/// `189.97999999`).
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub Decimal);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.normalize().to_string();
+        let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+fn num(d: Option<Decimal>) -> Option<Num> {
+    d.map(Num)
+}
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(|d| d.normalize().to_string()).unwrap_or_default()
+}
+
+/// A quote as output.
+#[derive(Debug, Serialize)]
+pub struct QuoteRecord {
+    symbol: String,
+    price: Num,
+    bid: Option<Num>,
+    ask: Option<Num>,
+    bid_size: Option<u64>,
+    ask_size: Option<u64>,
+    open: Option<Num>,
+    high: Option<Num>,
+    low: Option<Num>,
+    previous_close: Option<Num>,
+    change: Option<Num>,
+    change_percent: Option<Num>,
+    volume: Option<u64>,
+    as_of: String,
+    provider: String,
+    synthetic: bool,
+}
+
+impl From<&Quote> for QuoteRecord {
+    fn from(q: &Quote) -> Self {
+        Self {
+            symbol: q.symbol.to_string(),
+            price: Num(q.price),
+            bid: num(q.bid),
+            ask: num(q.ask),
+            bid_size: q.bid_size,
+            ask_size: q.ask_size,
+            open: num(q.open),
+            high: num(q.high),
+            low: num(q.low),
+            previous_close: num(q.previous_close),
+            change: num(q.change),
+            change_percent: num(q.change_percent),
+            volume: q.volume,
+            as_of: q.as_of.to_string(),
+            provider: q.provenance.provider.to_string(),
+            synthetic: q.provenance.synthetic,
+        }
+    }
+}
+
+/// Quote columns, in order.
+pub const QUOTE_FIELDS: [&str; 16] = [
+    "symbol", "price", "bid", "ask", "bid_size", "ask_size", "open", "high", "low", "previous_close", "change",
+    "change_percent", "volume", "as_of", "provider", "synthetic",
+];
+
+fn quote_row(q: &Quote) -> Vec<String> {
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        q.symbol.to_string(),
+        q.price.normalize().to_string(),
+        text(q.bid),
+        text(q.ask),
+        opt(q.bid_size),
+        opt(q.ask_size),
+        text(q.open),
+        text(q.high),
+        text(q.low),
+        text(q.previous_close),
+        text(q.change),
+        text(q.change_percent),
+        opt(q.volume),
+        q.as_of.to_string(),
+        q.provenance.provider.to_string(),
+        q.provenance.synthetic.to_string(),
+    ]
+}
+
+/// A bar as output.
+#[derive(Debug, Serialize)]
+pub struct BarRecord {
+    symbol: String,
+    interval: String,
+    start: String,
+    open: Num,
+    high: Num,
+    low: Num,
+    close: Num,
+    volume: u64,
+    vwap: Option<Num>,
+    trades: Option<u64>,
+    provider: String,
+    synthetic: bool,
+}
+
+impl From<&Bar> for BarRecord {
+    fn from(b: &Bar) -> Self {
+        Self {
+            symbol: b.symbol.to_string(),
+            interval: b.interval.to_string(),
+            start: b.start.to_string(),
+            open: Num(b.open),
+            high: Num(b.high),
+            low: Num(b.low),
+            close: Num(b.close),
+            volume: b.volume,
+            vwap: num(b.vwap),
+            trades: b.trades,
+            provider: b.provenance.provider.to_string(),
+            synthetic: b.provenance.synthetic,
+        }
+    }
+}
+
+/// Bar columns, in order.
+pub const BAR_FIELDS: [&str; 12] =
+    ["symbol", "interval", "start", "open", "high", "low", "close", "volume", "vwap", "trades", "provider", "synthetic"];
+
+fn bar_row(b: &Bar) -> Vec<String> {
+    vec![
+        b.symbol.to_string(),
+        b.interval.to_string(),
+        b.start.to_string(),
+        b.open.normalize().to_string(),
+        b.high.normalize().to_string(),
+        b.low.normalize().to_string(),
+        b.close.normalize().to_string(),
+        b.volume.to_string(),
+        text(b.vwap),
+        b.trades.map(|t| t.to_string()).unwrap_or_default(),
+        b.provenance.provider.to_string(),
+        b.provenance.synthetic.to_string(),
+    ]
+}
+
+/// An article as output.
+#[derive(Debug, Serialize)]
+pub struct NewsRecord {
+    id: String,
+    symbols: Vec<String>,
+    headline: String,
+    summary: String,
+    url: String,
+    source: String,
+    published_at: String,
+    provider: String,
+    synthetic: bool,
+}
+
+impl From<&NewsArticle> for NewsRecord {
+    fn from(a: &NewsArticle) -> Self {
+        Self {
+            id: a.id.clone(),
+            symbols: a.symbols.iter().map(ToString::to_string).collect(),
+            headline: a.headline.clone(),
+            summary: a.summary.clone(),
+            url: a.url.clone(),
+            source: a.source.clone(),
+            published_at: a.published_at.to_string(),
+            provider: a.provenance.provider.to_string(),
+            synthetic: a.provenance.synthetic,
+        }
+    }
+}
+
+/// News columns, in order.
+pub const NEWS_FIELDS: [&str; 9] = ["id", "symbols", "headline", "summary", "url", "source", "published_at", "provider", "synthetic"];
+
+fn news_row(a: &NewsArticle) -> Vec<String> {
+    vec![
+        a.id.clone(),
+        a.symbols.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+        a.headline.clone(),
+        a.summary.clone(),
+        a.url.clone(),
+        a.source.clone(),
+        a.published_at.to_string(),
+        a.provenance.provider.to_string(),
+        a.provenance.synthetic.to_string(),
+    ]
+}
+
+/// Writes `records` in `format`.
+fn write_records<T, R: Serialize>(
+    out: &mut dyn Write,
+    format: Format,
+    items: &[T],
+    record: impl Fn(&T) -> R,
+    fields: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+    table_columns: &[usize],
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            let records: Vec<R> = items.iter().map(record).collect();
+            serde_json::to_writer_pretty(&mut *out, &records)?;
+            writeln!(out)
+        }
+        Format::Ndjson => {
+            for item in items {
+                serde_json::to_writer(&mut *out, &record(item))?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(fields)?;
+            for item in items {
+                w.write_record(row(item))?;
+            }
+            w.flush()
+        }
+        Format::Table => {
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::NOTHING);
+            table.set_header(table_columns.iter().map(|&i| fields[i]));
+            for item in items {
+                let cells = row(item);
+                table.add_row(table_columns.iter().map(|&i| cells[i].clone()));
+            }
+            writeln!(out, "{table}")
+        }
+    }
+}
+
+/// Writes quotes.
+///
+/// # Errors
+/// Writing fails.
+pub fn quotes(out: &mut dyn Write, format: Format, quotes: &[Quote]) -> std::io::Result<()> {
+    write_records(out, format, quotes, |q| QuoteRecord::from(q), &QUOTE_FIELDS, quote_row, &[0, 1, 2, 3, 10, 11, 12, 13, 14])
+}
+
+/// Writes bars.
+///
+/// # Errors
+/// Writing fails.
+pub fn bars(out: &mut dyn Write, format: Format, bars: &[Bar]) -> std::io::Result<()> {
+    write_records(out, format, bars, |b| BarRecord::from(b), &BAR_FIELDS, bar_row, &[0, 1, 2, 3, 4, 5, 6, 7, 10])
+}
+
+/// Writes articles.
+///
+/// # Errors
+/// Writing fails.
+pub fn news(out: &mut dyn Write, format: Format, articles: &[NewsArticle]) -> std::io::Result<()> {
+    write_records(out, format, articles, |a| NewsRecord::from(a), &NEWS_FIELDS, news_row, &[6, 1, 2, 5, 7])
+}
+
+#[derive(Serialize)]
+struct AttemptRecord {
+    section: &'static str,
+    provider: String,
+    outcome: &'static str,
+    elapsed_ms: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorRecord {
+    section: &'static str,
+    kind: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct AgentSymbol {
+    symbol: String,
+    quote: Option<QuoteRecord>,
+    bars: Vec<BarRecord>,
+    findings: Vec<String>,
+    news: Vec<NewsRecord>,
+    errors: Vec<ErrorRecord>,
+    attempts: Vec<AttemptRecord>,
+}
+
+#[derive(Serialize)]
+struct ProviderStats {
+    provider: String,
+    calls: u64,
+    requests: u64,
+    retries: u64,
+    throttled: u64,
+    rate_limit_waits: u64,
+    rate_limit_wait_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    elapsed_ms: u64,
+    symbols: usize,
+    complete: usize,
+    partial: usize,
+    failed: usize,
+    failovers: u64,
+    providers: Vec<ProviderStats>,
+}
+
+#[derive(Serialize)]
+struct AgentDocument {
+    run_id: String,
+    symbols: Vec<AgentSymbol>,
+    stats: Stats,
+}
+
+fn trail<'a>(section: &'static str, attempts: &'a [Attempt]) -> impl Iterator<Item = AttemptRecord> + 'a {
+    attempts.iter().map(move |a| AttemptRecord {
+        section,
+        provider: a.provider.to_string(),
+        outcome: a.outcome.as_str(),
+        elapsed_ms: u64::try_from(a.elapsed.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
+    AgentSymbol {
+        symbol: s.symbol.to_string(),
+        quote: s.quote.as_ref().ok().map(QuoteRecord::from),
+        bars: s.bars.as_ref().map(|b| b.bars.iter().map(BarRecord::from).collect()).unwrap_or_default(),
+        findings: s.bars.as_ref().map(|b| b.findings.iter().map(|f| format!("{f:?}")).collect()).unwrap_or_default(),
+        news: s.news.as_ref().map(|n| n.iter().map(NewsRecord::from).collect()).unwrap_or_default(),
+        errors: s
+            .errors()
+            .into_iter()
+            .map(|(section, e)| ErrorRecord { section, kind: e.kind().as_str(), message: e.to_string() })
+            .collect(),
+        attempts: trail("quote", &s.quote_trail).chain(trail("bars", &s.bars_trail)).chain(trail("news", &s.news_trail)).collect(),
+    }
+}
+
+fn document(report: &AgentReport) -> AgentDocument {
+    let mut providers: Vec<ProviderStats> = report
+        .stats
+        .calls
+        .iter()
+        .map(|(p, calls)| ProviderStats {
+            provider: p.to_string(),
+            calls: *calls,
+            requests: 0,
+            retries: 0,
+            throttled: 0,
+            rate_limit_waits: 0,
+            rate_limit_wait_ms: 0,
+        })
+        .collect();
+    for (p, http) in &report.stats.http {
+        let entry = match providers.iter_mut().position(|s| s.provider == p.as_str()) {
+            Some(i) => &mut providers[i],
+            None => {
+                providers.push(ProviderStats { provider: p.to_string(), calls: 0, requests: 0, retries: 0, throttled: 0, rate_limit_waits: 0, rate_limit_wait_ms: 0 });
+                let last = providers.len() - 1;
+                &mut providers[last]
+            }
+        };
+        entry.requests = http.requests;
+        entry.retries = http.retries;
+        entry.throttled = http.throttled;
+        entry.rate_limit_waits = http.waits;
+        entry.rate_limit_wait_ms = http.waited_ms;
+    }
+    AgentDocument {
+        run_id: report.run_id.to_string(),
+        symbols: report.symbols.iter().map(agent_symbol).collect(),
+        stats: Stats {
+            elapsed_ms: u64::try_from(report.stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+            symbols: report.symbols.len(),
+            complete: report.stats.complete,
+            partial: report.stats.partial,
+            failed: report.stats.failed,
+            failovers: report.stats.failovers,
+            providers,
+        },
+    }
+}
+
+/// Writes an agent report: a JSON object (`symbols`, `stats`), one line per symbol in NDJSON,
+/// a per-symbol summary in a table or CSV.
+///
+/// # Errors
+/// Writing fails.
+pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::io::Result<()> {
+    let doc = document(report);
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        }
+        Format::Ndjson => {
+            for s in &doc.symbols {
+                serde_json::to_writer(&mut *out, s)?;
+                writeln!(out)?;
+            }
+            serde_json::to_writer(&mut *out, &serde_json::json!({ "run_id": doc.run_id, "stats": doc.stats }))?;
+            writeln!(out)
+        }
+        Format::Csv | Format::Table => {
+            let fields = ["symbol", "price", "change_percent", "last_close", "bars", "news", "errors", "provider"];
+            let rows: Vec<Vec<String>> = report
+                .symbols
+                .iter()
+                .map(|s| {
+                    let q = s.quote.as_ref().ok();
+                    vec![
+                        s.symbol.to_string(),
+                        q.map(|q| q.price.normalize().to_string()).unwrap_or_default(),
+                        text(q.and_then(|q| q.change_percent)),
+                        s.bars.as_ref().ok().and_then(|b| b.bars.last()).map(|b| b.close.normalize().to_string()).unwrap_or_default(),
+                        s.bars.as_ref().map(|b| b.bars.len()).unwrap_or(0).to_string(),
+                        s.news.as_ref().map(Vec::len).unwrap_or(0).to_string(),
+                        s.errors().iter().map(|(sec, e)| format!("{sec}:{}", e.kind())).collect::<Vec<_>>().join(" "),
+                        q.map(|q| q.provenance.provider.to_string()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            if format == Format::Csv {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(fields)?;
+                for r in rows {
+                    w.write_record(r)?;
+                }
+                w.flush()
+            } else {
+                let mut table = comfy_table::Table::new();
+                table.load_preset(comfy_table::presets::NOTHING);
+                table.set_header(fields);
+                for r in rows {
+                    table.add_row(r);
+                }
+                writeln!(out, "{table}")?;
+                writeln!(
+                    out,
+                    "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} ms",
+                    doc.stats.symbols, doc.stats.complete, doc.stats.partial, doc.stats.failed, doc.stats.failovers, doc.stats.elapsed_ms
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Deterministic synthetic market data: the same symbol, day and minute always give the same
+//! numbers, on any machine. Prices are whole cents; every day Monday to Friday trades (no
+//! holiday calendar). Symbols starting with `ZZ` or containing `INVALID` are unknown.
+
+use jiff::civil::{Date, Time, Weekday};
+use jiff::{Timestamp, ToSpan as _};
+use stockdata_domain::time::{daily_bar_start, new_york, new_york_to_utc};
+
+/// One synthetic bar, prices in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynthBar {
+    /// Start instant.
+    pub start: Timestamp,
+    /// Open, cents.
+    pub open: i64,
+    /// High, cents.
+    pub high: i64,
+    /// Low, cents.
+    pub low: i64,
+    /// Close, cents.
+    pub close: i64,
+    /// Volume.
+    pub volume: u64,
+    /// Trade count.
+    pub trades: u64,
+}
+
+impl SynthBar {
+    /// Volume-weighted average price in cents (typical price).
+    #[must_use]
+    pub fn vwap(&self) -> i64 {
+        (self.high + self.low + self.close) / 3
+    }
+}
+
+/// `12345` → `"123.45"`.
+#[must_use]
+pub fn cents(c: i64) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    let c = c.abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
+}
+
+fn hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Finalize (splitmix) so nearby inputs spread.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+fn unit(parts: &[&[u8]]) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let v = (hash(parts) >> 11) as f64 / (1u64 << 53) as f64;
+    v
+}
+
+/// Whether the sandbox knows `symbol`.
+#[must_use]
+pub fn known(symbol: &str) -> bool {
+    !(symbol.starts_with("ZZ") || symbol.contains("INVALID"))
+}
+
+/// Monday to Friday.
+#[must_use]
+pub fn is_trading_day(date: Date) -> bool {
+    !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
+}
+
+/// The trading day before `date`.
+#[must_use]
+pub fn previous_trading_day(date: Date) -> Date {
+    let mut d = date.yesterday().unwrap_or(date);
+    while !is_trading_day(d) {
+        d = d.yesterday().unwrap_or(d);
+    }
+    d
+}
+
+fn day_index(date: Date) -> i64 {
+    let epoch = Date::constant(2000, 1, 1);
+    epoch.until(date).map_or(0, |s| i64::from(s.get_days()))
+}
+
+fn level(symbol: &str, day: i64) -> f64 {
+    let s = symbol.as_bytes();
+    let base = 20.0 + unit(&[s, b"base"]) * 480.0;
+    let phase = unit(&[s, b"phase"]) * 6.283;
+    #[allow(clippy::cast_precision_loss)]
+    let d = day as f64;
+    base * (1.0 + 0.25 * (d / 45.0 + phase).sin() + 0.08 * (d / 7.0 + phase * 2.0).sin())
+}
+
+#[allow(clippy::cast_possible_truncation)]
+fn to_cents(price: f64) -> i64 {
+    (price * 100.0).round().max(1.0) as i64
+}
+
+/// The daily bar of `symbol` on `date`, opening 00:00 New York.
+#[must_use]
+pub fn daily(symbol: &str, date: Date) -> SynthBar {
+    let s = symbol.as_bytes();
+    let day = day_index(date);
+    let key = day.to_le_bytes();
+    let close = level(symbol, day) * (1.0 + 0.02 * (unit(&[s, &key, b"c"]) - 0.5));
+    let open = level(symbol, day - 1) * (1.0 + 0.02 * (unit(&[s, &key, b"o"]) - 0.5));
+    let high = open.max(close) * (1.0 + 0.015 * unit(&[s, &key, b"h"]));
+    let low = open.min(close) * (1.0 - 0.015 * unit(&[s, &key, b"l"]));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let volume = (1_000_000.0 + unit(&[s, &key, b"v"]) * 40_000_000.0) as u64;
+    SynthBar {
+        start: daily_bar_start(date),
+        open: to_cents(open),
+        high: to_cents(high),
+        low: to_cents(low),
+        close: to_cents(close),
+        volume,
+        trades: volume / 97,
+    }
+}
+
+/// The regular session's minutes, 09:30 to 16:00 New York.
+pub const SESSION_MINUTES: i64 = 390;
+
+/// The intraday bar of `symbol` starting `minute` minutes after 09:30 New York on `date`,
+/// `width` minutes wide. Consistent with [`daily`]: the session drifts from its open to its
+/// close.
+#[must_use]
+pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
+    let s = symbol.as_bytes();
+    let d = daily(symbol, date);
+    #[allow(clippy::cast_precision_loss)]
+    let at = |m: i64| -> f64 {
+        let t = m as f64 / SESSION_MINUTES as f64;
+        let drift = d.open as f64 + (d.close - d.open) as f64 * t;
+        let wiggle = (unit(&[s, &day_index(date).to_le_bytes(), &m.to_le_bytes()]) - 0.5) * 0.004 * drift;
+        (drift + wiggle) / 100.0
+    };
+    let open = at(minute);
+    let close = at((minute + width).min(SESSION_MINUTES));
+    let key = (day_index(date) * 10_000 + minute).to_le_bytes();
+    let high = open.max(close) * (1.0 + 0.001 * unit(&[s, &key, b"h"]));
+    let low = open.min(close) * (1.0 - 0.001 * unit(&[s, &key, b"l"]));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let volume = (d.volume as f64 / SESSION_MINUTES as f64 * width as f64 * (0.5 + unit(&[s, &key, b"v"]))) as u64;
+    let wall = date.to_datetime(Time::constant(9, 30, 0, 0)).checked_add(minute.minutes()).unwrap_or_default();
+    SynthBar {
+        start: new_york_to_utc(wall),
+        open: to_cents(open),
+        high: to_cents(high),
+        low: to_cents(low),
+        close: to_cents(close),
+        volume: volume.max(1),
+        trades: (volume / 50).max(1),
+    }
+}
+
+/// Minutes since 09:30 New York at `now`, if `now` is inside a session.
+#[must_use]
+pub fn session_minute(now: Timestamp) -> Option<(Date, i64)> {
+    let wall = new_york().to_datetime(now);
+    let date = wall.date();
+    if !is_trading_day(date) {
+        return None;
+    }
+    let minutes = i64::from(wall.hour()) * 60 + i64::from(wall.minute()) - (9 * 60 + 30);
+    (0..SESSION_MINUTES).contains(&minutes).then_some((date, minutes))
+}
+
+/// A quote at `now`: last price, the day's bar so far, the previous close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynthQuote {
+    /// Last price, cents.
+    pub price: i64,
+    /// Bid, cents.
+    pub bid: i64,
+    /// Ask, cents.
+    pub ask: i64,
+    /// The trading day's bar (open/high/low so far).
+    pub day: SynthBar,
+    /// The trading day.
+    pub date: Date,
+    /// Previous close, cents.
+    pub previous_close: i64,
+    /// Instant of the price.
+    pub as_of: Timestamp,
+}
+
+/// The quote of `symbol` at `now`.
+#[must_use]
+pub fn quote(symbol: &str, now: Timestamp) -> SynthQuote {
+    let (date, price, as_of) = match session_minute(now) {
+        Some((date, minute)) => (date, intraday(symbol, date, minute, 1).close, now),
+        None => {
+            let wall = new_york().to_datetime(now);
+            let mut date = wall.date();
+            let before_open = wall.time() < Time::constant(9, 30, 0, 0);
+            if !is_trading_day(date) || before_open {
+                date = previous_trading_day(date);
+            }
+            let close_at = new_york_to_utc(date.to_datetime(Time::constant(16, 0, 0, 0)));
+            (date, daily(symbol, date).close, close_at.min(now))
+        }
+    };
+    let day = daily(symbol, date);
+    let spread = (price / 2000).max(1);
+    SynthQuote {
+        price,
+        bid: price - spread,
+        ask: price + spread,
+        day: SynthBar { close: price, high: day.high.max(price), low: day.low.min(price), ..day },
+        date,
+        previous_close: daily(symbol, previous_trading_day(date)).close,
+        as_of,
+    }
+}
+
+/// A synthetic article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthArticle {
+    /// Numeric id.
+    pub id: u64,
+    /// Publication instant.
+    pub published_at: Timestamp,
+    /// Headline (marked as sandbox data).
+    pub headline: String,
+    /// Summary.
+    pub summary: String,
+    /// Link (under a reserved `.invalid` domain).
+    pub url: String,
+    /// The symbol.
+    pub symbol: String,
+}
+
+/// Two articles a day about `symbol`, at 13:05 and 20:35 UTC, newest first, inside
+/// `[from, to)`.
+#[must_use]
+pub fn news(symbol: &str, from: Timestamp, to: Timestamp, limit: usize) -> Vec<SynthArticle> {
+    let mut out = Vec::new();
+    let utc = jiff::tz::TimeZone::UTC;
+    let mut day = utc.to_datetime(to).date();
+    let first = utc.to_datetime(from).date();
+    while day >= first && out.len() < limit {
+        for (n, (h, m)) in [(1u8, (20, 35)), (0u8, (13, 5))] {
+            let at = utc
+                .to_ambiguous_timestamp(day.to_datetime(Time::constant(h, m, 0, 0)))
+                .compatible()
+                .unwrap_or(from);
+            if at >= from && at < to && out.len() < limit {
+                let id = hash(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]]) % 90_000_000 + 10_000_000;
+                out.push(SynthArticle {
+                    id,
+                    published_at: at,
+                    headline: format!("[SANDBOX] {symbol} synthetic story {} for {day}", n + 1),
+                    summary: format!("Synthetic sandbox article about {symbol}; not market news."),
+                    url: format!("https://news.sandbox.stockdata.invalid/{symbol}/{day}/{}", n + 1),
+                    symbol: symbol.to_owned(),
+                });
+            }
+        }
+        match day.checked_sub(1.day()) {
+            Ok(d) => day = d,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Trading days from `from` to `to`, inclusive, oldest first.
+#[must_use]
+pub fn trading_days(from: Date, to: Date) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        if is_trading_day(d) {
+            out.push(d);
+        }
+        match d.tomorrow() {
+            Ok(next) => d = next,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_consistent() {
+        let d = Date::constant(2024, 3, 8);
+        assert_eq!(daily("AAPL", d), daily("AAPL", d));
+        assert_ne!(daily("AAPL", d), daily("MSFT", d));
+        for sym in ["AAPL", "MSFT", "X", "BRK.B"] {
+            for day in trading_days(Date::constant(2024, 1, 1), Date::constant(2024, 3, 31)) {
+                let b = daily(sym, day);
+                assert!(b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close) && b.low > 0);
+                for m in (0..SESSION_MINUTES).step_by(5) {
+                    let i = intraday(sym, day, m, 5);
+                    assert!(i.low <= i.open.min(i.close) && i.high >= i.open.max(i.close));
+                }
+            }
+        }
+        assert_eq!(cents(12_345), "123.45");
+        assert_eq!(cents(5), "0.05");
+    }
+}
