@@ -118,7 +118,9 @@ impl Sandbox {
             counter: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         });
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&state));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -172,16 +174,21 @@ impl Sandbox {
     }
 }
 
+/// Fixed quota windows: (provider, key, window length in ms) → (window start, requests in it).
+type Windows = HashMap<(String, String, u64), (Instant, u32)>;
+
 struct Inner {
     config: SandboxConfig,
-    windows: Mutex<HashMap<(String, String, u64), (Instant, u32)>>,
+    windows: Mutex<Windows>,
     counter: AtomicU64,
     requests: AtomicU64,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Inner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,9 +199,14 @@ impl Inner {
 
     /// Counts a request against a fixed window; false when the window is full.
     fn allow(&self, provider: &str, key: &str, per: Duration, limit: u32) -> bool {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let per_ms = u64::try_from(per.as_millis()).unwrap_or(u64::MAX);
-        let entry = windows.entry((provider.to_owned(), key.to_owned(), per_ms)).or_insert((Instant::now(), 0));
+        let entry = windows
+            .entry((provider.to_owned(), key.to_owned(), per_ms))
+            .or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= per {
             *entry = (Instant::now(), 0);
         }
@@ -206,11 +218,16 @@ impl Inner {
     }
 
     fn window_reset(&self, provider: &str, key: &str, per: Duration) -> Duration {
-        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let per_ms = u64::try_from(per.as_millis()).unwrap_or(u64::MAX);
         windows
             .get(&(provider.to_owned(), key.to_owned(), per_ms))
-            .map_or(Duration::ZERO, |(start, _)| per.saturating_sub(start.elapsed()))
+            .map_or(Duration::ZERO, |(start, _)| {
+                per.saturating_sub(start.elapsed())
+            })
     }
 
     fn dice(&self) -> f64 {
@@ -235,11 +252,21 @@ pub(crate) struct Answer {
 
 impl Answer {
     pub(crate) fn json(status: StatusCode, body: impl Into<String>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into(), content_type: "application/json" }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+            content_type: "application/json",
+        }
     }
 
     pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into(), content_type: "text/plain" }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+            content_type: "text/plain",
+        }
     }
 
     pub(crate) fn header(mut self, name: &'static str, value: String) -> Self {
@@ -274,18 +301,33 @@ async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
     if faults.reset_rate > 0.0 && state.dice() < faults.reset_rate {
         // A body that fails mid-stream: the connection is dropped without a complete answer.
         let stream = futures_stream_error();
-        return Response::builder().status(200).body(Body::from_stream(stream)).unwrap_or_default();
+        return Response::builder()
+            .status(200)
+            .body(Body::from_stream(stream))
+            .unwrap_or_default();
     }
     if faults.error_rate > 0.0 && state.dice() < faults.error_rate {
-        return (StatusCode::SERVICE_UNAVAILABLE, "<html><body>503 Service Unavailable (sandbox fault)</body></html>").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html><body>503 Service Unavailable (sandbox fault)</body></html>",
+        )
+            .into_response();
     }
     let query: HashMap<String, String> = request
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let path = request.uri().path().to_owned();
-    let ask = Ask { path: &path, query, headers: request.headers() };
+    let ask = Ask {
+        path: &path,
+        query,
+        headers: request.headers(),
+    };
     let answer = providers::dispatch(&state, &ask);
     let mut body = answer.body;
     if faults.malformed_rate > 0.0 && state.dice() < faults.malformed_rate {
@@ -305,8 +347,12 @@ async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
 }
 
 /// A body that fails before its first byte: the client sees the connection drop.
-fn futures_stream_error() -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
+fn futures_stream_error()
+-> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
     futures_util::stream::once(async {
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sandbox fault: connection reset"))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sandbox fault: connection reset",
+        ))
     })
 }

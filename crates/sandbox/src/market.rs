@@ -95,7 +95,7 @@ fn day_index(date: Date) -> i64 {
 fn level(symbol: &str, day: i64) -> f64 {
     let s = symbol.as_bytes();
     let base = 20.0 + unit(&[s, b"base"]) * 480.0;
-    let phase = unit(&[s, b"phase"]) * 6.283;
+    let phase = unit(&[s, b"phase"]) * std::f64::consts::TAU;
     #[allow(clippy::cast_precision_loss)]
     let d = day as f64;
     base * (1.0 + 0.25 * (d / 45.0 + phase).sin() + 0.08 * (d / 7.0 + phase * 2.0).sin())
@@ -143,7 +143,8 @@ pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
     let at = |m: i64| -> f64 {
         let t = m as f64 / SESSION_MINUTES as f64;
         let drift = d.open as f64 + (d.close - d.open) as f64 * t;
-        let wiggle = (unit(&[s, &day_index(date).to_le_bytes(), &m.to_le_bytes()]) - 0.5) * 0.004 * drift;
+        let wiggle =
+            (unit(&[s, &day_index(date).to_le_bytes(), &m.to_le_bytes()]) - 0.5) * 0.004 * drift;
         (drift + wiggle) / 100.0
     };
     let open = at(minute);
@@ -151,9 +152,18 @@ pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
     let key = (day_index(date) * 10_000 + minute).to_le_bytes();
     let high = open.max(close) * (1.0 + 0.001 * unit(&[s, &key, b"h"]));
     let low = open.min(close) * (1.0 - 0.001 * unit(&[s, &key, b"l"]));
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let volume = (d.volume as f64 / SESSION_MINUTES as f64 * width as f64 * (0.5 + unit(&[s, &key, b"v"]))) as u64;
-    let wall = date.to_datetime(Time::constant(9, 30, 0, 0)).checked_add(minute.minutes()).unwrap_or_default();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let volume = (d.volume as f64 / SESSION_MINUTES as f64
+        * width as f64
+        * (0.5 + unit(&[s, &key, b"v"]))) as u64;
+    let wall = date
+        .to_datetime(Time::constant(9, 30, 0, 0))
+        .checked_add(minute.minutes())
+        .unwrap_or_default();
     SynthBar {
         start: new_york_to_utc(wall),
         open: to_cents(open),
@@ -174,7 +184,9 @@ pub fn session_minute(now: Timestamp) -> Option<(Date, i64)> {
         return None;
     }
     let minutes = i64::from(wall.hour()) * 60 + i64::from(wall.minute()) - (9 * 60 + 30);
-    (0..SESSION_MINUTES).contains(&minutes).then_some((date, minutes))
+    (0..SESSION_MINUTES)
+        .contains(&minutes)
+        .then_some((date, minutes))
 }
 
 /// A quote at `now`: last price, the day's bar so far, the previous close.
@@ -218,7 +230,12 @@ pub fn quote(symbol: &str, now: Timestamp) -> SynthQuote {
         price,
         bid: price - spread,
         ask: price + spread,
-        day: SynthBar { close: price, high: day.high.max(price), low: day.low.min(price), ..day },
+        day: SynthBar {
+            close: price,
+            high: day.high.max(price),
+            low: day.low.min(price),
+            ..day
+        },
         date,
         previous_close: daily(symbol, previous_trading_day(date)).close,
         as_of,
@@ -257,13 +274,18 @@ pub fn news(symbol: &str, from: Timestamp, to: Timestamp, limit: usize) -> Vec<S
                 .compatible()
                 .unwrap_or(from);
             if at >= from && at < to && out.len() < limit {
-                let id = hash(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]]) % 90_000_000 + 10_000_000;
+                let id = hash(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]])
+                    % 90_000_000
+                    + 10_000_000;
                 out.push(SynthArticle {
                     id,
                     published_at: at,
                     headline: format!("[SANDBOX] {symbol} synthetic story {} for {day}", n + 1),
                     summary: format!("Synthetic sandbox article about {symbol}; not market news."),
-                    url: format!("https://news.sandbox.stockdata.invalid/{symbol}/{day}/{}", n + 1),
+                    url: format!(
+                        "https://news.sandbox.stockdata.invalid/{symbol}/{day}/{}",
+                        n + 1
+                    ),
                     symbol: symbol.to_owned(),
                 });
             }

@@ -25,7 +25,10 @@ pub(crate) fn dispatch(state: &Inner, ask: &Ask<'_>) -> Answer {
     } else if let Some(rest) = path.strip_prefix("/serverless") {
         serverless(state, ask, rest)
     } else {
-        Answer::json(StatusCode::NOT_FOUND, r#"{"error":"unknown sandbox path: use /alpha_vantage, /finnhub, /alpaca or /serverless"}"#)
+        Answer::json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"unknown sandbox path: use /alpha_vantage, /finnhub, /alpaca or /serverless"}"#,
+        )
     }
 }
 
@@ -59,7 +62,11 @@ fn bars(symbol: &str, width: Width, from: Timestamp, to: Timestamp) -> Vec<Synth
                 }
             }
         }
-        Width::Day => out.extend(days.into_iter().map(|d| market::daily(symbol, d)).filter(|b| b.start >= from && b.start < to)),
+        Width::Day => out.extend(
+            days.into_iter()
+                .map(|d| market::daily(symbol, d))
+                .filter(|b| b.start >= from && b.start < to),
+        ),
         Width::Week | Width::Month => {
             let period = |d: Date| -> Date {
                 if width == Width::Week {
@@ -113,11 +120,17 @@ const AV_BURST: &str = "Thank you for using Alpha Vantage! Please consider sprea
 const AV_PREMIUM: &str = "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints";
 
 fn av_error(message: &str) -> Answer {
-    Answer::json(StatusCode::OK, json!({ "Error Message": message }).to_string())
+    Answer::json(
+        StatusCode::OK,
+        json!({ "Error Message": message }).to_string(),
+    )
 }
 
 fn av_info(message: &str) -> Answer {
-    Answer::json(StatusCode::OK, json!({ "Information": message }).to_string())
+    Answer::json(
+        StatusCode::OK,
+        json!({ "Information": message }).to_string(),
+    )
 }
 
 fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
@@ -126,20 +139,36 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
     }
     let key = ask.param("apikey").unwrap_or("");
     if key.is_empty() {
-        return av_error("the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.");
+        return av_error(
+            "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.",
+        );
     }
     if let Some(q) = state.config.quotas {
-        if !state.allow("alpha_vantage", key, Duration::from_secs(86_400), q.alpha_vantage_per_day) {
+        if !state.allow(
+            "alpha_vantage",
+            key,
+            Duration::from_secs(86_400),
+            q.alpha_vantage_per_day,
+        ) {
             return av_info(AV_DAILY_LIMIT);
         }
-        if !state.allow("alpha_vantage", key, Duration::from_secs(1), q.alpha_vantage_per_second) {
+        if !state.allow(
+            "alpha_vantage",
+            key,
+            Duration::from_secs(1),
+            q.alpha_vantage_per_second,
+        ) {
             return av_info(AV_BURST);
         }
     }
     let now = state.now();
     let function = ask.param("function").unwrap_or("");
     let symbol = ask.param("symbol").unwrap_or("").to_ascii_uppercase();
-    let invalid = || av_error(&format!("Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {function}."));
+    let invalid = || {
+        av_error(&format!(
+            "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {function}."
+        ))
+    };
     match function {
         "GLOBAL_QUOTE" => {
             if !market::known(&symbol) || symbol.is_empty() {
@@ -170,7 +199,11 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             }
             let today = new_york_date(now);
             let full = ask.param("outputsize") == Some("full");
-            let from = if full { Date::constant(2000, 1, 3) } else { today.checked_sub(160.days()).unwrap_or(today) };
+            let from = if full {
+                Date::constant(2000, 1, 3)
+            } else {
+                today.checked_sub(160.days()).unwrap_or(today)
+            };
             let mut days = market::trading_days(from, today);
             days.retain(|d| daily_bar_start(*d) <= now);
             if !full && days.len() > 100 {
@@ -179,10 +212,13 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             let mut rows = serde_json::Map::new();
             for d in days.iter().rev() {
                 let b = market::daily(&symbol, *d);
-                rows.insert(d.to_string(), json!({
-                    "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
-                    "4. close": av4(b.close), "5. volume": b.volume.to_string(),
-                }));
+                rows.insert(
+                    d.to_string(),
+                    json!({
+                        "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
+                        "4. close": av4(b.close), "5. volume": b.volume.to_string(),
+                    }),
+                );
             }
             let body = json!({
                 "Meta Data": {
@@ -211,11 +247,17 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             };
             let (from, to) = match ask.param("month") {
                 Some(month) => {
-                    let Ok(first) = format!("{month}-01").parse::<Date>() else { return invalid() };
+                    let Ok(first) = format!("{month}-01").parse::<Date>() else {
+                        return invalid();
+                    };
                     let next = first.checked_add(1.month()).unwrap_or(first);
                     (daily_bar_start(first), daily_bar_start(next).min(now))
                 }
-                None => (now.checked_sub(jiff::SignedDuration::from_hours(30 * 24)).unwrap_or(now), now),
+                None => (
+                    now.checked_sub(jiff::SignedDuration::from_hours(30 * 24))
+                        .unwrap_or(now),
+                    now,
+                ),
             };
             let mut series = bars(&symbol, Width::Minutes(width), from, to);
             if ask.param("outputsize") != Some("full") && series.len() > 100 {
@@ -225,12 +267,22 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             let mut rows = serde_json::Map::new();
             for b in series.iter().rev() {
                 let wall = tz.to_datetime(b.start);
-                rows.insert(wall.strftime("%Y-%m-%d %H:%M:%S").to_string(), json!({
-                    "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
-                    "4. close": av4(b.close), "5. volume": b.volume.to_string(),
-                }));
+                rows.insert(
+                    wall.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                    json!({
+                        "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
+                        "4. close": av4(b.close), "5. volume": b.volume.to_string(),
+                    }),
+                );
             }
-            let last = series.last().map(|b| tz.to_datetime(b.start).strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default();
+            let last = series
+                .last()
+                .map(|b| {
+                    tz.to_datetime(b.start)
+                        .strftime("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_default();
             let body = json!({
                 "Meta Data": {
                     "1. Information": format!("Intraday ({interval}) open, high, low, close prices and volume"),
@@ -245,14 +297,31 @@ fn alpha_vantage(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             Answer::json(StatusCode::OK, body.to_string())
         }
         "NEWS_SENTIMENT" => {
-            let tickers: Vec<&str> = ask.param("tickers").unwrap_or("").split(',').filter(|t| !t.is_empty()).collect();
+            let tickers: Vec<&str> = ask
+                .param("tickers")
+                .unwrap_or("")
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .collect();
             let parse = |t: Option<&str>| t.and_then(parse_av_time);
-            let from = parse(ask.param("time_from")).unwrap_or_else(|| now.checked_sub(jiff::SignedDuration::from_hours(72)).unwrap_or(now));
-            let to = parse(ask.param("time_to")).map_or(now, |t| t.checked_add(jiff::SignedDuration::from_mins(1)).unwrap_or(t));
-            let limit = ask.param("limit").and_then(|l| l.parse().ok()).unwrap_or(50usize).min(1000);
+            let from = parse(ask.param("time_from")).unwrap_or_else(|| {
+                now.checked_sub(jiff::SignedDuration::from_hours(72))
+                    .unwrap_or(now)
+            });
+            let to = parse(ask.param("time_to")).map_or(now, |t| {
+                t.checked_add(jiff::SignedDuration::from_mins(1))
+                    .unwrap_or(t)
+            });
+            let limit = ask
+                .param("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(50usize)
+                .min(1000);
             // Tickers are ANDed; each synthetic article is about one symbol.
             let articles = match tickers.as_slice() {
-                [one] if market::known(&one.to_ascii_uppercase()) => market::news(&one.to_ascii_uppercase(), from, to.min(now), limit),
+                [one] if market::known(&one.to_ascii_uppercase()) => {
+                    market::news(&one.to_ascii_uppercase(), from, to.min(now), limit)
+                }
                 _ => Vec::new(),
             };
             let feed: Vec<Value> = articles.iter().map(|a| json!({
@@ -287,7 +356,14 @@ fn parse_av_time(text: &str) -> Option<Timestamp> {
     if b.len() < 13 || b[8] != b'T' {
         return None;
     }
-    let iso = format!("{}-{}-{}T{}:{}:00Z", &text[0..4], &text[4..6], &text[6..8], &text[9..11], &text[11..13]);
+    let iso = format!(
+        "{}-{}-{}T{}:{}:00Z",
+        &text[0..4],
+        &text[4..6],
+        &text[6..8],
+        &text[9..11],
+        &text[11..13]
+    );
     iso.parse().ok()
 }
 
@@ -295,27 +371,42 @@ fn parse_av_time(text: &str) -> Option<Timestamp> {
 // Finnhub: JSON numbers, unix seconds, `{"error": ...}` with 401/403/429.
 
 fn finnhub(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
-    let key = ask.header("x-finnhub-token").or_else(|| ask.param("token")).unwrap_or("");
+    let key = ask
+        .header("x-finnhub-token")
+        .or_else(|| ask.param("token"))
+        .unwrap_or("");
     if key.is_empty() {
         return Answer::json(StatusCode::UNAUTHORIZED, r#"{"error":"Invalid API key."}"#);
     }
     if let Some(q) = state.config.quotas
         && (!state.allow("finnhub", key, Duration::from_secs(1), q.finnhub_per_second)
-            || !state.allow("finnhub", key, Duration::from_secs(60), q.finnhub_per_minute))
+            || !state.allow(
+                "finnhub",
+                key,
+                Duration::from_secs(60),
+                q.finnhub_per_minute,
+            ))
     {
-        return Answer::json(StatusCode::TOO_MANY_REQUESTS, r#"{"error":"API limit reached. Please try again later. Remaining Limit: 0"}"#);
+        return Answer::json(
+            StatusCode::TOO_MANY_REQUESTS,
+            r#"{"error":"API limit reached. Please try again later. Remaining Limit: 0"}"#,
+        );
     }
     let now = state.now();
     let symbol = ask.param("symbol").unwrap_or("").to_ascii_uppercase();
     match rest {
         "/api/v1/quote" => {
             if !market::known(&symbol) || symbol.is_empty() {
-                return Answer::json(StatusCode::OK, r#"{"c":0,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":0}"#);
+                return Answer::json(
+                    StatusCode::OK,
+                    r#"{"c":0,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":0}"#,
+                );
             }
             let q = market::quote(&symbol, now);
             let change = q.price - q.previous_close;
             #[allow(clippy::cast_precision_loss)]
-            let pct = ((change as f64 * 100.0 / q.previous_close as f64) * 10_000.0).round() / 10_000.0;
+            let pct =
+                ((change as f64 * 100.0 / q.previous_close as f64) * 10_000.0).round() / 10_000.0;
             let body = json!({
                 "c": num(q.price), "d": num(change), "dp": pct, "h": num(q.day.high), "l": num(q.day.low),
                 "o": num(q.day.open), "pc": num(q.previous_close), "t": q.as_of.as_second(),
@@ -332,14 +423,33 @@ fn finnhub(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
                 "D" => Width::Day,
                 "W" => Width::Week,
                 "M" => Width::Month,
-                _ => return Answer::json(StatusCode::UNPROCESSABLE_ENTITY, r#"{"error":"Wrong resolution"}"#),
+                _ => {
+                    return Answer::json(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        r#"{"error":"Wrong resolution"}"#,
+                    );
+                }
             };
-            let secs = |name: &str| ask.param(name).and_then(|v| v.parse::<i64>().ok()).and_then(|s| Timestamp::from_second(s).ok());
+            let secs = |name: &str| {
+                ask.param(name)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|s| Timestamp::from_second(s).ok())
+            };
             let (Some(from), Some(to)) = (secs("from"), secs("to")) else {
-                return Answer::json(StatusCode::UNPROCESSABLE_ENTITY, r#"{"error":"from and to are required"}"#);
+                return Answer::json(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    r#"{"error":"from and to are required"}"#,
+                );
             };
-            let to_excl = to.checked_add(jiff::SignedDuration::from_secs(1)).unwrap_or(to).min(now);
-            let series = if market::known(&symbol) { bars(&symbol, width, from, to_excl) } else { Vec::new() };
+            let to_excl = to
+                .checked_add(jiff::SignedDuration::from_secs(1))
+                .unwrap_or(to)
+                .min(now);
+            let series = if market::known(&symbol) {
+                bars(&symbol, width, from, to_excl)
+            } else {
+                Vec::new()
+            };
             if series.is_empty() {
                 return Answer::json(StatusCode::OK, r#"{"s":"no_data"}"#);
             }
@@ -357,9 +467,17 @@ fn finnhub(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
         "/api/v1/company-news" => {
             let date = |name: &str| ask.param(name).and_then(|v| v.parse::<Date>().ok());
             let (Some(from), Some(to)) = (date("from"), date("to")) else {
-                return Answer::json(StatusCode::UNPROCESSABLE_ENTITY, r#"{"error":"from and to are required (YYYY-MM-DD)"}"#);
+                return Answer::json(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    r#"{"error":"from and to are required (YYYY-MM-DD)"}"#,
+                );
             };
-            let utc = |d: Date| jiff::tz::TimeZone::UTC.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight())).compatible().unwrap_or(now);
+            let utc = |d: Date| {
+                jiff::tz::TimeZone::UTC
+                    .to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                    .compatible()
+                    .unwrap_or(now)
+            };
             let end = utc(to.tomorrow().unwrap_or(to)).min(now);
             let items: Vec<Value> = if market::known(&symbol) {
                 market::news(&symbol, utc(from), end, 250)
@@ -383,8 +501,14 @@ fn finnhub(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
 // Alpaca: header auth, multi-symbol maps, next_page_token, 429 as plain text.
 
 fn alpaca(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
-    let (Some(key), Some(_secret)) = (ask.header("apca-api-key-id"), ask.header("apca-api-secret-key")) else {
-        return Answer::json(StatusCode::UNAUTHORIZED, r#"{"code":40110000,"message":"access key verification failed : access key not found (Code = 40110000)"}"#);
+    let (Some(key), Some(_secret)) = (
+        ask.header("apca-api-key-id"),
+        ask.header("apca-api-secret-key"),
+    ) else {
+        return Answer::json(
+            StatusCode::UNAUTHORIZED,
+            r#"{"code":40110000,"message":"access key verification failed : access key not found (Code = 40110000)"}"#,
+        );
     };
     if let Some(q) = state.config.quotas
         && !state.allow("alpaca", key, Duration::from_secs(60), q.alpaca_per_minute)
@@ -397,10 +521,19 @@ fn alpaca(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             .header("x-ratelimit-reset", at.to_string());
     }
     if ask.param("feed") == Some("sip") {
-        return Answer::json(StatusCode::FORBIDDEN, r#"{"code":42210000,"message":"subscription does not permit querying recent SIP data"}"#);
+        return Answer::json(
+            StatusCode::FORBIDDEN,
+            r#"{"code":42210000,"message":"subscription does not permit querying recent SIP data"}"#,
+        );
     }
     let now = state.now();
-    let symbols: Vec<String> = ask.param("symbols").unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::to_ascii_uppercase).collect();
+    let symbols: Vec<String> = ask
+        .param("symbols")
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
     let t = |b: &SynthBar| b.start.to_string();
     let bar_json = |b: &SynthBar| json!({"t": t(b), "o": num(b.open), "h": num(b.high), "l": num(b.low), "c": num(b.close), "v": b.volume, "n": b.trades, "vw": num(b.vwap())});
     match rest {
@@ -434,42 +567,86 @@ fn alpaca(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
                 "1Day" | "1D" => Width::Day,
                 "1Week" | "1W" => Width::Week,
                 "1Month" | "1M" => Width::Month,
-                _ => return Answer::json(StatusCode::UNPROCESSABLE_ENTITY, r#"{"code":42210000,"message":"invalid timeframe"}"#),
+                _ => {
+                    return Answer::json(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        r#"{"code":42210000,"message":"invalid timeframe"}"#,
+                    );
+                }
             };
             let instant = |name: &str| ask.param(name).and_then(|v| v.parse::<Timestamp>().ok());
             let Some(start) = instant("start") else {
-                return Answer::json(StatusCode::UNPROCESSABLE_ENTITY, r#"{"code":42210000,"message":"invalid start"}"#);
+                return Answer::json(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    r#"{"code":42210000,"message":"invalid start"}"#,
+                );
             };
             let end = instant("end").unwrap_or(now).min(now);
-            let limit = ask.param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(1000).clamp(1, 10_000);
-            let offset = ask.param("page_token").and_then(|t| t.strip_prefix("sbx")).and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
+            let limit = ask
+                .param("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(1000)
+                .clamp(1, 10_000);
+            let offset = ask
+                .param("page_token")
+                .and_then(|t| t.strip_prefix("sbx"))
+                .and_then(|o| o.parse::<usize>().ok())
+                .unwrap_or(0);
             let mut sorted = symbols.clone();
             sorted.sort();
             sorted.dedup();
-            let end_incl = end.checked_add(jiff::SignedDuration::from_nanos(1)).unwrap_or(end);
+            let end_incl = end
+                .checked_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap_or(end);
             // Sorted by symbol, then time; the limit counts across symbols.
             let all: Vec<(String, SynthBar)> = sorted
                 .iter()
                 .filter(|s| market::known(s))
-                .flat_map(|s| bars(s, width, start, end_incl).into_iter().map(move |b| (s.clone(), b)))
+                .flat_map(|s| {
+                    bars(s, width, start, end_incl)
+                        .into_iter()
+                        .map(move |b| (s.clone(), b))
+                })
                 .collect();
             let page: Vec<&(String, SynthBar)> = all.iter().skip(offset).take(limit).collect();
             let mut map = serde_json::Map::new();
             for (s, b) in &page {
-                if let Value::Array(list) = map.entry(s.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+                if let Value::Array(list) = map
+                    .entry(s.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
                     list.push(bar_json(b));
                 }
             }
-            let next = (offset + page.len() < all.len()).then(|| format!("sbx{}", offset + page.len()));
-            Answer::json(StatusCode::OK, json!({"bars": map, "next_page_token": next}).to_string())
+            let next =
+                (offset + page.len() < all.len()).then(|| format!("sbx{}", offset + page.len()));
+            Answer::json(
+                StatusCode::OK,
+                json!({"bars": map, "next_page_token": next}).to_string(),
+            )
         }
         "/v1beta1/news" => {
             let instant = |name: &str| ask.param(name).and_then(|v| v.parse::<Timestamp>().ok());
-            let start = instant("start").unwrap_or_else(|| now.checked_sub(jiff::SignedDuration::from_hours(24)).unwrap_or(now));
+            let start = instant("start").unwrap_or_else(|| {
+                now.checked_sub(jiff::SignedDuration::from_hours(24))
+                    .unwrap_or(now)
+            });
             let end = instant("end").unwrap_or(now).min(now);
-            let limit = ask.param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(10).clamp(1, 50);
-            let offset = ask.param("page_token").and_then(|t| t.strip_prefix("sbx")).and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
-            let mut all: Vec<market::SynthArticle> = symbols.iter().filter(|s| market::known(s)).flat_map(|s| market::news(s, start, end, 1000)).collect();
+            let limit = ask
+                .param("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(10)
+                .clamp(1, 50);
+            let offset = ask
+                .param("page_token")
+                .and_then(|t| t.strip_prefix("sbx"))
+                .and_then(|o| o.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut all: Vec<market::SynthArticle> = symbols
+                .iter()
+                .filter(|s| market::known(s))
+                .flat_map(|s| market::news(s, start, end, 1000))
+                .collect();
             all.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(a.id.cmp(&b.id)));
             let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|a| json!({
                 "id": a.id, "headline": a.headline, "author": "Sandbox Desk",
@@ -477,8 +654,12 @@ fn alpaca(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
                 "summary": a.summary, "content": "", "url": a.url, "images": [],
                 "symbols": [a.symbol], "source": "stockdata sandbox",
             })).collect();
-            let next = (offset + page.len() < all.len()).then(|| format!("sbx{}", offset + page.len()));
-            Answer::json(StatusCode::OK, json!({"news": page, "next_page_token": next}).to_string())
+            let next =
+                (offset + page.len() < all.len()).then(|| format!("sbx{}", offset + page.len()));
+            Answer::json(
+                StatusCode::OK,
+                json!({"news": page, "next_page_token": next}).to_string(),
+            )
         }
         _ => Answer::json(StatusCode::NOT_FOUND, r#"{"message":"endpoint not found"}"#),
     }
@@ -488,17 +669,34 @@ fn alpaca(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
 // Serverless: stockdata's own schema (docs/serverless-api.md).
 
 fn envelope(status: StatusCode, kind: &str, message: &str) -> Answer {
-    Answer::json(status, json!({"error": {"kind": kind, "message": message}}).to_string())
+    Answer::json(
+        status,
+        json!({"error": {"kind": kind, "message": message}}).to_string(),
+    )
 }
 
 fn serverless(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
     let now = state.now();
-    let symbols: Vec<String> = ask.param("symbols").unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::to_ascii_uppercase).collect();
+    let symbols: Vec<String> = ask
+        .param("symbols")
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
     if symbols.is_empty() {
-        return envelope(StatusCode::BAD_REQUEST, "invalid_request", "symbols is required: pass ?symbols=AAPL,MSFT");
+        return envelope(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "symbols is required: pass ?symbols=AAPL,MSFT",
+        );
     }
     if symbols.len() > 100 {
-        return envelope(StatusCode::BAD_REQUEST, "invalid_request", "at most 100 symbols per request");
+        return envelope(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "at most 100 symbols per request",
+        );
     }
     let unknown = |s: &str| json!({"symbol": s, "error": {"kind": "unknown_symbol", "message": format!("unknown symbol {s}")}});
     let instant = |name: &str| ask.param(name).and_then(|v| v.parse::<Timestamp>().ok());
@@ -528,13 +726,29 @@ fn serverless(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
                 "1d" => Width::Day,
                 "1w" => Width::Week,
                 "1mo" => Width::Month,
-                other => return envelope(StatusCode::BAD_REQUEST, "invalid_request", &format!("interval {other:?} is not one of 1m, 5m, 15m, 30m, 1h, 1d, 1w, 1mo")),
+                other => {
+                    return envelope(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        &format!(
+                            "interval {other:?} is not one of 1m, 5m, 15m, 30m, 1h, 1d, 1w, 1mo"
+                        ),
+                    );
+                }
             };
             let (Some(start), Some(end)) = (instant("start"), instant("end")) else {
-                return envelope(StatusCode::BAD_REQUEST, "invalid_request", "start and end are required (RFC 3339)");
+                return envelope(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "start and end are required (RFC 3339)",
+                );
             };
             if start > end {
-                return envelope(StatusCode::BAD_REQUEST, "invalid_request", "start is after end");
+                return envelope(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "start is after end",
+                );
             }
             let interval = ask.param("interval").unwrap_or("");
             let adjustment = ask.param("adjustment").unwrap_or("raw");
@@ -556,10 +770,21 @@ fn serverless(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             Answer::json(StatusCode::OK, json!({"results": results}).to_string())
         }
         "/v1/news" => {
-            let start = instant("start").unwrap_or_else(|| now.checked_sub(jiff::SignedDuration::from_hours(72)).unwrap_or(now));
+            let start = instant("start").unwrap_or_else(|| {
+                now.checked_sub(jiff::SignedDuration::from_hours(72))
+                    .unwrap_or(now)
+            });
             let end = instant("end").unwrap_or(now).min(now);
-            let limit = ask.param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(50).clamp(1, 1000);
-            let mut all: Vec<market::SynthArticle> = symbols.iter().filter(|s| market::known(s)).flat_map(|s| market::news(s, start, end, limit)).collect();
+            let limit = ask
+                .param("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(50)
+                .clamp(1, 1000);
+            let mut all: Vec<market::SynthArticle> = symbols
+                .iter()
+                .filter(|s| market::known(s))
+                .flat_map(|s| market::news(s, start, end, limit))
+                .collect();
             all.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(a.id.cmp(&b.id)));
             all.truncate(limit);
             let articles: Vec<Value> = all.iter().map(|a| json!({
@@ -569,6 +794,10 @@ fn serverless(state: &Inner, ask: &Ask<'_>, rest: &str) -> Answer {
             })).collect();
             Answer::json(StatusCode::OK, json!({"articles": articles}).to_string())
         }
-        _ => envelope(StatusCode::NOT_FOUND, "invalid_request", "unknown endpoint: use /v1/quotes, /v1/bars or /v1/news"),
+        _ => envelope(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "unknown endpoint: use /v1/quotes, /v1/bars or /v1/news",
+        ),
     }
 }

@@ -231,7 +231,11 @@ impl Pacer {
                 }
             }
         }
-        let waited = if slept { started.elapsed() } else { Duration::ZERO };
+        let waited = if slept {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        };
         if slept {
             self.stats.waits.fetch_add(1, Ordering::Relaxed);
             self.stats.waited_ms.fetch_add(

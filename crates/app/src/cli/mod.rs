@@ -12,15 +12,18 @@ use std::time::Duration;
 use clap::{CommandFactory as _, Parser, Subcommand};
 use secrecy::SecretString;
 use stockdata_domain::time::new_york_date;
-use stockdata_domain::{Adjustment, BatchBarQuery, Date, DateRange, FetchError, Interval, NewsQuery, ProviderId, Symbol, Timestamp};
+use stockdata_domain::{
+    Adjustment, BatchBarQuery, Date, DateRange, FetchError, Interval, NewsQuery, ProviderId,
+    Symbol, Timestamp,
+};
 use stockdata_ports::{Clock, FixedClock, SystemClock};
 use stockdata_sandbox::{Faults, Sandbox, SandboxConfig};
 use tracing::Instrument as _;
 
 use self::output::Format;
 use crate::config::{
-    self, AlpacaSettings, AlphaVantageSettings, Config, ConfigSources, FinnhubSettings, LogFormat, Origin, Provider,
-    ServerlessSettings,
+    self, AlpacaSettings, AlphaVantageSettings, Config, ConfigSources, FinnhubSettings, LogFormat,
+    Origin, Provider, ServerlessSettings,
 };
 use crate::logging::{self, RunId};
 use crate::{CancellationToken, StockData};
@@ -172,7 +175,11 @@ fn parse_symbol(text: &str) -> Result<Symbol, String> {
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("stockdata: cannot start the async runtime: {e}");
@@ -189,7 +196,12 @@ fn usage_error(message: impl std::fmt::Display) -> u8 {
 
 async fn run(cli: Cli) -> u8 {
     if let Command::Completions { shell } = &cli.command {
-        clap_complete::generate(*shell, &mut Cli::command(), "stockdata", &mut std::io::stdout());
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "stockdata",
+            &mut std::io::stdout(),
+        );
         return EXIT_OK;
     }
     let sources = ConfigSources::from_process(cli.config.clone());
@@ -198,7 +210,11 @@ async fn run(cli: Cli) -> u8 {
         Err(e) => return usage_error(e),
     };
     if let Some(format) = &cli.log_format {
-        config.log.format = Some(if format == "json" { LogFormat::Json } else { LogFormat::Pretty });
+        config.log.format = Some(if format == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Pretty
+        });
     }
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => Some("error"),
@@ -215,17 +231,40 @@ async fn run(cli: Cli) -> u8 {
         None => Arc::new(SystemClock),
     };
 
-    if let Command::Sandbox { action: SandboxAction::Serve { bind, no_quotas, error_rate, reset_rate, malformed_rate, latency_ms } } = &cli.command {
+    if let Command::Sandbox {
+        action:
+            SandboxAction::Serve {
+                bind,
+                no_quotas,
+                error_rate,
+                reset_rate,
+                malformed_rate,
+                latency_ms,
+            },
+    } = &cli.command
+    {
         let sandbox_config = SandboxConfig {
-            quotas: if *no_quotas { None } else { Some(stockdata_sandbox::Quotas::FREE) },
-            faults: Faults { error_rate: *error_rate, latency: Duration::from_millis(*latency_ms), reset_rate: *reset_rate, malformed_rate: *malformed_rate },
+            quotas: if *no_quotas {
+                None
+            } else {
+                Some(stockdata_sandbox::Quotas::FREE)
+            },
+            faults: Faults {
+                error_rate: *error_rate,
+                latency: Duration::from_millis(*latency_ms),
+                reset_rate: *reset_rate,
+                malformed_rate: *malformed_rate,
+            },
             ..SandboxConfig::new(Arc::clone(&clock))
         };
         let sandbox = match Sandbox::start(sandbox_config, *bind).await {
             Ok(s) => s,
             Err(e) => return usage_error(format!("--bind {bind}: {e}")),
         };
-        eprintln!("stockdata sandbox: SYNTHETIC data (not market data) on http://{}", sandbox.addr());
+        eprintln!(
+            "stockdata sandbox: SYNTHETIC data (not market data) on http://{}",
+            sandbox.addr()
+        );
         for p in ["alpha_vantage", "finnhub", "alpaca", "serverless"] {
             eprintln!("  {p:<14} base_url = \"{}\"", sandbox.base_url(p));
         }
@@ -238,19 +277,30 @@ async fn run(cli: Cli) -> u8 {
 
     let mut sandbox = None;
     if cli.sandbox {
-        let sb = match Sandbox::start(SandboxConfig::new(Arc::clone(&clock)), SocketAddr::from(([127, 0, 0, 1], 0))).await {
+        let sb = match Sandbox::start(
+            SandboxConfig::new(Arc::clone(&clock)),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("stockdata: cannot start the sandbox: {e}");
                 return EXIT_FAILED;
             }
         };
-        eprintln!("stockdata: SANDBOX MODE: synthetic data from a local simulator, not market data");
+        eprintln!(
+            "stockdata: SANDBOX MODE: synthetic data from a local simulator, not market data"
+        );
         point_at_sandbox(&mut config, &sb);
         sandbox = Some(sb);
     }
 
-    let format = cli.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let format = cli.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
     let run_id = RunId::new();
     let span = tracing::info_span!("run", run_id = %run_id);
     let code = execute(cli, config, clock, format).instrument(span).await;
@@ -283,7 +333,11 @@ fn point_at_sandbox(config: &mut Config, sandbox: &Sandbox) {
         secret_key: key(),
         base_url: sandbox.base_url("alpaca"),
         feed: "iex".to_owned(),
-        adjustment: config.providers.alpaca.configured().map_or(Adjustment::Raw, |a| a.adjustment),
+        adjustment: config
+            .providers
+            .alpaca
+            .configured()
+            .map_or(Adjustment::Raw, |a| a.adjustment),
         requests_per_minute: std::num::NonZeroU32::new(200).unwrap_or(std::num::NonZeroU32::MIN),
         timeout,
     });
@@ -297,10 +351,15 @@ fn point_at_sandbox(config: &mut Config, sandbox: &Sandbox) {
 async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format) -> u8 {
     match &cli.command {
         Command::Providers => return providers(&config, cli.sandbox),
-        Command::Config { action: ConfigAction::Show } => return config_show(&config),
+        Command::Config {
+            action: ConfigAction::Show,
+        } => return config_show(&config),
         _ => {}
     }
-    let mut builder = StockData::builder().config(config).clock(Arc::clone(&clock)).synthetic(cli.sandbox);
+    let mut builder = StockData::builder()
+        .config(config)
+        .clock(Arc::clone(&clock))
+        .synthetic(cli.sandbox);
     if let Some(name) = &cli.provider {
         match crate::config::ProviderName::parse(name) {
             Some(p) => builder = builder.only_provider(p.id()),
@@ -316,20 +375,45 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
     match cli.command {
         Command::Quote { symbols } => {
             let reports = stockdata.prices().quotes(&symbols).await;
-            let (ok, failed): (Vec<_>, Vec<_>) = reports.into_iter().partition(|r| r.result.is_ok());
+            let (ok, failed): (Vec<_>, Vec<_>) =
+                reports.into_iter().partition(|r| r.result.is_ok());
             let quotes: Vec<_> = ok.into_iter().filter_map(|r| r.result.ok()).collect();
-            let errors: Vec<(Symbol, FetchError)> = failed.into_iter().filter_map(|r| r.result.err().map(|e| (r.symbol, e))).collect();
-            finish(output::quotes(&mut stdout, format, &quotes), quotes.len(), &errors)
+            let errors: Vec<(Symbol, FetchError)> = failed
+                .into_iter()
+                .filter_map(|r| r.result.err().map(|e| (r.symbol, e)))
+                .collect();
+            finish(
+                output::quotes(&mut stdout, format, &quotes),
+                quotes.len(),
+                &errors,
+            )
         }
-        Command::Bars { symbols, from, to, interval, adjustment } => {
+        Command::Bars {
+            symbols,
+            from,
+            to,
+            interval,
+            adjustment,
+        } => {
             let to = to.unwrap_or(today);
             let from = from.unwrap_or_else(|| default_from(to, interval));
             let range = match DateRange::new(from, to) {
                 Ok(r) => r,
-                Err(_) => return usage_error(format!("--from {from} is after --to {to}: give a --from on or before --to")),
+                Err(_) => {
+                    return usage_error(format!(
+                        "--from {from} is after --to {to}: give a --from on or before --to"
+                    ));
+                }
             };
-            let adjustment = adjustment.and_then(|a| a.parse().ok()).unwrap_or_else(|| stockdata.default_adjustment());
-            let query = BatchBarQuery { symbols, interval, range: range.to_time_range(), adjustment };
+            let adjustment = adjustment
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| stockdata.default_adjustment());
+            let query = BatchBarQuery {
+                symbols,
+                interval,
+                range: range.to_time_range(),
+                adjustment,
+            };
             let reports = stockdata.history().bars(&query).await;
             let mut bars = Vec::new();
             let mut errors = Vec::new();
@@ -342,14 +426,28 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
             let fetched = query.symbols.len() - errors.len();
             finish(output::bars(&mut stdout, format, &bars), fetched, &errors)
         }
-        Command::News { symbols, from, to, limit } => {
+        Command::News {
+            symbols,
+            from,
+            to,
+            limit,
+        } => {
             let to = to.unwrap_or(today);
-            let from = from.unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(3)).unwrap_or(to));
+            let from =
+                from.unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(3)).unwrap_or(to));
             let range = match DateRange::new(from, to) {
                 Ok(r) => r,
-                Err(_) => return usage_error(format!("--from {from} is after --to {to}: give a --from on or before --to")),
+                Err(_) => {
+                    return usage_error(format!(
+                        "--from {from} is after --to {to}: give a --from on or before --to"
+                    ));
+                }
             };
-            let query = NewsQuery { symbols: symbols.clone(), range: range.to_time_range(), limit: limit as usize };
+            let query = NewsQuery {
+                symbols: symbols.clone(),
+                range: range.to_time_range(),
+                limit: limit as usize,
+            };
             let report = stockdata.news().news(&query).await;
             match report.result {
                 Ok(articles) => finish(output::news(&mut stdout, format, &articles), 1, &[]),
@@ -374,7 +472,10 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
             });
             let bar = std::io::stderr().is_terminal().then(|| {
                 let bar = indicatif::ProgressBar::new(0);
-                bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
                 bar
             });
             let progress = |done: usize, total: usize| {
@@ -409,7 +510,10 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
                 EXIT_PARTIAL
             }
         }
-        Command::Providers | Command::Config { .. } | Command::Completions { .. } | Command::Sandbox { .. } => EXIT_OK,
+        Command::Providers
+        | Command::Config { .. }
+        | Command::Completions { .. }
+        | Command::Sandbox { .. } => EXIT_OK,
     }
 }
 
@@ -444,18 +548,20 @@ fn read_watchlist(arg: &str) -> Result<Vec<Symbol>, String> {
         }
     }
     if symbols.is_empty() {
-        return Err(format!("--watchlist {arg}: no symbols: give a file with one symbol per line, or SYM,SYM"));
+        return Err(format!(
+            "--watchlist {arg}: no symbols: give a file with one symbol per line, or SYM,SYM"
+        ));
     }
     Ok(symbols)
 }
 
 /// Flushes output, summarises failures on stderr (one line per symbol), picks the exit code.
 fn finish(written: std::io::Result<()>, fetched: usize, errors: &[(Symbol, FetchError)]) -> u8 {
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("stockdata: cannot write output: {e}");
-            return EXIT_FAILED;
-        }
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("stockdata: cannot write output: {e}");
+        return EXIT_FAILED;
     }
     for (symbol, e) in errors {
         eprintln!("stockdata: {symbol}: {} ({e})", e.kind());
@@ -480,15 +586,36 @@ fn providers(config: &Config, sandbox: bool) -> u8 {
     let mut out = std::io::stdout().lock();
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(["provider", "configured", "credentials", "limits", "routed for", "note"]);
+    table.set_header([
+        "provider",
+        "configured",
+        "credentials",
+        "limits",
+        "routed for",
+        "note",
+    ]);
     for s in stockdata.provider_status() {
         table.add_row([
             s.provider.to_string(),
-            if s.configured { "yes".into() } else { "no".into() },
-            if s.credentials { "present".into() } else { "absent".into() },
+            if s.configured {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+            if s.credentials {
+                "present".into()
+            } else {
+                "absent".into()
+            },
             s.limits.join(", "),
             s.routed_for.join(", "),
-            s.reason.clone().unwrap_or_else(|| if sandbox { "sandbox (synthetic data)".into() } else { String::new() }),
+            s.reason.clone().unwrap_or_else(|| {
+                if sandbox {
+                    "sandbox (synthetic data)".into()
+                } else {
+                    String::new()
+                }
+            }),
         ]);
     }
     let _ = writeln!(out, "{table}");
@@ -532,15 +659,28 @@ impl Show<'_> {
 }
 
 fn config_show(config: &Config) -> u8 {
-    let mut s = Show { config, lines: Vec::new(), sections: Vec::new() };
+    let mut s = Show {
+        config,
+        lines: Vec::new(),
+        sections: Vec::new(),
+    };
     let p = &config.providers;
     match &p.alpha_vantage {
         Provider::Configured(c) => {
             s.secret("providers.alpha_vantage.api_key");
             s.text("providers.alpha_vantage.base_url", c.base_url.as_str());
-            s.put("providers.alpha_vantage.requests_per_day", c.requests_per_day.to_string());
-            s.put("providers.alpha_vantage.requests_per_second", c.requests_per_second.to_string());
-            s.put("providers.alpha_vantage.timeout_ms", c.timeout.as_millis().to_string());
+            s.put(
+                "providers.alpha_vantage.requests_per_day",
+                c.requests_per_day.to_string(),
+            );
+            s.put(
+                "providers.alpha_vantage.requests_per_second",
+                c.requests_per_second.to_string(),
+            );
+            s.put(
+                "providers.alpha_vantage.timeout_ms",
+                c.timeout.as_millis().to_string(),
+            );
         }
         Provider::Unconfigured { reason } => s.note(reason),
     }
@@ -549,9 +689,18 @@ fn config_show(config: &Config) -> u8 {
         Provider::Configured(c) => {
             s.secret("providers.finnhub.api_key");
             s.text("providers.finnhub.base_url", c.base_url.as_str());
-            s.put("providers.finnhub.requests_per_minute", c.requests_per_minute.to_string());
-            s.put("providers.finnhub.requests_per_second", c.requests_per_second.to_string());
-            s.put("providers.finnhub.timeout_ms", c.timeout.as_millis().to_string());
+            s.put(
+                "providers.finnhub.requests_per_minute",
+                c.requests_per_minute.to_string(),
+            );
+            s.put(
+                "providers.finnhub.requests_per_second",
+                c.requests_per_second.to_string(),
+            );
+            s.put(
+                "providers.finnhub.timeout_ms",
+                c.timeout.as_millis().to_string(),
+            );
         }
         Provider::Unconfigured { reason } => s.note(reason),
     }
@@ -563,8 +712,14 @@ fn config_show(config: &Config) -> u8 {
             s.text("providers.alpaca.base_url", c.base_url.as_str());
             s.text("providers.alpaca.feed", &c.feed);
             s.text("providers.alpaca.adjustment", c.adjustment.as_str());
-            s.put("providers.alpaca.requests_per_minute", c.requests_per_minute.to_string());
-            s.put("providers.alpaca.timeout_ms", c.timeout.as_millis().to_string());
+            s.put(
+                "providers.alpaca.requests_per_minute",
+                c.requests_per_minute.to_string(),
+            );
+            s.put(
+                "providers.alpaca.timeout_ms",
+                c.timeout.as_millis().to_string(),
+            );
         }
         Provider::Unconfigured { reason } => s.note(reason),
     }
@@ -575,12 +730,23 @@ fn config_show(config: &Config) -> u8 {
             if c.token.is_some() {
                 s.secret("providers.serverless.token");
             }
-            s.put("providers.serverless.timeout_ms", c.timeout.as_millis().to_string());
+            s.put(
+                "providers.serverless.timeout_ms",
+                c.timeout.as_millis().to_string(),
+            );
         }
         Provider::Unconfigured { reason } => s.note(reason),
     }
     s.section("providers.serverless");
-    let list = |v: &[crate::config::ProviderName]| format!("[{}]", v.iter().map(|n| format!("{:?}", n.as_str())).collect::<Vec<_>>().join(", "));
+    let list = |v: &[crate::config::ProviderName]| {
+        format!(
+            "[{}]",
+            v.iter()
+                .map(|n| format!("{:?}", n.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     s.put("routing.quotes", list(&config.routing.quotes));
     s.put("routing.bars", list(&config.routing.bars));
     s.put("routing.news", list(&config.routing.news));

@@ -91,8 +91,22 @@ impl From<&Quote> for QuoteRecord {
 
 /// Quote columns, in order.
 pub const QUOTE_FIELDS: [&str; 16] = [
-    "symbol", "price", "bid", "ask", "bid_size", "ask_size", "open", "high", "low", "previous_close", "change",
-    "change_percent", "volume", "as_of", "provider", "synthetic",
+    "symbol",
+    "price",
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "open",
+    "high",
+    "low",
+    "previous_close",
+    "change",
+    "change_percent",
+    "volume",
+    "as_of",
+    "provider",
+    "synthetic",
 ];
 
 fn quote_row(q: &Quote) -> Vec<String> {
@@ -154,8 +168,20 @@ impl From<&Bar> for BarRecord {
 }
 
 /// Bar columns, in order.
-pub const BAR_FIELDS: [&str; 12] =
-    ["symbol", "interval", "start", "open", "high", "low", "close", "volume", "vwap", "trades", "provider", "synthetic"];
+pub const BAR_FIELDS: [&str; 12] = [
+    "symbol",
+    "interval",
+    "start",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "vwap",
+    "trades",
+    "provider",
+    "synthetic",
+];
 
 fn bar_row(b: &Bar) -> Vec<String> {
     vec![
@@ -205,12 +231,26 @@ impl From<&NewsArticle> for NewsRecord {
 }
 
 /// News columns, in order.
-pub const NEWS_FIELDS: [&str; 9] = ["id", "symbols", "headline", "summary", "url", "source", "published_at", "provider", "synthetic"];
+pub const NEWS_FIELDS: [&str; 9] = [
+    "id",
+    "symbols",
+    "headline",
+    "summary",
+    "url",
+    "source",
+    "published_at",
+    "provider",
+    "synthetic",
+];
 
 fn news_row(a: &NewsArticle) -> Vec<String> {
     vec![
         a.id.clone(),
-        a.symbols.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+        a.symbols
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
         a.headline.clone(),
         a.summary.clone(),
         a.url.clone(),
@@ -270,7 +310,15 @@ fn write_records<T, R: Serialize>(
 /// # Errors
 /// Writing fails.
 pub fn quotes(out: &mut dyn Write, format: Format, quotes: &[Quote]) -> std::io::Result<()> {
-    write_records(out, format, quotes, |q| QuoteRecord::from(q), &QUOTE_FIELDS, quote_row, &[0, 1, 2, 3, 10, 11, 12, 13, 14])
+    write_records(
+        out,
+        format,
+        quotes,
+        |q| QuoteRecord::from(q),
+        &QUOTE_FIELDS,
+        quote_row,
+        &[0, 1, 2, 3, 10, 11, 12, 13, 14],
+    )
 }
 
 /// Writes bars.
@@ -278,7 +326,15 @@ pub fn quotes(out: &mut dyn Write, format: Format, quotes: &[Quote]) -> std::io:
 /// # Errors
 /// Writing fails.
 pub fn bars(out: &mut dyn Write, format: Format, bars: &[Bar]) -> std::io::Result<()> {
-    write_records(out, format, bars, |b| BarRecord::from(b), &BAR_FIELDS, bar_row, &[0, 1, 2, 3, 4, 5, 6, 7, 10])
+    write_records(
+        out,
+        format,
+        bars,
+        |b| BarRecord::from(b),
+        &BAR_FIELDS,
+        bar_row,
+        &[0, 1, 2, 3, 4, 5, 6, 7, 10],
+    )
 }
 
 /// Writes articles.
@@ -286,7 +342,15 @@ pub fn bars(out: &mut dyn Write, format: Format, bars: &[Bar]) -> std::io::Resul
 /// # Errors
 /// Writing fails.
 pub fn news(out: &mut dyn Write, format: Format, articles: &[NewsArticle]) -> std::io::Result<()> {
-    write_records(out, format, articles, |a| NewsRecord::from(a), &NEWS_FIELDS, news_row, &[6, 1, 2, 5, 7])
+    write_records(
+        out,
+        format,
+        articles,
+        |a| NewsRecord::from(a),
+        &NEWS_FIELDS,
+        news_row,
+        &[6, 1, 2, 5, 7],
+    )
 }
 
 #[derive(Serialize)]
@@ -344,7 +408,10 @@ struct AgentDocument {
     stats: Stats,
 }
 
-fn trail<'a>(section: &'static str, attempts: &'a [Attempt]) -> impl Iterator<Item = AttemptRecord> + 'a {
+fn trail<'a>(
+    section: &'static str,
+    attempts: &'a [Attempt],
+) -> impl Iterator<Item = AttemptRecord> + 'a {
     attempts.iter().map(move |a| AttemptRecord {
         section,
         provider: a.provider.to_string(),
@@ -357,15 +424,34 @@ fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
     AgentSymbol {
         symbol: s.symbol.to_string(),
         quote: s.quote.as_ref().ok().map(QuoteRecord::from),
-        bars: s.bars.as_ref().map(|b| b.bars.iter().map(BarRecord::from).collect()).unwrap_or_default(),
-        findings: s.bars.as_ref().map(|b| b.findings.iter().map(|f| format!("{f:?}")).collect()).unwrap_or_default(),
-        news: s.news.as_ref().map(|n| n.iter().map(NewsRecord::from).collect()).unwrap_or_default(),
+        bars: s
+            .bars
+            .as_ref()
+            .map(|b| b.bars.iter().map(BarRecord::from).collect())
+            .unwrap_or_default(),
+        findings: s
+            .bars
+            .as_ref()
+            .map(|b| b.findings.iter().map(|f| format!("{f:?}")).collect())
+            .unwrap_or_default(),
+        news: s
+            .news
+            .as_ref()
+            .map(|n| n.iter().map(NewsRecord::from).collect())
+            .unwrap_or_default(),
         errors: s
             .errors()
             .into_iter()
-            .map(|(section, e)| ErrorRecord { section, kind: e.kind().as_str(), message: e.to_string() })
+            .map(|(section, e)| ErrorRecord {
+                section,
+                kind: e.kind().as_str(),
+                message: e.to_string(),
+            })
             .collect(),
-        attempts: trail("quote", &s.quote_trail).chain(trail("bars", &s.bars_trail)).chain(trail("news", &s.news_trail)).collect(),
+        attempts: trail("quote", &s.quote_trail)
+            .chain(trail("bars", &s.bars_trail))
+            .chain(trail("news", &s.news_trail))
+            .collect(),
     }
 }
 
@@ -388,7 +474,15 @@ fn document(report: &AgentReport) -> AgentDocument {
         let entry = match providers.iter_mut().position(|s| s.provider == p.as_str()) {
             Some(i) => &mut providers[i],
             None => {
-                providers.push(ProviderStats { provider: p.to_string(), calls: 0, requests: 0, retries: 0, throttled: 0, rate_limit_waits: 0, rate_limit_wait_ms: 0 });
+                providers.push(ProviderStats {
+                    provider: p.to_string(),
+                    calls: 0,
+                    requests: 0,
+                    retries: 0,
+                    throttled: 0,
+                    rate_limit_waits: 0,
+                    rate_limit_wait_ms: 0,
+                });
                 let last = providers.len() - 1;
                 &mut providers[last]
             }
@@ -431,11 +525,23 @@ pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::
                 serde_json::to_writer(&mut *out, s)?;
                 writeln!(out)?;
             }
-            serde_json::to_writer(&mut *out, &serde_json::json!({ "run_id": doc.run_id, "stats": doc.stats }))?;
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({ "run_id": doc.run_id, "stats": doc.stats }),
+            )?;
             writeln!(out)
         }
         Format::Csv | Format::Table => {
-            let fields = ["symbol", "price", "change_percent", "last_close", "bars", "news", "errors", "provider"];
+            let fields = [
+                "symbol",
+                "price",
+                "change_percent",
+                "last_close",
+                "bars",
+                "news",
+                "errors",
+                "provider",
+            ];
             let rows: Vec<Vec<String>> = report
                 .symbols
                 .iter()
@@ -443,13 +549,28 @@ pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::
                     let q = s.quote.as_ref().ok();
                     vec![
                         s.symbol.to_string(),
-                        q.map(|q| q.price.normalize().to_string()).unwrap_or_default(),
+                        q.map(|q| q.price.normalize().to_string())
+                            .unwrap_or_default(),
                         text(q.and_then(|q| q.change_percent)),
-                        s.bars.as_ref().ok().and_then(|b| b.bars.last()).map(|b| b.close.normalize().to_string()).unwrap_or_default(),
-                        s.bars.as_ref().map(|b| b.bars.len()).unwrap_or(0).to_string(),
+                        s.bars
+                            .as_ref()
+                            .ok()
+                            .and_then(|b| b.bars.last())
+                            .map(|b| b.close.normalize().to_string())
+                            .unwrap_or_default(),
+                        s.bars
+                            .as_ref()
+                            .map(|b| b.bars.len())
+                            .unwrap_or(0)
+                            .to_string(),
                         s.news.as_ref().map(Vec::len).unwrap_or(0).to_string(),
-                        s.errors().iter().map(|(sec, e)| format!("{sec}:{}", e.kind())).collect::<Vec<_>>().join(" "),
-                        q.map(|q| q.provenance.provider.to_string()).unwrap_or_default(),
+                        s.errors()
+                            .iter()
+                            .map(|(sec, e)| format!("{sec}:{}", e.kind()))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        q.map(|q| q.provenance.provider.to_string())
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -471,7 +592,12 @@ pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::
                 writeln!(
                     out,
                     "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} ms",
-                    doc.stats.symbols, doc.stats.complete, doc.stats.partial, doc.stats.failed, doc.stats.failovers, doc.stats.elapsed_ms
+                    doc.stats.symbols,
+                    doc.stats.complete,
+                    doc.stats.partial,
+                    doc.stats.failed,
+                    doc.stats.failovers,
+                    doc.stats.elapsed_ms
                 )
             }
         }

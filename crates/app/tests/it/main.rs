@@ -2,6 +2,7 @@
 //! a real adapter over loopback), no process environment.
 
 mod agent;
+mod cli;
 mod config;
 mod fakes;
 mod fetchers;

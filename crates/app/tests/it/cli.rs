@@ -1,0 +1,413 @@
+//! The real `stockdata` binary, end to end: against the in-process sandbox, a standalone
+//! sandbox, and wiremock. The environment of every run is cleared: nothing leaks in.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use wiremock::matchers::{path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const NOW: &str = "2024-03-08T21:30:00Z";
+
+fn workdir() -> PathBuf {
+    use std::hash::{BuildHasher, RandomState};
+    let n = RandomState::new().hash_one(std::time::SystemTime::now());
+    let dir = std::env::temp_dir().join(format!("stockdata-cli-{}-{n:x}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stockdata() -> Command {
+    let mut cmd = Command::cargo_bin("stockdata").unwrap();
+    cmd.env_clear()
+        .env("PACT_DO_NOT_TRACK", "true")
+        .current_dir(workdir());
+    cmd
+}
+
+fn sandbox(args: &[&str]) -> Command {
+    let mut cmd = stockdata();
+    cmd.args(["--sandbox", "--now", NOW]).args(args);
+    cmd
+}
+
+fn stdout(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr:\n{stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stderr(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn quote_json() {
+    insta::assert_snapshot!(stdout(
+        &mut sandbox(&["quote", "AAPL", "BRK.B", "--format", "json"]),
+        0
+    ));
+}
+
+#[test]
+fn quote_csv_and_table() {
+    insta::assert_snapshot!(
+        "quote_csv",
+        stdout(
+            &mut sandbox(&["quote", "AAPL", "MSFT", "--format", "csv"]),
+            0
+        )
+    );
+    insta::assert_snapshot!(
+        "quote_table",
+        stdout(
+            &mut sandbox(&["quote", "AAPL", "MSFT", "--format", "table"]),
+            0
+        )
+    );
+}
+
+#[test]
+fn bars_csv_includes_the_to_day() {
+    let csv = stdout(
+        &mut sandbox(&[
+            "bars",
+            "AAPL",
+            "--from",
+            "2024-03-04",
+            "--to",
+            "2024-03-08",
+            "--format",
+            "csv",
+        ]),
+        0,
+    );
+    assert!(
+        csv.lines()
+            .last()
+            .unwrap()
+            .starts_with("AAPL,1d,2024-03-08T05:00:00Z,"),
+        "{csv}"
+    );
+    insta::assert_snapshot!(csv);
+}
+
+#[test]
+fn bars_ndjson_intraday() {
+    let out = stdout(
+        &mut sandbox(&[
+            "bars",
+            "MSFT",
+            "--interval",
+            "1h",
+            "--from",
+            "2024-03-08",
+            "--to",
+            "2024-03-08",
+            "--format",
+            "ndjson",
+        ]),
+        0,
+    );
+    // 09:30 to 16:00 EST in hourly bars.
+    assert_eq!(out.lines().count(), 7, "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn news_json() {
+    insta::assert_snapshot!(stdout(
+        &mut sandbox(&[
+            "news",
+            "NVDA",
+            "--from",
+            "2024-03-07",
+            "--to",
+            "2024-03-08",
+            "--limit",
+            "3",
+            "--format",
+            "json"
+        ]),
+        0
+    ));
+}
+
+#[test]
+fn agent_json_has_one_entry_per_symbol_and_stats() {
+    let out = stdout(
+        &mut sandbox(&["agent", "--watchlist", "AAPL,MSFT,NVDA", "--format", "json"]),
+        0,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let symbols = doc["symbols"].as_array().unwrap();
+    assert_eq!(symbols.len(), 3);
+    for (s, name) in symbols.iter().zip(["AAPL", "MSFT", "NVDA"]) {
+        assert_eq!(s["symbol"], name);
+        assert_eq!(s["quote"]["synthetic"], true);
+        assert!(
+            s["bars"].as_array().unwrap().len() >= 20,
+            "a month of daily bars"
+        );
+        assert!(!s["news"].as_array().unwrap().is_empty());
+        assert!(s["errors"].as_array().unwrap().is_empty());
+        assert!(!s["attempts"].as_array().unwrap().is_empty());
+    }
+    assert_eq!(doc["stats"]["complete"], 3);
+    assert!(
+        doc["stats"]["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["requests"].as_u64() > Some(0))
+    );
+}
+
+#[test]
+fn agent_reads_a_watchlist_file() {
+    let dir = workdir();
+    let file = dir.join("watchlist.txt");
+    std::fs::write(&file, "# tech\nAAPL\nmsft  # lower case is fine\n\nZZZZ\n").unwrap();
+    let out = stdout(
+        &mut sandbox(&[
+            "agent",
+            "--watchlist",
+            file.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]),
+        3,
+    );
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 4, "header and one row per symbol:\n{out}");
+    assert!(rows[3].starts_with("ZZZZ,"), "{out}");
+}
+
+#[test]
+fn partial_failure_exits_3_and_lists_each_failure() {
+    let mut cmd = sandbox(&["quote", "AAPL", "ZZZZ", "--format", "json"]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("stockdata: ZZZZ: unknown_symbol"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SANDBOX MODE"),
+        "the banner says the data is synthetic"
+    );
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(records.as_array().unwrap().len(), 1, "the rest is printed");
+}
+
+#[test]
+fn nothing_fetched_exits_4() {
+    stderr(&mut sandbox(&["quote", "ZZZZ", "ZZZY"]), 4);
+}
+
+#[test]
+fn a_missing_key_says_what_to_set_and_exits_2() {
+    let err = stderr(stockdata().args(["quote", "AAPL"]), 2);
+    assert!(
+        err.contains("ALPHAVANTAGE_API_KEY") && err.contains("--sandbox"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_symbol_exits_2() {
+    let err = stderr(stockdata().args(["quote", "AAPL MSFT"]), 2);
+    assert!(err.contains("pass each ticker separately"), "{err}");
+}
+
+#[test]
+fn from_after_to_exits_2() {
+    let err = stderr(
+        &mut sandbox(&["bars", "AAPL", "--from", "2024-03-12", "--to", "2024-03-11"]),
+        2,
+    );
+    assert!(
+        err.contains("--from 2024-03-12 is after --to 2024-03-11"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_error_names_key_and_origin_and_exits_2() {
+    let mut cmd = stockdata();
+    cmd.env("STOCKDATA__AGENT__CONCURRENCY", "0")
+        .args(["quote", "AAPL"]);
+    let err = stderr(&mut cmd, 2);
+    assert!(
+        err.contains("agent.concurrency (from environment variable STOCKDATA__AGENT__CONCURRENCY)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn providers_show_credentials_never_their_value() {
+    let mut cmd = stockdata();
+    cmd.env("FINNHUB_API_KEY", "fh-secret-value-123")
+        .arg("providers");
+    let out = stdout(&mut cmd, 0);
+    assert!(!out.contains("fh-secret-value-123"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn config_show_redacts_secrets() {
+    let mut cmd = stockdata();
+    cmd.env("APCA_API_KEY_ID", "id-value-77")
+        .env("APCA_API_SECRET_KEY", "secret-value-88")
+        .args(["config", "show"]);
+    let out = stdout(&mut cmd, 0);
+    assert!(
+        !out.contains("id-value-77") && !out.contains("secret-value-88"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn completions_and_help() {
+    let out = stdout(stockdata().args(["completions", "bash"]), 0);
+    assert!(out.contains("_stockdata"), "bash completion function");
+    for sub in [
+        "quote",
+        "bars",
+        "news",
+        "agent",
+        "providers",
+        "config",
+        "sandbox",
+    ] {
+        let help = stdout(stockdata().args([sub, "--help"]), 0);
+        assert!(help.contains("Usage: stockdata"), "{sub}: {help}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn against_wiremock_with_a_config_file() {
+    let server = MockServer::start().await;
+    let fixture = std::fs::read(format!(
+        "{}/../adapters-http/tests/fixtures/alphavantage_global_quote.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    Mock::given(path("/query"))
+        .and(query_param("function", "GLOBAL_QUOTE"))
+        .and(query_param("apikey", "wm-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = workdir();
+    std::fs::write(
+        dir.join("stockdata.toml"),
+        format!(
+            "[providers.alpha_vantage]\nbase_url = \"{}\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::cargo_bin("stockdata").unwrap();
+        cmd.env_clear()
+            .env("ALPHAVANTAGE_API_KEY", "wm-key")
+            .current_dir(&dir)
+            .args(["quote", "MSFT", "--format", "json"]);
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(records[0]["price"].to_string(), "112.13", "exact digits");
+    assert_eq!(records[0]["change_percent"].to_string(), "-0.5852");
+    assert_eq!(records[0]["provider"], "alpha_vantage");
+    assert_eq!(records[0]["synthetic"], false);
+}
+
+#[test]
+fn ctrl_c_during_an_agent_run_reports_what_finished() {
+    // A standalone sandbox that answers slowly.
+    let bin = assert_cmd::cargo::cargo_bin("stockdata");
+    let mut server = StdCommand::new(&bin)
+        .env_clear()
+        .args([
+            "sandbox",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-quotas",
+            "--latency-ms",
+            "1500",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split("on http://").nth(1).map(str::to_owned))
+        .expect("the sandbox says where it listens");
+    let dir = workdir();
+    let config = format!(
+        "[providers.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\nbase_url = \"http://{addr}/alpaca\"\n\n[routing]\nquotes = [\"alpaca\"]\nbars = [\"alpaca\"]\nnews = [\"alpaca\"]\n"
+    );
+    std::fs::write(dir.join("stockdata.toml"), config).unwrap();
+    let agent = StdCommand::new(&bin)
+        .env_clear()
+        .current_dir(&dir)
+        .args(["agent", "--watchlist", "AAPL,MSFT", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    StdCommand::new("kill")
+        .args(["-INT", &agent.id().to_string()])
+        .status()
+        .unwrap();
+    let out = agent.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "nothing finished before the interrupt: {stderr}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let symbols = doc["symbols"].as_array().unwrap();
+    assert_eq!(symbols.len(), 2, "every symbol is reported");
+    for s in symbols {
+        let kinds: Vec<&str> = s["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["cancelled", "cancelled", "cancelled"], "{s}");
+    }
+}
