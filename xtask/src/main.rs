@@ -54,6 +54,21 @@ fn ci() -> Result {
 
 fn lint() -> Result {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    // The optional OpenTelemetry export must keep compiling although it is off by default.
+    step(
+        "clippy (feature otel)",
+        cargo(&[
+            "clippy",
+            "--locked",
+            "-p",
+            "stockdata-app",
+            "--features",
+            "otel",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     step(
         "clippy",
         cargo(&[

@@ -51,27 +51,71 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
     let filter = EnvFilter::try_new(level.unwrap_or(&config.level)).map_err(|e| e.to_string())?;
     let format = config.format.unwrap_or(if terminal {
         LogFormat::Pretty
     } else {
         LogFormat::Json
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_target(false);
-    Ok(match format {
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(true)
-                .finish(),
+    let (json, pretty) = match format {
+        LogFormat::Json => (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(true)
+                    .with_target(false)
+                    .with_writer(writer),
+            ),
+            None,
         ),
-        LogFormat::Pretty => Box::new(builder.with_ansi(terminal).finish()),
-    })
+        LogFormat::Pretty => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(terminal)
+                    .with_target(false)
+                    .with_writer(writer),
+            ),
+        ),
+    };
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(json)
+        .with(pretty);
+    #[cfg(feature = "otel")]
+    let registry = registry.with(otel::layer()?);
+    Ok(Box::new(registry))
+}
+
+/// OpenTelemetry export, behind the `otel` feature.
+#[cfg(feature = "otel")]
+mod otel {
+    use opentelemetry::trace::TracerProvider as _;
+
+    /// A layer exporting spans over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub(super) fn layer<S>() -> Result<impl tracing_subscriber::Layer<S>, String>
+    where
+        S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+            .map_err(|e| format!("OpenTelemetry exporter: {e}"))?;
+        let resource = opentelemetry_sdk::Resource::builder()
+            .with_service_name("stockdata")
+            .build();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource)
+            .build();
+        let tracer = provider.tracer("stockdata");
+        opentelemetry::global::set_tracer_provider(provider);
+        Ok(tracing_opentelemetry::layer().with_tracer(tracer))
+    }
 }
 
 /// Installs the subscriber process-wide, writing to stderr.
