@@ -29,6 +29,7 @@ pub const CONVENTIONAL_VARS: &[(&str, &str)] = &[
     ("APCA_API_KEY_ID", "providers.alpaca.key_id"),
     ("APCA_API_SECRET_KEY", "providers.alpaca.secret_key"),
     ("STOCKDATA_SERVERLESS_TOKEN", "providers.serverless.token"),
+    ("STOCKDATA_SERVE_TOKEN", "serve.tokens"),
 ];
 
 /// Keys whose override text is read as a number; everything else stays text (an API key that
@@ -41,6 +42,10 @@ const NUMERIC_KEYS: &[&str] = &[
     "concurrency",
     "history_days",
     "news_days",
+    "max_symbols",
+    "max_range_days",
+    "request_timeout_ms",
+    "grace_period_ms",
 ];
 
 /// Where configuration comes from. Build it with [`ConfigSources::from_process`] in a binary, or
@@ -133,6 +138,8 @@ pub struct Config {
     pub agent: AgentConfig,
     /// Logging.
     pub log: LogConfig,
+    /// `stockdata serve`.
+    pub serve: ServeConfig,
     /// Where each setting came from (dotted key → origin), for `config show`.
     pub origins: HashMap<String, Origin>,
 }
@@ -341,6 +348,37 @@ impl Default for AgentConfig {
     }
 }
 
+/// `[serve]`: the HTTP service.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Accepted bearer tokens (`tokens = [...]`, or `STOCKDATA_SERVE_TOKEN` for one). Required
+    /// whenever the bind address is not loopback.
+    pub tokens: Vec<SecretString>,
+    /// Symbols per request (default 100).
+    pub max_symbols: usize,
+    /// The longest bars/news range, in days (default 3660).
+    pub max_range_days: u32,
+    /// Time allowed per request (default 30000 ms).
+    pub request_timeout: Duration,
+    /// Requests served at once; more get 503 + `Retry-After` (default 64).
+    pub concurrency: usize,
+    /// Time in-flight requests get to finish after SIGTERM / Ctrl-C (default 10000 ms).
+    pub grace_period: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            max_symbols: 100,
+            max_range_days: 3660,
+            request_timeout: Duration::from_secs(30),
+            concurrency: 64,
+            grace_period: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -382,6 +420,19 @@ struct RawConfig {
     agent: RawAgent,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    tokens: Option<Vec<String>>,
+    max_symbols: Option<i64>,
+    max_range_days: Option<i64>,
+    request_timeout_ms: Option<i64>,
+    concurrency: Option<i64>,
+    grace_period_ms: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -488,7 +539,12 @@ pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
 
     for (var, key) in CONVENTIONAL_VARS {
         if let Some(value) = sources.env.get(*var) {
-            set(&mut table, key, toml::Value::String(value.clone()));
+            let value = if *key == "serve.tokens" {
+                toml::Value::Array(vec![toml::Value::String(value.clone())])
+            } else {
+                toml::Value::String(value.clone())
+            };
+            set(&mut table, key, value);
             origins.insert((*key).to_owned(), Origin::Env((*var).to_owned()));
         }
     }
@@ -582,7 +638,7 @@ fn override_value(key: &str, text: &str) -> toml::Value {
     {
         return toml::Value::Integer(n);
     }
-    if key.starts_with("routing.") {
+    if key.starts_with("routing.") || key == "serve.tokens" {
         return toml::Value::Array(
             text.split(',')
                 .map(str::trim)
@@ -876,7 +932,41 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         ));
     }
 
+    let sv = raw.serve;
+    let to_usize = |n: i64| usize::try_from(n).unwrap_or(1);
+    let ms = |n: i64| Duration::from_millis(u64::try_from(n).unwrap_or(1));
+    let serve = ServeConfig {
+        tokens: sv
+            .tokens
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| secret(Some(t)))
+            .collect(),
+        max_symbols: to_usize(ctx.int("serve.max_symbols", sv.max_symbols, 100, 1..=1000)?),
+        max_range_days: u32::try_from(ctx.int(
+            "serve.max_range_days",
+            sv.max_range_days,
+            3660,
+            1..=36_600,
+        )?)
+        .unwrap_or(3660),
+        request_timeout: ms(ctx.int(
+            "serve.request_timeout_ms",
+            sv.request_timeout_ms,
+            30_000,
+            1..=600_000,
+        )?),
+        concurrency: to_usize(ctx.int("serve.concurrency", sv.concurrency, 64, 1..=10_000)?),
+        grace_period: ms(ctx.int(
+            "serve.grace_period_ms",
+            sv.grace_period_ms,
+            10_000,
+            0..=600_000,
+        )?),
+    };
+
     Ok(Config {
+        serve,
         providers: Providers {
             alpha_vantage,
             finnhub,

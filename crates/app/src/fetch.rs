@@ -555,24 +555,29 @@ impl NewsFetcher {
                 trail: Vec::new(),
             };
         }
-        let answers: Vec<(ProviderId, Result<Vec<NewsArticle>, FetchError>, Duration)> =
-            stream::iter(self.sources.iter().cloned())
-                .map(|source| {
-                    let permits = Arc::clone(&self.shared.permits);
-                    let counters = Arc::clone(&self.shared.counters);
-                    let query = query.clone();
-                    async move {
-                        let _permit = permits.acquire().await;
-                        let provider = source.provider();
-                        counters.call(&provider);
-                        let started = Instant::now();
-                        let result = source.news(&query).await;
-                        (provider, result, started.elapsed())
-                    }
-                })
-                .buffered(self.shared.concurrency)
-                .collect()
-                .await;
+        type Answer = (ProviderId, Result<Vec<NewsArticle>, FetchError>, Duration);
+        let asks: Vec<BoxFuture<'static, Answer>> = self
+            .sources
+            .iter()
+            .map(|source| {
+                let source = Arc::clone(source);
+                let permits = Arc::clone(&self.shared.permits);
+                let counters = Arc::clone(&self.shared.counters);
+                let query = query.clone();
+                Box::pin(async move {
+                    let _permit = permits.acquire().await;
+                    let provider = source.provider();
+                    counters.call(&provider);
+                    let started = Instant::now();
+                    let result = source.news(&query).await;
+                    (provider, result, started.elapsed())
+                }) as BoxFuture<'static, Answer>
+            })
+            .collect();
+        let answers: Vec<Answer> = stream::iter(asks)
+            .buffered(self.shared.concurrency)
+            .collect()
+            .await;
         let mut trail = Vec::new();
         let mut articles = Vec::new();
         let mut first_error = None;

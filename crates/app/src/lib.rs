@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod fetch;
 pub mod logging;
+pub mod serve;
 pub mod synthetic;
 
 pub use agent::{AgentReport, RunStats, StockDataAgent, SymbolReport};

@@ -129,6 +129,12 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Serve normalized market data over HTTP (docs/openapi.yaml) from the configured providers.
+    Serve {
+        /// Address to listen on. Anything but loopback requires a token (STOCKDATA_SERVE_TOKEN).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
     /// The provider simulator.
     Sandbox {
         #[command(subcommand)]
@@ -349,6 +355,12 @@ fn point_at_sandbox(config: &mut Config, sandbox: &Sandbox) {
 }
 
 async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format) -> u8 {
+    if let Command::Serve { bind } = &cli.command
+        && let Err(e) = crate::serve::check_exposure(bind, &config.serve.tokens)
+    {
+        return usage_error(e);
+    }
+    let serve_config = config.serve.clone();
     match &cli.command {
         Command::Providers => return providers(&config, cli.sandbox),
         Command::Config {
@@ -373,6 +385,32 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
     let today = new_york_date(clock.now());
     let mut stdout = std::io::stdout().lock();
     match cli.command {
+        Command::Serve { bind } => {
+            let listener = match tokio::net::TcpListener::bind(bind).await {
+                Ok(l) => l,
+                Err(e) => return usage_error(format!("--bind {bind}: {e}")),
+            };
+            let addr = listener
+                .local_addr()
+                .map_or_else(|_| bind.to_string(), |a| a.to_string());
+            eprintln!("stockdata serve: listening on http://{addr}");
+            let shutdown = CancellationToken::new();
+            let trigger = shutdown.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                eprintln!("stockdata serve: shutting down, draining in-flight requests");
+                trigger.cancel();
+            });
+            let grace = serve_config.grace_period;
+            let router = crate::serve::router(stockdata, serve_config);
+            match crate::serve::run(listener, router, grace, shutdown).await {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    eprintln!("stockdata serve: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
         Command::Quote { symbols } => {
             let reports = stockdata.prices().quotes(&symbols).await;
             let (ok, failed): (Vec<_>, Vec<_>) =
@@ -514,6 +552,29 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
         | Command::Config { .. }
         | Command::Completions { .. }
         | Command::Sandbox { .. } => EXIT_OK,
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -145,6 +145,8 @@ pub struct BarRecord {
     vwap: Option<Num>,
     trades: Option<u64>,
     provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adjustment: Option<&'static str>,
     synthetic: bool,
 }
 
@@ -162,6 +164,7 @@ impl From<&Bar> for BarRecord {
             vwap: num(b.vwap),
             trades: b.trades,
             provider: b.provenance.provider.to_string(),
+            adjustment: b.provenance.adjustment.map(|a| a.as_str()),
             synthetic: b.provenance.synthetic,
         }
     }
