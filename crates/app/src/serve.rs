@@ -514,20 +514,23 @@ fn params(query: Option<&str>) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-fn symbols(p: &HashMap<String, String>, max: usize) -> Result<Vec<Symbol>, Response> {
+/// Input problems are messages; the handler turns them into a 400 envelope.
+type Checked<T> = Result<T, String>;
+
+fn symbols(p: &HashMap<String, String>, max: usize) -> Checked<Vec<Symbol>> {
     let Some(text) = p.get("symbols").filter(|t| !t.trim().is_empty()) else {
-        return Err(bad_request("symbols is required: pass ?symbols=AAPL,MSFT"));
+        return Err("symbols is required: pass ?symbols=AAPL,MSFT".to_owned());
     };
     let parts: Vec<&str> = text.split(',').collect();
     if parts.len() > max {
-        return Err(bad_request(format!(
+        return Err(format!(
             "{} symbols requested: at most {max} per request",
             parts.len()
-        )));
+        ));
     }
     parts
         .into_iter()
-        .map(|s| Symbol::parse(s).map_err(|e| bad_request(e.to_string())))
+        .map(|s| Symbol::parse(s).map_err(|e| e.to_string()))
         .collect()
 }
 
@@ -536,14 +539,12 @@ fn range(
     max_days: u32,
     now: Timestamp,
     default_days: Option<i64>,
-) -> Result<TimeRange, Response> {
-    let instant = |name: &str| -> Result<Option<Timestamp>, Response> {
+) -> Checked<TimeRange> {
+    let instant = |name: &str| -> Checked<Option<Timestamp>> {
         match p.get(name) {
             None => Ok(None),
             Some(t) => t.parse::<Timestamp>().map(Some).map_err(|_| {
-                bad_request(format!(
-                    "{name} {t:?} is not an RFC 3339 instant (e.g. 2024-03-08T05:00:00Z)"
-                ))
+                format!("{name} {t:?} is not an RFC 3339 instant (e.g. 2024-03-08T05:00:00Z)")
             }),
         }
     };
@@ -553,22 +554,19 @@ fn range(
         (Some(s), Some(e), _) => (s, e),
         (s, e, Some(days)) => {
             let e = e.unwrap_or(now);
-            (
-                s.unwrap_or_else(|| {
-                    e.checked_sub(jiff::SignedDuration::from_hours(24 * days))
-                        .unwrap_or(e)
-                }),
-                e,
-            )
+            let s = s.unwrap_or_else(|| {
+                e.checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                    .unwrap_or(e)
+            });
+            (s, e)
         }
-        _ => return Err(bad_request("start and end are required (RFC 3339)")),
+        _ => return Err("start and end are required (RFC 3339)".to_owned()),
     };
-    let r = TimeRange::new(start, end)
-        .map_err(|_| bad_request(format!("start {start} is after end {end}")))?;
+    let r = TimeRange::new(start, end).map_err(|_| format!("start {start} is after end {end}"))?;
     if r.duration() > Duration::from_secs(u64::from(max_days) * 86_400) {
-        return Err(bad_request(format!(
+        return Err(format!(
             "the range is longer than {max_days} days: split it into smaller requests"
-        )));
+        ));
     }
     Ok(r)
 }
@@ -577,7 +575,7 @@ async fn quotes(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Re
     let p = params(q.as_deref());
     let symbols = match symbols(&p, state.config.max_symbols) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let reports = state.stockdata.prices().quotes(&symbols).await;
     let results: Vec<serde_json::Value> = reports
@@ -597,7 +595,7 @@ async fn bars(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     let p = params(q.as_deref());
     let symbols = match symbols(&p, state.config.max_symbols) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let interval = match p.get("interval").map(|t| t.parse::<Interval>()) {
         Some(Ok(i)) => i,
@@ -618,7 +616,7 @@ async fn bars(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
         None,
     ) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let query = BatchBarQuery {
         symbols,
@@ -644,7 +642,7 @@ async fn news(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     let p = params(q.as_deref());
     let symbols = match symbols(&p, state.config.max_symbols) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let limit = match p.get("limit").map(|l| l.parse::<usize>()) {
         None => 50,
@@ -662,7 +660,7 @@ async fn news(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
         Some(3),
     ) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let report = state
         .stockdata

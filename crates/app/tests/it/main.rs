@@ -7,3 +7,4 @@ mod config;
 mod fakes;
 mod fetchers;
 mod logs;
+mod serve;
