@@ -1,4 +1,5 @@
 //! Contract tests: the real adapters against the sandbox, which speaks each provider's wire
 //! format, enforces quotas the way each provider does, and injects faults.
 
+mod drift;
 mod sandbox;
