@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{self, StreamExt};
 use stockdata_adapters_http::transport::{PacerRegistry, StatsSnapshot};
 use stockdata_domain::time::new_york_date;
 use stockdata_domain::{
-    Adjustment, BatchBarQuery, DateRange, FetchError, Interval, NewsArticle, NewsQuery, ProviderId,
-    Quote, Symbol, TimeRange,
+    Adjustment, BatchBarQuery, DateRange, FetchError, Interval, NewsArticle, ProviderId, Quote,
+    Symbol, TimeRange,
 };
 use stockdata_ports::Clock;
 use tokio::time::Instant;
@@ -206,32 +205,14 @@ impl StockDataAgent {
             }
         };
         let news = async {
-            let mut found = HashMap::new();
             let Ok(range) = news_range.clone() else {
-                return found;
+                return HashMap::new();
             };
-            let mut pending = stream::iter(distinct.clone())
-                .map(|symbol| {
-                    let query = NewsQuery {
-                        symbols: vec![symbol.clone()],
-                        range,
-                        limit: NEWS_PER_SYMBOL,
-                    };
-                    let span = tracing::info_span!("symbol", symbol = %symbol);
-                    async move { (symbol, self.news.news(&query).instrument(span).await) }
-                })
-                .buffer_unordered(self.shared.concurrency);
-            loop {
-                tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => break,
-                    next = pending.next() => match next {
-                        Some((symbol, report)) => { tick(1); found.insert(symbol, report); }
-                        None => break,
-                    }
-                }
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => HashMap::new(),
+                r = self.news.news_for_each(&distinct, range, NEWS_PER_SYMBOL) => { tick(distinct.len()); r }
             }
-            found
         };
         let (quotes, bars, mut news) = tokio::join!(quotes, bars, news);
         let mut quotes: HashMap<Symbol, _> = quotes

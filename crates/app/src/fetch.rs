@@ -578,41 +578,169 @@ impl NewsFetcher {
             .buffered(self.shared.concurrency)
             .collect()
             .await;
-        let mut trail = Vec::new();
-        let mut articles = Vec::new();
-        let mut first_error = None;
-        let mut any_ok = false;
+        let mut acc = NewsAcc::default();
         for (provider, result, elapsed) in answers {
-            match result {
-                Ok(mut a) => {
-                    any_ok = true;
-                    trail.push(Attempt {
-                        provider,
-                        outcome: Outcome::Ok,
-                        elapsed,
-                    });
-                    articles.append(&mut a);
-                }
-                Err(e) => {
-                    trail.push(Attempt {
-                        provider,
-                        outcome: Outcome::Failed(e.kind()),
-                        elapsed,
-                    });
-                    first_error.get_or_insert(e);
-                }
-            }
+            acc.record(&provider, result, elapsed);
         }
-        let result = match (any_ok, first_error) {
-            (false, Some(e)) => Err(e),
-            _ => Ok(dedupe_news(articles, query.limit)),
-        };
-        NewsReport { result, trail }
+        acc.finish(query.limit)
     }
 }
 
-/// Newest first; an article is dropped when one already kept has the same canonical URL, or
-/// the same normalized headline within [`SAME_STORY_WINDOW`].
+impl NewsFetcher {
+    /// News for each symbol separately (the agent's view), asking every provider: a provider
+    /// that takes many symbols per request gets one request for all of them (its adapter splits
+    /// to its batch size) and the articles are given to each symbol they are about; others are
+    /// asked symbol by symbol under the concurrency bound. One report per distinct symbol.
+    pub async fn news_for_each(
+        &self,
+        symbols: &[Symbol],
+        range: TimeRange,
+        per_symbol: usize,
+    ) -> HashMap<Symbol, NewsReport> {
+        let distinct: Vec<Symbol> = {
+            let mut seen = std::collections::HashSet::new();
+            symbols
+                .iter()
+                .filter(|s| seen.insert((*s).clone()))
+                .cloned()
+                .collect()
+        };
+        let mut acc: HashMap<Symbol, NewsAcc> = distinct
+            .iter()
+            .map(|s| (s.clone(), NewsAcc::default()))
+            .collect();
+        for source in &self.sources {
+            let provider = source.provider();
+            if source.capabilities().max_symbols_per_request > 1 {
+                let _permit = self.shared.permits.acquire().await;
+                self.shared.counters.call(&provider);
+                let started = Instant::now();
+                let query = NewsQuery {
+                    symbols: distinct.clone(),
+                    range,
+                    limit: per_symbol.saturating_mul(distinct.len()).max(1),
+                };
+                let result = source.news(&query).await;
+                let elapsed = started.elapsed();
+                match result {
+                    Ok(articles) => {
+                        let mut by_symbol: HashMap<Symbol, Vec<NewsArticle>> = HashMap::new();
+                        for article in &articles {
+                            for s in article.symbols.iter().filter(|s| acc.contains_key(*s)) {
+                                by_symbol
+                                    .entry(s.clone())
+                                    .or_default()
+                                    .push(article.clone());
+                            }
+                        }
+                        for (s, a) in &mut acc {
+                            a.record(
+                                &provider,
+                                Ok(by_symbol.remove(s).unwrap_or_default()),
+                                elapsed,
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        for a in acc.values_mut() {
+                            a.record(&provider, Err(e.clone()), elapsed);
+                        }
+                    }
+                }
+            } else {
+                type Answer = (Symbol, Result<Vec<NewsArticle>, FetchError>, Duration);
+                let asks: Vec<BoxFuture<'static, Answer>> = distinct
+                    .iter()
+                    .map(|symbol| {
+                        let source = Arc::clone(source);
+                        let permits = Arc::clone(&self.shared.permits);
+                        let counters = Arc::clone(&self.shared.counters);
+                        let query = NewsQuery {
+                            symbols: vec![symbol.clone()],
+                            range,
+                            limit: per_symbol,
+                        };
+                        let symbol = symbol.clone();
+                        Box::pin(async move {
+                            let _permit = permits.acquire().await;
+                            counters.call(&source.provider());
+                            let started = Instant::now();
+                            let span = tracing::info_span!("symbol", symbol = %symbol);
+                            let result = source.news(&query).instrument(span).await;
+                            (symbol, result, started.elapsed())
+                        }) as BoxFuture<'static, Answer>
+                    })
+                    .collect();
+                let answers: Vec<Answer> = stream::iter(asks)
+                    .buffer_unordered(self.shared.concurrency)
+                    .collect()
+                    .await;
+                for (symbol, result, elapsed) in answers {
+                    if let Some(a) = acc.get_mut(&symbol) {
+                        a.record(&provider, result, elapsed);
+                    }
+                }
+            }
+        }
+        acc.into_iter()
+            .map(|(symbol, a)| (symbol, a.finish(per_symbol)))
+            .collect()
+    }
+}
+
+/// One symbol's news while providers are being asked.
+#[derive(Default)]
+struct NewsAcc {
+    articles: Vec<NewsArticle>,
+    trail: Vec<Attempt>,
+    first_error: Option<FetchError>,
+    any_ok: bool,
+}
+
+impl NewsAcc {
+    fn record(
+        &mut self,
+        provider: &ProviderId,
+        result: Result<Vec<NewsArticle>, FetchError>,
+        elapsed: Duration,
+    ) {
+        match result {
+            Ok(mut list) => {
+                self.any_ok = true;
+                self.trail.push(Attempt {
+                    provider: provider.clone(),
+                    outcome: Outcome::Ok,
+                    elapsed,
+                });
+                self.articles.append(&mut list);
+            }
+            Err(e) => {
+                self.trail.push(Attempt {
+                    provider: provider.clone(),
+                    outcome: Outcome::Failed(e.kind()),
+                    elapsed,
+                });
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn finish(self, limit: usize) -> NewsReport {
+        let result = match (self.any_ok, self.first_error) {
+            (false, Some(e)) => Err(e),
+            (false, None) => Err(no_provider("news")),
+            (true, _) => Ok(dedupe_news(self.articles, limit)),
+        };
+        NewsReport {
+            result,
+            trail: self.trail,
+        }
+    }
+}
+
+/// Newest first, one article per story: an article is dropped when an earlier-published one
+/// has the same canonical URL, or the same normalized headline within [`SAME_STORY_WINDOW`]
+/// (the first publication of a story is the one kept).
 #[must_use]
 pub fn dedupe_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArticle> {
     articles.sort_by(|a, b| {

@@ -6,7 +6,9 @@
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 use stockdata_adapters_http::{alpaca, alpha_vantage, finnhub, serverless};
-use stockdata_domain::{ErrorKind, FetchError, Interval, Provenance, ProviderId, Symbol, Timestamp};
+use stockdata_domain::{
+    ErrorKind, FetchError, Interval, Provenance, ProviderId, Symbol, Timestamp,
+};
 
 type Parse = fn(&[u8]) -> Result<(), FetchError>;
 
@@ -38,7 +40,9 @@ fn av_series(b: &[u8]) -> Result<(), FetchError> {
 
 fn av_news(b: &[u8]) -> Result<(), FetchError> {
     match alpha_vantage::wire::parse_news(b)? {
-        alpha_vantage::wire::Body::Data(items) => items.iter().try_for_each(|i| alpha_vantage::to_article(i, &prov()).map(drop)),
+        alpha_vantage::wire::Body::Data(items) => items
+            .iter()
+            .try_for_each(|i| alpha_vantage::to_article(i, &prov()).map(drop)),
         alpha_vantage::wire::Body::Notice(n) => Err(n.classify(None, &[])),
     }
 }
@@ -49,11 +53,19 @@ fn fh_quote(b: &[u8]) -> Result<(), FetchError> {
 
 fn fh_candles(b: &[u8]) -> Result<(), FetchError> {
     let mut out = Vec::new();
-    finnhub::candle_bars(&sym(), Interval::Day1, &finnhub::wire::parse_candles(b)?, &prov(), &mut out)
+    finnhub::candle_bars(
+        &sym(),
+        Interval::Day1,
+        &finnhub::wire::parse_candles(b)?,
+        &prov(),
+        &mut out,
+    )
 }
 
 fn fh_news(b: &[u8]) -> Result<(), FetchError> {
-    finnhub::wire::parse_news(b)?.iter().try_for_each(|i| finnhub::to_article(&sym(), i, &prov()).map(drop))
+    finnhub::wire::parse_news(b)?
+        .iter()
+        .try_for_each(|i| finnhub::to_article(&sym(), i, &prov()).map(drop))
 }
 
 fn ap_snapshots(b: &[u8]) -> Result<(), FetchError> {
@@ -73,7 +85,10 @@ fn ap_bars(b: &[u8]) -> Result<(), FetchError> {
 }
 
 fn ap_news(b: &[u8]) -> Result<(), FetchError> {
-    alpaca::wire::parse_news_page(b)?.news.iter().try_for_each(|i| alpaca::to_article(i, &prov()).map(drop))
+    alpaca::wire::parse_news_page(b)?
+        .news
+        .iter()
+        .try_for_each(|i| alpaca::to_article(i, &prov()).map(drop))
 }
 
 fn sl_quotes(b: &[u8]) -> Result<(), FetchError> {
@@ -81,7 +96,8 @@ fn sl_quotes(b: &[u8]) -> Result<(), FetchError> {
 }
 
 fn sl_bars(b: &[u8]) -> Result<(), FetchError> {
-    serverless::wire::parse::<serverless::wire::Results<Vec<serverless::wire::BarRecord>>>(b).map(drop)
+    serverless::wire::parse::<serverless::wire::Results<Vec<serverless::wire::BarRecord>>>(b)
+        .map(drop)
 }
 
 fn sl_news(b: &[u8]) -> Result<(), FetchError> {
@@ -93,9 +109,15 @@ const SAMPLES: &[(&str, Parse)] = &[
     ("alphavantage_global_quote.json", av_quote),
     ("alphavantage_global_quote_ibm.json", av_quote),
     ("alphavantage_time_series_daily.json", av_series),
-    ("alphavantage_time_series_daily_tsco_lon_compact.json", av_series),
+    (
+        "alphavantage_time_series_daily_tsco_lon_compact.json",
+        av_series,
+    ),
     ("alphavantage_time_series_daily_adjusted.json", av_series),
-    ("alphavantage_time_series_intraday_1min_compact.json", av_series),
+    (
+        "alphavantage_time_series_intraday_1min_compact.json",
+        av_series,
+    ),
     ("alphavantage_time_series_intraday_5min.json", av_series),
     ("alphavantage_news_sentiment.json", av_news),
     ("finnhub_quote.json", fh_quote),
@@ -107,7 +129,10 @@ const SAMPLES: &[(&str, Parse)] = &[
     ("alpaca_bars_page1.json", ap_bars),
     ("alpaca_bars_page2.json", ap_bars),
     ("alpaca_bars_empty.json", ap_bars),
-    ("alpaca_bars_multi_endpoint_single_symbol_paged.json", ap_bars),
+    (
+        "alpaca_bars_multi_endpoint_single_symbol_paged.json",
+        ap_bars,
+    ),
     ("alpaca_news_page1.json", ap_news),
     ("alpaca_news_page2.json", ap_news),
     ("alpaca_news.docs.json", ap_news),
@@ -118,16 +143,44 @@ const SAMPLES: &[(&str, Parse)] = &[
 
 /// Samples whose documented answer is a typed error, not data.
 const ERROR_SAMPLES: &[(&str, Parse, ErrorKind)] = &[
-    ("alphavantage_note_throttle.json", av_quote, ErrorKind::RateLimited),
-    ("alphavantage_information_daily_limit.json", av_series, ErrorKind::QuotaExhausted),
-    ("alphavantage_information_premium_endpoint.json", av_series, ErrorKind::EntitlementDenied),
-    ("alphavantage_error_invalid_apikey.json", av_news, ErrorKind::Unauthorized),
-    ("alphavantage_error_invalid_call.json", av_series, ErrorKind::UnknownSymbol),
-    ("finnhub_quote_unknown_symbol.json", fh_quote, ErrorKind::UnknownSymbol),
+    (
+        "alphavantage_note_throttle.json",
+        av_quote,
+        ErrorKind::RateLimited,
+    ),
+    (
+        "alphavantage_information_daily_limit.json",
+        av_series,
+        ErrorKind::QuotaExhausted,
+    ),
+    (
+        "alphavantage_information_premium_endpoint.json",
+        av_series,
+        ErrorKind::EntitlementDenied,
+    ),
+    (
+        "alphavantage_error_invalid_apikey.json",
+        av_news,
+        ErrorKind::Unauthorized,
+    ),
+    (
+        "alphavantage_error_invalid_call.json",
+        av_series,
+        ErrorKind::UnknownSymbol,
+    ),
+    (
+        "finnhub_quote_unknown_symbol.json",
+        fh_quote,
+        ErrorKind::UnknownSymbol,
+    ),
 ];
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../adapters-http/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/../adapters-http/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -180,7 +233,9 @@ enum Mutation {
 }
 
 fn apply(root: &mut Value, path: &[PathStep], m: Mutation) {
-    let Some((last, parent_path)) = path.split_last() else { return };
+    let Some((last, parent_path)) = path.split_last() else {
+        return;
+    };
     let mut parent = &mut *root;
     for step in parent_path {
         parent = match (step, parent) {
@@ -217,7 +272,10 @@ fn apply(root: &mut Value, path: &[PathStep], m: Mutation) {
     let Some(target) = target else { return };
     *target = match (m, &*target) {
         (Mutation::NumberToString, Value::Number(n)) => Value::String(n.to_string()),
-        (Mutation::StringToNumber, Value::String(s)) => s.trim_end_matches('%').parse::<f64>().map_or(Value::from(7), Value::from),
+        (Mutation::StringToNumber, Value::String(s)) => s
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .map_or(Value::from(7), Value::from),
         (Mutation::Null, _) => Value::Null,
         (Mutation::EmptyObject, _) => Value::Object(serde_json::Map::new()),
         (_, other) => other.clone(),
@@ -234,9 +292,20 @@ fn check(name: &str, parse: Parse, body: &[u8], what: &str) {
 
 #[test]
 fn mutated_samples_never_panic() {
-    let config = Config { cases: 64, failure_persistence: None, ..Config::default() };
-    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    let mutations = [Mutation::Remove, Mutation::NumberToString, Mutation::StringToNumber, Mutation::Null, Mutation::EmptyObject];
+    let config = Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let mutations = [
+        Mutation::Remove,
+        Mutation::NumberToString,
+        Mutation::StringToNumber,
+        Mutation::Null,
+        Mutation::EmptyObject,
+    ];
     let mut tried = 0;
     for (name, parse) in SAMPLES {
         let bytes = fixture(name);
@@ -258,11 +327,22 @@ fn mutated_samples_never_panic() {
                 let mut v = original.clone();
                 apply(&mut v, &all[p], mutations[m]);
                 let body = serde_json::to_vec(&v).unwrap();
-                check(name, *parse, &body, &format!("{:?} at {:?}", mutations[m], all[p]));
+                check(
+                    name,
+                    *parse,
+                    &body,
+                    &format!("{:?} at {:?}", mutations[m], all[p]),
+                );
                 // Errors are typed: a mutated data body is malformed or names the data.
                 if let Err(e) = parse(&body) {
                     assert!(
-                        matches!(e.kind(), ErrorKind::Malformed | ErrorKind::UnknownSymbol | ErrorKind::NoData | ErrorKind::InvalidRequest),
+                        matches!(
+                            e.kind(),
+                            ErrorKind::Malformed
+                                | ErrorKind::UnknownSymbol
+                                | ErrorKind::NoData
+                                | ErrorKind::InvalidRequest
+                        ),
                         "{name}: {:?} at {:?}: unexpected {e}",
                         mutations[m],
                         all[p]
