@@ -365,24 +365,64 @@ fn canonical_urls() {
 #[tokio::test]
 async fn news_for_each_batches_where_the_provider_allows() {
     let mut multi = Fake::new("multi");
-    multi.caps = Capabilities { max_symbols_per_request: 100, ..Capabilities::single_symbol() };
-    let mut both = article("multi", "3", "Chips for everyone", "https://e.com/3", "2024-03-08T11:00:00Z");
+    multi.caps = Capabilities {
+        max_symbols_per_request: 100,
+        ..Capabilities::single_symbol()
+    };
+    let mut both = article(
+        "multi",
+        "3",
+        "Chips for everyone",
+        "https://e.com/3",
+        "2024-03-08T11:00:00Z",
+    );
     both.symbols = vec![sym("AAPL"), sym("NVDA")];
-    let mut nvda = article("multi", "4", "NVDA only", "https://e.com/4", "2024-03-08T12:00:00Z");
+    let mut nvda = article(
+        "multi",
+        "4",
+        "NVDA only",
+        "https://e.com/4",
+        "2024-03-08T12:00:00Z",
+    );
     nvda.symbols = vec![sym("NVDA")];
     let multi = Arc::new(multi.news(Ok(vec![both, nvda])));
-    let single = Arc::new(Fake::new("single").news(Ok(vec![article("single", "9", "Apple again", "https://e.com/9", "2024-03-08T13:00:00Z")])));
+    let single = Arc::new(Fake::new("single").news(Ok(vec![article(
+        "single",
+        "9",
+        "Apple again",
+        "https://e.com/9",
+        "2024-03-08T13:00:00Z",
+    )])));
     let sd = StockData::builder()
         .news_source(multi.clone() as Arc<dyn NewsSource>)
         .news_source(single.clone() as Arc<dyn NewsSource>)
         .build()
         .unwrap();
     let range = TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap();
-    let reports = sd.news().news_for_each(&[sym("AAPL"), sym("NVDA"), sym("MSFT")], range, 10).await;
+    let reports = sd
+        .news()
+        .news_for_each(&[sym("AAPL"), sym("NVDA"), sym("MSFT")], range, 10)
+        .await;
     assert_eq!(multi.calls(), 1, "one request for every symbol");
-    assert_eq!(single.calls(), 3, "one per symbol where the provider takes one");
-    let ids = |s: &str| -> Vec<String> { reports[&sym(s)].result.as_ref().unwrap().iter().map(|a| a.id.clone()).collect() };
+    assert_eq!(
+        single.calls(),
+        3,
+        "one per symbol where the provider takes one"
+    );
+    let ids = |s: &str| -> Vec<String> {
+        reports[&sym(s)]
+            .result
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| a.id.clone())
+            .collect()
+    };
     assert_eq!(ids("NVDA"), ["single:9", "multi:4", "multi:3"]);
-    assert_eq!(ids("MSFT"), ["single:9"], "the single-symbol fake answers the same for every symbol");
+    assert_eq!(
+        ids("MSFT"),
+        ["single:9"],
+        "the single-symbol fake answers the same for every symbol"
+    );
     assert_eq!(reports.len(), 3);
 }
