@@ -168,12 +168,12 @@ impl StockDataAgent {
         let news_range = TimeRange::new(news_from, now);
         tracing::info!(symbols = watchlist.len(), "agent run started");
 
-        let mut distinct: Vec<Symbol> = Vec::new();
-        for s in watchlist {
-            if !distinct.contains(s) {
-                distinct.push(s.clone());
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let distinct: Vec<Symbol> = watchlist
+            .iter()
+            .filter(|s| seen.insert(*s))
+            .cloned()
+            .collect();
         let total = distinct.len() * 3;
         let done = std::sync::atomic::AtomicUsize::new(0);
         let tick = |n: usize| {
@@ -227,13 +227,29 @@ impl StockDataAgent {
             .collect();
 
         let mut symbols = Vec::with_capacity(watchlist.len());
+        let mut remaining: HashMap<&Symbol, usize> = HashMap::new();
+        for s in watchlist {
+            *remaining.entry(s).or_default() += 1;
+        }
         for symbol in watchlist {
-            let (quote, quote_trail) = match quotes.get(symbol) {
-                Some(r) => (r.result.clone(), r.trail.clone()),
+            // Move each section out on the symbol's last occurrence; clone before that.
+            let last = remaining.get_mut(symbol).is_some_and(|n| {
+                *n -= 1;
+                *n == 0
+            });
+            fn take<T: Clone>(map: &mut HashMap<Symbol, T>, key: &Symbol, last: bool) -> Option<T> {
+                if last {
+                    map.remove(key)
+                } else {
+                    map.get(key).cloned()
+                }
+            }
+            let (quote, quote_trail) = match take(&mut quotes, symbol, last) {
+                Some(r) => (r.result, r.trail),
                 None => (Err(FetchError::Cancelled), Vec::new()),
             };
-            let (bars, bars_trail) = match bars.get(symbol) {
-                Some(r) => (r.result.clone(), r.trail.clone()),
+            let (bars, bars_trail) = match take(&mut bars, symbol, last) {
+                Some(r) => (r.result, r.trail),
                 None => (
                     Err(history_range
                         .clone()
@@ -244,8 +260,8 @@ impl StockDataAgent {
                     Vec::new(),
                 ),
             };
-            let (news, news_trail) = match news.get(symbol) {
-                Some(r) => (r.result.clone(), r.trail.clone()),
+            let (news, news_trail) = match take(&mut news, symbol, last) {
+                Some(r) => (r.result, r.trail),
                 None => (Err(FetchError::Cancelled), Vec::new()),
             };
             symbols.push(SymbolReport {

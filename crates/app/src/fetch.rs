@@ -232,12 +232,13 @@ async fn route<T: Clone + Send + 'static>(
                 .collect()
                 .await
         };
-        let mut still: Vec<Symbol> = Vec::new();
+        let asked: std::collections::HashSet<&Symbol> = pending.iter().collect();
+        let mut still: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
         for (symbol, result, elapsed) in answers {
             let Some(report) = reports.get_mut(&symbol) else {
                 continue;
             };
-            if !pending.contains(&symbol) {
+            if !asked.contains(&symbol) {
                 continue;
             }
             match result {
@@ -261,7 +262,7 @@ async fn route<T: Clone + Send + 'static>(
                         .or_insert_with(|| err.clone());
                     if allows {
                         tracing::info!(provider = %hop.provider, symbol = %symbol, error.kind = err.kind().as_str(), "failing over to the next provider");
-                        still.push(symbol);
+                        still.insert(symbol);
                     } else {
                         report.result = Err(err);
                     }
@@ -284,13 +285,14 @@ async fn route<T: Clone + Send + 'static>(
                     });
                 }
                 first_error.entry(s.clone()).or_insert(err);
-                still.push(s.clone());
+                still.insert(s.clone());
             }
         }
         if !still.is_empty() {
             shared.counters.failover();
         }
         // Keep request order.
+        drop(asked);
         pending.retain(|s| still.contains(s));
     }
     for symbol in pending {
@@ -298,10 +300,17 @@ async fn route<T: Clone + Send + 'static>(
             report.result = Err(err);
         }
     }
+    // Move each report out on its last request; clone only for symbols asked twice.
     symbols
         .iter()
-        .map(|s| {
-            reports.get(s).cloned().unwrap_or_else(|| Report {
+        .enumerate()
+        .map(|(i, s)| {
+            let report = if symbols[i + 1..].contains(s) {
+                reports.get(s).cloned()
+            } else {
+                reports.remove(s)
+            };
+            report.unwrap_or_else(|| Report {
                 symbol: s.clone(),
                 result: Err(no_provider(kind)),
                 trail: Vec::new(),

@@ -66,6 +66,10 @@ pub struct Cli {
     /// Pretend it is this instant (RFC 3339), for reproducible runs.
     #[arg(long, global = true, hide = true, value_name = "INSTANT")]
     now: Option<Timestamp>,
+    /// Print process statistics (wall, CPU, peak RSS, HTTP requests) to stderr at exit, as
+    /// one JSON line: what `cargo xtask bench` reads.
+    #[arg(long, global = true, hide = true)]
+    stats: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -170,6 +174,12 @@ enum SandboxAction {
         /// Latency added to every answer.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// Override Finnhub's per-minute quota.
+        #[arg(long)]
+        finnhub_per_minute: Option<u32>,
+        /// Override Alpaca's per-minute quota.
+        #[arg(long)]
+        alpaca_per_minute: Option<u32>,
     },
 }
 
@@ -246,15 +256,19 @@ async fn run(cli: Cli) -> u8 {
                 reset_rate,
                 malformed_rate,
                 latency_ms,
+                finnhub_per_minute,
+                alpaca_per_minute,
             },
     } = &cli.command
     {
+        let free = stockdata_sandbox::Quotas::FREE;
+        let quotas = stockdata_sandbox::Quotas {
+            finnhub_per_minute: finnhub_per_minute.unwrap_or(free.finnhub_per_minute),
+            alpaca_per_minute: alpaca_per_minute.unwrap_or(free.alpaca_per_minute),
+            ..free
+        };
         let sandbox_config = SandboxConfig {
-            quotas: if *no_quotas {
-                None
-            } else {
-                Some(stockdata_sandbox::Quotas::FREE)
-            },
+            quotas: if *no_quotas { None } else { Some(quotas) },
             faults: Faults {
                 error_rate: *error_rate,
                 latency: Duration::from_millis(*latency_ms),
@@ -361,6 +375,8 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
         return usage_error(e);
     }
     let serve_config = config.serve.clone();
+    let started = std::time::Instant::now();
+    let want_stats = cli.stats;
     match &cli.command {
         Command::Providers => return providers(&config, cli.sandbox),
         Command::Config {
@@ -383,7 +399,68 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
         Err(e) => return usage_error(e),
     };
     let today = new_york_date(clock.now());
-    let mut stdout = std::io::stdout().lock();
+    let pacers = Arc::clone(stockdata.pacers());
+    let code = run_command(cli, stockdata, serve_config, today, format).await;
+    if want_stats {
+        print_stats(started, &pacers.stats());
+    }
+    code
+}
+
+/// Wall and CPU time, peak RSS and HTTP counts, as one JSON line on stderr.
+fn print_stats(
+    started: std::time::Instant,
+    http: &[(
+        ProviderId,
+        stockdata_adapters_http::transport::StatsSnapshot,
+    )],
+) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at index 0 = state.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms on Linux.
+    let cpu_ms = (ticks(11) + ticks(12)) * 10;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak_rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let http: serde_json::Map<String, serde_json::Value> = http
+        .iter()
+        .map(|(p, s)| {
+            (p.to_string(), serde_json::json!({"requests": s.requests, "retries": s.retries, "throttled": s.throttled, "waits": s.waits, "waited_ms": s.waited_ms}))
+        })
+        .collect();
+    let line = serde_json::json!({"stockdata_stats": {
+        "wall_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "cpu_ms": cpu_ms,
+        "peak_rss_kb": peak_rss_kb,
+        "http": http,
+    }});
+    eprintln!("{line}");
+}
+
+async fn run_command(
+    cli: Cli,
+    stockdata: StockData,
+    serve_config: crate::config::ServeConfig,
+    today: Date,
+    format: Format,
+) -> u8 {
+    // Stdout is line-buffered: a large JSON report would otherwise be a write per line.
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     match cli.command {
         Command::Serve { bind } => {
             let listener = match tokio::net::TcpListener::bind(bind).await {
@@ -421,7 +498,7 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
                 .filter_map(|r| r.result.err().map(|e| (r.symbol, e)))
                 .collect();
             finish(
-                output::quotes(&mut stdout, format, &quotes),
+                output::quotes(&mut stdout, format, &quotes).and_then(|()| stdout.flush()),
                 quotes.len(),
                 &errors,
             )
@@ -462,7 +539,11 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
                 }
             }
             let fetched = query.symbols.len() - errors.len();
-            finish(output::bars(&mut stdout, format, &bars), fetched, &errors)
+            finish(
+                output::bars(&mut stdout, format, &bars).and_then(|()| stdout.flush()),
+                fetched,
+                &errors,
+            )
         }
         Command::News {
             symbols,
@@ -488,10 +569,18 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
             };
             let report = stockdata.news().news(&query).await;
             match report.result {
-                Ok(articles) => finish(output::news(&mut stdout, format, &articles), 1, &[]),
+                Ok(articles) => finish(
+                    output::news(&mut stdout, format, &articles).and_then(|()| stdout.flush()),
+                    1,
+                    &[],
+                ),
                 Err(e) => {
                     let errors: Vec<_> = symbols.into_iter().map(|s| (s, e.clone())).collect();
-                    finish(output::news(&mut stdout, format, &[]), 0, &errors)
+                    finish(
+                        output::news(&mut stdout, format, &[]).and_then(|()| stdout.flush()),
+                        0,
+                        &errors,
+                    )
                 }
             }
         }
@@ -526,7 +615,7 @@ async fn execute(cli: Cli, config: Config, clock: Arc<dyn Clock>, format: Format
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            let written = output::agent(&mut stdout, format, &report);
+            let written = output::agent(&mut stdout, format, &report).and_then(|()| stdout.flush());
             let mut errors = Vec::new();
             for s in &report.symbols {
                 for (section, e) in s.errors() {

@@ -405,10 +405,25 @@ struct Stats {
 }
 
 #[derive(Serialize)]
-struct AgentDocument {
+struct AgentDocument<'a> {
     run_id: String,
-    symbols: Vec<AgentSymbol>,
+    symbols: LazySymbols<'a>,
     stats: Stats,
+}
+
+/// Serializes each symbol's record as it is written, so the output never holds a second copy
+/// of the whole report.
+struct LazySymbols<'a>(&'a [SymbolReport]);
+
+impl Serialize for LazySymbols<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for report in self.0 {
+            seq.serialize_element(&agent_symbol(report))?;
+        }
+        seq.end()
+    }
 }
 
 fn trail<'a>(
@@ -458,7 +473,7 @@ fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
     }
 }
 
-fn document(report: &AgentReport) -> AgentDocument {
+fn document(report: &AgentReport) -> AgentDocument<'_> {
     let mut providers: Vec<ProviderStats> = report
         .stats
         .calls
@@ -498,7 +513,7 @@ fn document(report: &AgentReport) -> AgentDocument {
     }
     AgentDocument {
         run_id: report.run_id.to_string(),
-        symbols: report.symbols.iter().map(agent_symbol).collect(),
+        symbols: LazySymbols(&report.symbols),
         stats: Stats {
             elapsed_ms: u64::try_from(report.stats.elapsed.as_millis()).unwrap_or(u64::MAX),
             symbols: report.symbols.len(),
@@ -524,8 +539,8 @@ pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::
             writeln!(out)
         }
         Format::Ndjson => {
-            for s in &doc.symbols {
-                serde_json::to_writer(&mut *out, s)?;
+            for s in doc.symbols.0 {
+                serde_json::to_writer(&mut *out, &agent_symbol(s))?;
                 writeln!(out)?;
             }
             serde_json::to_writer(
