@@ -4,6 +4,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
+
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
@@ -14,12 +16,14 @@ tasks:
              adapters-http depends on app
   test       every test in the workspace (cargo-nextest when installed, else cargo test)
   contract   the contract-tests crate alone
-  bench      the criterion benchmarks";
+  bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
+             pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
+             and target/bench/results.json";
 
 /// Crates the pure layers must never reach through normal dependency edges.
 const FORBIDDEN_IN_CORE: &[&str] = &["tokio", "reqwest", "hyper", "serde_json"];
 
-type Result<T = ()> = std::result::Result<T, String>;
+pub(crate) type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -186,12 +190,7 @@ fn contract() -> Result {
 }
 
 fn bench(extra: &[String]) -> Result {
-    let mut args = vec!["bench", "--locked", "-p", "stockdata-adapters-http"];
-    if !extra.is_empty() {
-        args.push("--");
-        args.extend(extra.iter().map(String::as_str));
-    }
-    step("benchmarks", cargo(&args))
+    bench::run(extra)
 }
 
 fn has_nextest() -> bool {
@@ -201,14 +200,14 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn cargo(args: &[&str]) -> Command {
+pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(cargo_bin());
     cmd.current_dir(root()).args(args);
     cmd.env("PACT_DO_NOT_TRACK", "true");
     cmd
 }
 
-fn step(name: &str, mut cmd: Command) -> Result {
+pub(crate) fn step(name: &str, mut cmd: Command) -> Result {
     eprintln!("xtask: {name}: {cmd:?}");
     let status = cmd
         .status()
@@ -224,7 +223,7 @@ fn cargo_bin() -> String {
     env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)

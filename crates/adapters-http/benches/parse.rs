@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::civil::{Date, Weekday};
-use stockdata_adapters_http::{alpha_vantage, finnhub};
+use stockdata_adapters_http::{alpaca, alpha_vantage, finnhub};
 use stockdata_domain::{Interval, Provenance, ProviderId, Symbol, Timestamp};
 
 fn weekdays_back(from: Date, count: usize) -> Vec<Date> {
@@ -133,6 +133,40 @@ fn finnhub_candles(rows: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A full 10,000-bar page of /v2/stocks/bars for 4 symbols, in the recorded shape.
+fn alpaca_bars_page() -> Vec<u8> {
+    let mut s = String::from(r#"{"bars":{"#);
+    for (k, sym) in ["AAPL", "MSFT", "NVDA", "TSLA"].iter().enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        write!(s, r#""{sym}":["#).unwrap();
+        for i in 0..2_500usize {
+            if i > 0 {
+                s.push(',');
+            }
+            let day = 1_577_854_800 + i as i64 * 86_400;
+            let t = jiff::Timestamp::from_second(day).unwrap();
+            write!(
+                s,
+                r#"{{"t":"{t}","o":{},"h":{},"l":{},"c":{},"v":{},"n":{},"vw":{}.{:06}}}"#,
+                price(i, 1).trim_end_matches('0').trim_end_matches('.'),
+                price(i, 3).trim_end_matches('0').trim_end_matches('.'),
+                price(i, 0).trim_end_matches('0').trim_end_matches('.'),
+                price(i, 2).trim_end_matches('0').trim_end_matches('.'),
+                85_998_033 + i,
+                732_412 + i,
+                100 + i % 300,
+                (i * 7919) % 1_000_000
+            )
+            .unwrap();
+        }
+        s.push(']');
+    }
+    s.push_str(r#"},"next_page_token":"QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg=="}"#);
+    s.into_bytes()
+}
+
 fn provenance(provider: ProviderId) -> Provenance {
     Provenance::new(provider, Timestamp::UNIX_EPOCH)
 }
@@ -209,5 +243,23 @@ fn parsers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parsers);
+fn alpaca(c: &mut Criterion) {
+    let page = alpaca_bars_page();
+    let prov = provenance(ProviderId::ALPACA);
+    bench_pair(c, "alpaca bars page (10000 bars, 4 symbols)", &page, &|b| {
+        let page = alpaca::wire::parse_bars_page(b).unwrap();
+        page.bars
+            .iter()
+            .map(|(sym, rows)| {
+                let symbol = Symbol::parse(sym).unwrap();
+                rows.iter()
+                    .map(|r| alpaca::to_bar(&symbol, Interval::Day1, r.clone(), &prov))
+                    .collect::<Vec<_>>()
+                    .len()
+            })
+            .sum()
+    });
+}
+
+criterion_group!(benches, parsers, alpaca);
 criterion_main!(benches);

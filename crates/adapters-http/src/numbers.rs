@@ -140,7 +140,7 @@ pub(crate) fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, FetchE
 /// through `f64`): `217.1402` is read as the digits the provider wrote.
 pub(crate) mod json {
     use rust_decimal::Decimal;
-    use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde::de::{self, Deserialize, Deserializer};
     use serde_json::value::RawValue;
 
     fn from_raw<E: de::Error>(raw: &RawValue) -> Result<Decimal, E> {
@@ -176,23 +176,42 @@ pub(crate) mod json {
         raw.map(from_raw).transpose()
     }
 
-    /// An array of numbers.
+    /// An array of numbers, read straight from the array's text: one scan, no per-element
+    /// deserializer round trip (candle arrays hold tens of thousands of prices).
     pub(crate) fn decimals<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Decimal>, D::Error> {
-        struct Seq;
-        impl<'de> Visitor<'de> for Seq {
-            type Value = Vec<Decimal>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array of numbers")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(256));
-                while let Some(raw) = seq.next_element::<&RawValue>()? {
-                    out.push(from_raw(raw)?);
-                }
-                Ok(out)
-            }
+        let raw: &RawValue = Deserialize::deserialize(d)?;
+        let text = raw.get().trim();
+        let inner = text
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "expected an array of numbers, got {}",
+                    preview(text)
+                ))
+            })?;
+        if inner.trim().is_empty() {
+            return Ok(Vec::new());
         }
-        d.deserialize_seq(Seq)
+        let mut out = Vec::with_capacity(inner.len() / 6 + 1);
+        for item in inner.split(',') {
+            let item = item.trim();
+            let digits = item
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(item);
+            let value = super::plain_decimal(digits)
+                .or_else(|| super::decimal("", digits).ok())
+                .ok_or_else(|| {
+                    de::Error::custom(format!("{} is not a decimal number", preview(item)))
+                })?;
+            out.push(value);
+        }
+        Ok(out)
+    }
+
+    fn preview(text: &str) -> String {
+        text.chars().take(40).collect()
     }
 }
 

@@ -353,7 +353,9 @@ impl Alpaca {
     }
 }
 
-fn to_bar(symbol: &Symbol, interval: Interval, row: BarRow, provenance: &Provenance) -> Bar {
+/// Maps one bar row into a [`Bar`].
+#[must_use]
+pub fn to_bar(symbol: &Symbol, interval: Interval, row: BarRow, provenance: &Provenance) -> Bar {
     Bar {
         symbol: symbol.clone(),
         interval,

@@ -60,12 +60,21 @@ impl RateWindow {
     }
 
     fn quota(&self) -> Quota {
-        // 2% and 10 ms of headroom per refill: a provider counting from when requests arrive
-        // must never see two inside one of its windows because of network jitter.
-        let period = (self.per / self.requests.get()).mul_f64(1.02) + Duration::from_millis(10);
+        // Headroom per refill (2%, plus up to 10 ms): a provider counting when requests arrive
+        // must never see one too many in a window because of network jitter.
+        let even = self.per / self.requests.get();
+        let period = even.mul_f64(1.02) + (even / 20).min(Duration::from_millis(10));
+        // Sub-minute windows are paced evenly (no burst): a burst of N followed by the GCRA
+        // refill would put up to 2N into a provider's first fixed window. Minute and longer
+        // windows keep their whole count as a burst, so interactive use is not slowed down.
+        let burst = if self.per < Duration::from_secs(60) {
+            NonZeroU32::MIN
+        } else {
+            self.requests
+        };
         Quota::with_period(period.max(Duration::from_nanos(1)))
             .unwrap_or_else(|| Quota::per_second(self.requests))
-            .allow_burst(self.requests)
+            .allow_burst(burst)
     }
 }
 
@@ -97,8 +106,8 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<s
 
 /// Paces one API key at one provider across several windows at once (e.g. 25/day and 1/s).
 ///
-/// Built on governor's GCRA: each window allows its full count as a burst and then refills
-/// evenly. Windows shorter than an hour are waited out; when a window of an hour or more would
+/// Built on governor's GCRA: windows of a minute or more allow their full count as a burst and
+/// then refill evenly; shorter windows are paced evenly from the start. Windows shorter than an hour are waited out; when a window of an hour or more would
 /// make the caller wait longer than `max_quota_wait`, [`Pacer::acquire`] answers
 /// `QuotaExhausted` with the instant the next request would be allowed.
 pub struct Pacer {

@@ -1,0 +1,339 @@
+//! `cargo xtask bench`: the performance suite, measured the same way every time.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::{Result, cargo, root, step};
+
+/// Symbols per serverless request (the serve limit): the agent's minimum request count is
+/// three per batch (quotes, bars, news).
+const BATCH: u64 = 100;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `stockdata sandbox serve` on a free port and returns it with its address.
+fn sandbox(bin: &Path, extra: &[&str]) -> Result<(Killed, String)> {
+    let mut child = Command::new(bin)
+        .args(["sandbox", "serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let stderr = child.stderr.take().ok_or("no sandbox stderr")?;
+    let guard = Killed(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(std::result::Result::ok)
+        .find_map(|l| l.split("on http://").nth(1).map(str::to_owned))
+        .ok_or("the sandbox did not say where it listens")?;
+    // Keep draining its stderr: a closed pipe would make its next line fail.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((guard, addr))
+}
+
+/// Runs the CLI with `--stats` and returns the stats line.
+fn run_cli(bin: &Path, dir: &Path, args: &[&str]) -> Result<Value> {
+    let out = Command::new(bin)
+        .current_dir(dir)
+        .arg("--stats")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run stockdata: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("stockdata_stats"))
+        .ok_or_else(|| {
+            format!(
+                "stockdata {args:?} printed no stats (exit {:?}):\n{stderr}",
+                out.status.code()
+            )
+        })?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("stats line: {e}"))?;
+    Ok(v["stockdata_stats"].clone())
+}
+
+fn requests(stats: &Value) -> u64 {
+    stats["http"].as_object().map_or(0, |m| {
+        m.values()
+            .map(|p| p["requests"].as_u64().unwrap_or(0))
+            .sum()
+    })
+}
+
+fn throttled(stats: &Value) -> u64 {
+    stats["http"].as_object().map_or(0, |m| {
+        m.values()
+            .map(|p| p["throttled"].as_u64().unwrap_or(0))
+            .sum()
+    })
+}
+
+/// Criterion's estimates for every benchmark of the parse suite.
+fn criterion_results(dir: &Path) -> Vec<(String, String, f64, Option<u64>)> {
+    let mut out = Vec::new();
+    let Ok(groups) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for group in groups.flatten() {
+        let Ok(functions) = std::fs::read_dir(group.path()) else {
+            continue;
+        };
+        for function in functions.flatten() {
+            let new = function.path().join("new");
+            let (Ok(b), Ok(e)) = (
+                std::fs::read_to_string(new.join("benchmark.json")),
+                std::fs::read_to_string(new.join("estimates.json")),
+            ) else {
+                continue;
+            };
+            let (Ok(b), Ok(e)) = (
+                serde_json::from_str::<Value>(&b),
+                serde_json::from_str::<Value>(&e),
+            ) else {
+                continue;
+            };
+            let mean_ns = e["mean"]["point_estimate"].as_f64().unwrap_or(0.0);
+            out.push((
+                b["group_id"].as_str().unwrap_or("").to_owned(),
+                b["function_id"].as_str().unwrap_or("").to_owned(),
+                mean_ns,
+                b["throughput"]["Bytes"].as_u64(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    out
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "pass" } else { "FAIL" }
+}
+
+pub(crate) fn run(extra: &[String]) -> Result {
+    let quick = extra.iter().any(|a| a == "--quick");
+    let target = target_dir();
+    let out_dir = target.join("bench");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let mut report = String::new();
+    let mut results = serde_json::Map::new();
+
+    // 1. Parsers: typed parse+normalize against serde_json::Value on the same bytes.
+    step(
+        "parser benchmarks (criterion)",
+        cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "stockdata-adapters-http",
+            "--bench",
+            "parse",
+        ]),
+    )?;
+    let parsers = criterion_results(&target.join("criterion"));
+    let _ = writeln!(
+        report,
+        "\n## Parse + normalize (target: typed >= 1.0x Value)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| payload | typed | Value | typed MiB/s | ratio | verdict |\n|---|---|---|---|---|---|"
+    );
+    let mut groups: Vec<&str> = parsers.iter().map(|p| p.0.as_str()).collect();
+    groups.dedup();
+    let mut parse_json = Vec::new();
+    for g in groups {
+        let find = |f: &str| parsers.iter().find(|p| p.0 == g && p.1.starts_with(f));
+        if let (Some(t), Some(v)) = (find("typed"), find("serde_json")) {
+            let ratio = v.2 / t.2;
+            #[allow(clippy::cast_precision_loss)]
+            let mibs = t.3.map_or(0.0, |b| b as f64 / (t.2 / 1e9) / 1_048_576.0);
+            let _ = writeln!(
+                report,
+                "| {g} | {:.3} ms | {:.3} ms | {mibs:.0} | {ratio:.2}x | {} |",
+                t.2 / 1e6,
+                v.2 / 1e6,
+                verdict(ratio >= 1.0)
+            );
+            parse_json.push(json!({"payload": g, "typed_ms": t.2 / 1e6, "value_ms": v.2 / 1e6, "typed_mib_s": mibs, "ratio": ratio}));
+        }
+    }
+    results.insert("parsers".into(), Value::Array(parse_json));
+
+    // 2. The release binary.
+    step(
+        "release build",
+        cargo(&["build", "--release", "--locked", "-p", "stockdata-app"]),
+    )?;
+    let bin = target.join("release").join("stockdata");
+
+    // 3. Agent at scale against an unmetered sandbox, through the serverless fetcher.
+    let (_sb, addr) = sandbox(&bin, &["--no-quotas"])?;
+    let dir = out_dir.join("work");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("stockdata.toml"),
+        format!("[providers.serverless]\nbase_url = \"http://{addr}/serverless\"\n\n[routing]\nquotes = [\"serverless\"]\nbars = [\"serverless\"]\nnews = [\"serverless\"]\n\n[agent]\nconcurrency = 8\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let sizes: &[u64] = if quick { &[50, 500] } else { &[50, 500, 5000] };
+    let _ = writeln!(
+        report,
+        "\n## Agent at scale (sandbox, quotas off, serverless batches of {BATCH})\n"
+    );
+    let _ = writeln!(
+        report,
+        "| symbols | wall ms | CPU ms | peak RSS MiB | requests | minimum | verdict |\n|---|---|---|---|---|---|---|"
+    );
+    let mut agent_json = Vec::new();
+    for &n in sizes {
+        let list: Vec<String> = (0..n).map(|i| format!("S{i:04}")).collect();
+        let file = dir.join(format!("watchlist-{n}.txt"));
+        std::fs::write(&file, list.join("\n")).map_err(|e| e.to_string())?;
+        let stats = run_cli(
+            &bin,
+            &dir,
+            &[
+                "agent",
+                "--watchlist",
+                file.to_str().unwrap_or(""),
+                "--format",
+                "json",
+            ],
+        )?;
+        let minimum = 3 * n.div_ceil(BATCH);
+        let sent = requests(&stats);
+        let rss = stats["peak_rss_kb"].as_u64().unwrap_or(0);
+        #[allow(clippy::cast_precision_loss)]
+        let rss_mib = rss as f64 / 1024.0;
+        let ok = sent == minimum && (n != 500 || rss_mib <= 64.0);
+        let _ = writeln!(
+            report,
+            "| {n} | {} | {} | {rss_mib:.1} | {sent} | {minimum} | {} |",
+            stats["wall_ms"],
+            stats["cpu_ms"],
+            verdict(ok)
+        );
+        agent_json.push(json!({"symbols": n, "wall_ms": stats["wall_ms"], "cpu_ms": stats["cpu_ms"], "peak_rss_kb": rss, "requests": sent, "minimum": minimum}));
+    }
+    results.insert("agent".into(), Value::Array(agent_json));
+
+    // 4. One-shot CLI cost.
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for _ in 0..7 {
+        let s = run_cli(&bin, &dir, &["quote", "AAPL", "--format", "json"])?;
+        runs.push((
+            s["wall_ms"].as_u64().unwrap_or(0),
+            s["cpu_ms"].as_u64().unwrap_or(0),
+        ));
+    }
+    runs.sort_unstable();
+    let (wall, cpu) = runs[runs.len() / 2];
+    let _ = writeln!(
+        report,
+        "\n## One-shot CLI (`stockdata quote AAPL`, median of 7; target CPU <= 20 ms)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| wall ms | CPU ms | verdict |\n|---|---|---|\n| {wall} | {cpu} | {} |",
+        verdict(cpu <= 20)
+    );
+    results.insert("one_shot".into(), json!({"wall_ms": wall, "cpu_ms": cpu}));
+
+    // 5. Pacing: 300 single-symbol requests against a sandbox enforcing 600/min (and 30/s).
+    let (_sb2, addr2) = sandbox(&bin, &["--finnhub-per-minute", "600"])?;
+    let pace_dir = out_dir.join("pacing");
+    std::fs::create_dir_all(&pace_dir).map_err(|e| e.to_string())?;
+    std::fs::write(
+        pace_dir.join("stockdata.toml"),
+        format!("[providers.finnhub]\napi_key = \"bench\"\nbase_url = \"http://{addr2}/finnhub\"\nrequests_per_minute = 600\nrequests_per_second = 30\n\n[routing]\nquotes = [\"finnhub\"]\n\n[agent]\nconcurrency = 8\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let symbols: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
+    let mut args = vec!["quote"];
+    args.extend(symbols.iter().map(String::as_str));
+    args.extend(["--format", "json"]);
+    let stats = run_cli(&bin, &pace_dir, &args)?;
+    #[allow(clippy::cast_precision_loss)]
+    let elapsed = stats["wall_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+    let sent = requests(&stats);
+    let refused = throttled(&stats);
+    let ok = elapsed <= 1.05 * 30.0 && refused == 0 && sent == 300;
+    let _ = writeln!(
+        report,
+        "\n## Pacing (300 requests, sandbox enforcing 600/min and 30/s; target <= 1.05 x 30 s, 0 throttles)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| elapsed s | requests | throttle answers | verdict |\n|---|---|---|---|\n| {elapsed:.2} | {sent} | {refused} | {} |",
+        verdict(ok)
+    );
+    results.insert(
+        "pacing".into(),
+        json!({"elapsed_s": elapsed, "requests": sent, "throttled": refused}),
+    );
+
+    // 6. Serve under load.
+    let load = cargo(&[
+        "bench",
+        "--locked",
+        "-p",
+        "stockdata-app",
+        "--bench",
+        "serve_load",
+    ])
+    .stderr(Stdio::inherit())
+    .output()
+    .map_err(|e| format!("serve load: {e}"))?;
+    let text = String::from_utf8_lossy(&load.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("serve_load"))
+        .ok_or("serve load printed nothing")?;
+    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let l = &v["serve_load"];
+    let _ = writeln!(
+        report,
+        "\n## Serve under load (fake sources behind `serve`, loopback)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| clients | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+        l["clients"],
+        l["requests"],
+        l["req_per_s"].as_f64().unwrap_or(0.0),
+        l["p50_ms"].as_f64().unwrap_or(0.0),
+        l["p99_ms"].as_f64().unwrap_or(0.0),
+        l["errors"]
+    );
+    results.insert("serve_load".into(), l.clone());
+
+    println!("# stockdata benchmarks\n{report}");
+    let path = out_dir.join("results.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&Value::Object(results)).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!("xtask: wrote {}", path.display());
+    Ok(())
+}
