@@ -214,6 +214,8 @@ pub struct NewsRecord {
     source: String,
     published_at: String,
     provider: String,
+    author: Option<String>,
+    image: Option<String>,
     synthetic: bool,
 }
 
@@ -228,6 +230,8 @@ impl From<&NewsArticle> for NewsRecord {
             source: a.source.clone(),
             published_at: a.published_at.to_string(),
             provider: a.provenance.provider.to_string(),
+            author: a.author.clone(),
+            image: a.image.clone(),
             synthetic: a.provenance.synthetic,
         }
     }

@@ -2,4 +2,5 @@
 //! format, enforces quotas the way each provider does, and injects faults.
 
 mod drift;
+mod pact;
 mod sandbox;
