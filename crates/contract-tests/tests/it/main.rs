@@ -4,3 +4,4 @@
 mod drift;
 mod pact;
 mod sandbox;
+mod verify_serve;
