@@ -415,22 +415,23 @@ fn print_stats(
         stockdata_adapters_http::transport::StatsSnapshot,
     )],
 ) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start at index 0 = state.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms on Linux.
-    let cpu_ms = (ticks(11) + ticks(12)) * 10;
+    // CPU time of every thread, in nanoseconds, from the scheduler's accounting (the first
+    // field of each task's schedstat): far finer than the 10 ms ticks of /proc/self/stat.
+    let cpu_ns: u64 = std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+                .filter_map(|s| {
+                    s.split_whitespace()
+                        .next()
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    let cpu_ms = cpu_ns as f64 / 1e6;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let peak_rss_kb = status
         .lines()
