@@ -11,5 +11,6 @@ pub mod alpha_vantage;
 pub mod batch;
 pub mod finnhub;
 mod numbers;
+mod series;
 pub mod serverless;
 pub mod transport;

@@ -339,9 +339,7 @@ impl Alpaca {
                 Some(next) => token = Some(next),
                 None => {
                     for bars in merged.values_mut() {
-                        bars.retain(|b| query.range.contains(b.start));
-                        bars.sort_by_key(|b| b.start);
-                        bars.dedup_by_key(|b| b.start);
+                        crate::series::tidy(bars, query.range);
                     }
                     return Ok(merged);
                 }

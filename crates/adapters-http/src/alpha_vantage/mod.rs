@@ -295,9 +295,7 @@ impl BarSource for AlphaVantage {
                 }
             }
         }
-        bars.retain(|b| query.range.contains(b.start));
-        bars.sort_by_key(|b| b.start);
-        bars.dedup_by_key(|b| b.start);
+        crate::series::tidy(&mut bars, query.range);
         if bars.is_empty() {
             return Err(FetchError::NoData);
         }

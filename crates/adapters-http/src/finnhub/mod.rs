@@ -227,9 +227,7 @@ impl BarSource for Finnhub {
             candle_bars(&query.symbol, query.interval, &wire, &provenance, &mut bars)?;
             from = to;
         }
-        bars.retain(|b| query.range.contains(b.start));
-        bars.sort_by_key(|b| b.start);
-        bars.dedup_by_key(|b| b.start);
+        crate::series::tidy(&mut bars, query.range);
         if bars.is_empty() {
             return Err(FetchError::NoData);
         }
