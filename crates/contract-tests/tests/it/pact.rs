@@ -356,6 +356,13 @@ fn alpha_vantage() {
         respond(&mut i, 200, &json(samples[4].1));
         i
     })
+    .interaction("the burst throttle notice", "", |mut i| {
+        i.given("the key is sending faster than one request per second");
+        request(&mut i, "/query", &quote("BURST"));
+        // Wording quoted in PROVIDERS.md §1.2 (2025-26 captures; no recorded file).
+        respond(&mut i, 200, &serde_json::json!({"Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints"}));
+        i
+    })
     .interaction(samples[5].0, "", |mut i| {
         i.given("the key is over its daily quota");
         request(&mut i, "/query", &quote("QUOTA"));
