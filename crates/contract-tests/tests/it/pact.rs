@@ -455,6 +455,10 @@ fn alpha_vantage() {
                 ErrorKind::RateLimited
             );
             assert_eq!(
+                av.quote(&sym("BURST")).await.unwrap_err().retry_after(),
+                Some(Duration::from_secs(1))
+            );
+            assert_eq!(
                 av.quote(&sym("QUOTA")).await.unwrap_err().kind(),
                 ErrorKind::QuotaExhausted
             );
