@@ -29,10 +29,9 @@ use stockdata_adapters_http::serverless::{Serverless, ServerlessConfig};
 use stockdata_adapters_http::transport::{PacerRegistry, RetryPolicy, TransportConfig};
 use stockdata_domain::{
     Adjustment, BarQuery, BatchBarQuery, DateRange, ErrorKind, FetchError, Interval, NewsQuery,
-    Symbol, TimeRange, Timestamp,
+    Symbol, TimeRange,
 };
 use stockdata_ports::{BarSource, FixedClock, NewsSource, QuoteSource};
-use url::Url;
 
 use crate::drift::fixture;
 
@@ -61,11 +60,8 @@ pub(crate) fn shape(v: &Value) -> JsonPattern {
             let dated = !map.is_empty() && map.keys().all(|k| regex_match(DATE_KEY, k));
             if dated {
                 let (k, first) = map.iter().next().unwrap_or_else(|| unreachable!());
-                let mut example = serde_json::Map::new();
-                example.insert(k.clone(), first.clone());
                 let example_pattern =
                     JsonPattern::Object(std::iter::once((k.clone(), shape(first))).collect());
-                let _ = example;
                 ObjectMatching::new(
                     example_pattern,
                     vec![
@@ -243,7 +239,6 @@ fn started<'a>(pact: &'a mut PactBuilder, dir: &Path) -> &'a mut PactBuilder {
 fn alpha_vantage() {
     let rt = runtime();
     let dir = fresh_dir("alpha_vantage");
-    let key = Q::Re(r"^\S+$", "pact-key");
     let samples = [
         (
             "a global quote for a traded symbol",
@@ -405,7 +400,6 @@ fn alpha_vantage() {
         respond(&mut i, 200, &json(samples[8].1));
         i
     });
-    let _ = key;
     {
         let server = pact.start_mock_server(None, None);
         rt.block_on(async {
@@ -1050,6 +1044,3 @@ fn serverless() {
     ];
     rt.block_on(settle(&dir, "serverless", &checks));
 }
-
-#[allow(dead_code)]
-fn unused(_: Url, _: Timestamp) {}
