@@ -23,9 +23,9 @@ use url::Url;
 
 use self::raw::{BarsParams, NewsParams, RawClient};
 use self::wire::{BarRow, NewsItemWire, SnapshotWire};
-use crate::alpha_vantage::{default_base_url, finish_news};
 use crate::batch::{join, split_symbols};
 use crate::numbers;
+use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://data.alpaca.markets`; `/v2/...` and `/v1beta1/...` are appended.

@@ -26,6 +26,7 @@ use url::Url;
 use self::raw::{NewsParams, OutputSize, RawClient};
 use self::wire::{FeedItem, GlobalQuote, Series};
 use crate::numbers;
+use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://www.alphavantage.co`; `/query` is appended.
@@ -74,12 +75,6 @@ impl AlphaVantageConfig {
             max_quota_wait: Duration::ZERO,
         }
     }
-}
-
-pub(crate) fn default_base_url(text: &str) -> Url {
-    // The constants are valid URLs; a failure here would be caught by every adapter test.
-    Url::parse(text)
-        .unwrap_or_else(|_| Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable!()))
 }
 
 /// The Alpha Vantage adapter: implements [`QuoteSource`], [`BarSource`] and [`NewsSource`].
@@ -442,19 +437,6 @@ impl NewsSource for AlphaVantage {
         articles.retain(|a| query.range.contains(a.published_at));
         Ok(finish_news(articles, query.limit))
     }
-}
-
-/// Newest first, one article per id, at most `limit`.
-pub(crate) fn finish_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArticle> {
-    articles.sort_by(|a, b| {
-        b.published_at
-            .cmp(&a.published_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let mut seen = std::collections::HashSet::new();
-    articles.retain(|a| seen.insert(a.id.clone()));
-    articles.truncate(limit);
-    articles
 }
 
 /// `YYYYMMDDTHHMM` in UTC.

@@ -22,8 +22,8 @@ use url::Url;
 
 use self::raw::RawClient;
 use self::wire::{CandlesWire, NewsItemWire, QuoteWire};
-use crate::alpha_vantage::{default_base_url, finish_news};
 use crate::numbers;
+use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://finnhub.io`; `/api/v1/...` is appended.

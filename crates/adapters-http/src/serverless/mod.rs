@@ -24,9 +24,9 @@ use url::Url;
 
 use self::raw::RawClient;
 use self::wire::{BarRecord, NewsRecord, QuoteRecord};
-use crate::alpha_vantage::finish_news;
 use crate::batch::split_symbols;
 use crate::numbers;
+use crate::series::finish_news;
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// One symbol group and what the deployment answered for it.
