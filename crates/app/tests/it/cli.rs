@@ -20,11 +20,18 @@ fn workdir() -> PathBuf {
     dir
 }
 
+/// An empty working directory shared by the runs that write nothing (no stockdata.toml).
+fn empty_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("stockdata-cli-tests-empty");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn stockdata() -> Command {
     let mut cmd = Command::cargo_bin("stockdata").unwrap();
     cmd.env_clear()
         .env("PACT_DO_NOT_TRACK", "true")
-        .current_dir(workdir());
+        .current_dir(empty_dir());
     cmd
 }
 
