@@ -279,3 +279,27 @@ fn secrets_never_show_in_debug_or_errors() {
     let shown = format!("{:?}", load(&src).unwrap());
     assert!(!shown.contains("sekrit-av-123"), "{shown}");
 }
+
+#[test]
+fn serve_settings_and_token() {
+    let (src, _) = sources(
+        Some("[serve]\nmax_symbols = 50\nrequest_timeout_ms = 2500\n"),
+        &[
+            ("STOCKDATA_SERVE_TOKEN", "serve-secret-1"),
+            ("STOCKDATA__SERVE__CONCURRENCY", "9"),
+        ],
+    );
+    let config = load(&src).unwrap();
+    assert_eq!(config.serve.tokens.len(), 1);
+    assert_eq!(config.serve.tokens[0].expose_secret(), "serve-secret-1");
+    assert_eq!(config.serve.max_symbols, 50);
+    assert_eq!(config.serve.concurrency, 9);
+    assert_eq!(
+        config.serve.request_timeout,
+        std::time::Duration::from_millis(2500)
+    );
+    let (src, _) = sources(Some("[serve]\nconcurency = 3\n"), &[]);
+    let (key, _, message) = invalid(load(&src));
+    assert_eq!(key, "serve.concurency");
+    assert!(message.contains("unknown field"), "{message}");
+}
