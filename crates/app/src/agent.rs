@@ -23,6 +23,16 @@ use crate::logging::RunId;
 /// Articles asked for per symbol.
 pub const NEWS_PER_SYMBOL: usize = 20;
 
+/// Symbols fetched together: one batch of the multi-symbol providers (Alpaca, the serverless
+/// fetcher), so chunking never costs an extra request.
+pub const CHUNK: usize = 100;
+
+/// The instants the agent asks for.
+struct Ranges {
+    history: Result<TimeRange, stockdata_domain::RangeError>,
+    news: Result<TimeRange, stockdata_domain::RangeError>,
+}
+
 /// Everything the agent found for one requested symbol.
 #[derive(Debug, Clone)]
 pub struct SymbolReport {
@@ -130,8 +140,9 @@ impl StockDataAgent {
         }
     }
 
-    /// Runs the watchlist. When `cancel` fires, what finished is kept and everything else is
-    /// reported `Cancelled`; `on_progress` is called with (sections done, sections in all).
+    /// Runs the watchlist and returns the whole report. When `cancel` fires, what finished is
+    /// kept and everything else is reported `Cancelled`; `on_progress` is called with
+    /// (sections done, sections in all).
     pub async fn run(
         &self,
         watchlist: &[Symbol],
@@ -139,19 +150,41 @@ impl StockDataAgent {
         on_progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> AgentReport {
         let run_id = RunId::new();
-        let span = tracing::info_span!("run", run_id = %run_id, symbols = watchlist.len());
-        self.run_inner(watchlist, cancel, on_progress, run_id)
-            .instrument(span)
-            .await
+        let mut symbols = Vec::with_capacity(watchlist.len());
+        let stats = self
+            .run_each(watchlist, cancel, on_progress, run_id, &mut |r| symbols.push(r))
+            .await;
+        AgentReport {
+            run_id,
+            symbols,
+            stats,
+        }
     }
 
-    async fn run_inner(
+    /// Runs the watchlist [`CHUNK`] symbols at a time and hands each symbol's report to
+    /// `on_symbol` in request order as soon as its chunk is done, so a caller that writes
+    /// them out holds at most one chunk in memory, whatever the watchlist's size.
+    pub async fn run_each(
         &self,
         watchlist: &[Symbol],
         cancel: &CancellationToken,
         on_progress: &(dyn Fn(usize, usize) + Send + Sync),
         run_id: RunId,
-    ) -> AgentReport {
+        on_symbol: &mut dyn FnMut(SymbolReport),
+    ) -> RunStats {
+        let span = tracing::info_span!("run", run_id = %run_id, symbols = watchlist.len());
+        self.run_chunks(watchlist, cancel, on_progress, on_symbol)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_chunks(
+        &self,
+        watchlist: &[Symbol],
+        cancel: &CancellationToken,
+        on_progress: &(dyn Fn(usize, usize) + Send + Sync),
+        on_symbol: &mut dyn FnMut(SymbolReport),
+    ) -> RunStats {
         let started = Instant::now();
         let now = self.clock.now();
         let today = new_york_date(now);
@@ -165,22 +198,65 @@ impl StockDataAgent {
                 24 * i64::from(self.config.news_days),
             ))
             .unwrap_or(now);
-        let news_range = TimeRange::new(news_from, now);
+        let ranges = Ranges {
+            history: history_range,
+            news: TimeRange::new(news_from, now),
+        };
         tracing::info!(symbols = watchlist.len(), "agent run started");
 
-        let mut seen = std::collections::HashSet::new();
-        let distinct: Vec<Symbol> = watchlist
-            .iter()
-            .filter(|s| seen.insert(*s))
-            .cloned()
-            .collect();
-        let total = distinct.len() * 3;
+        let distinct_in = |chunk: &[Symbol]| -> usize {
+            let mut seen = std::collections::HashSet::new();
+            chunk.iter().filter(|s| seen.insert(*s)).count()
+        };
+        let total: usize = watchlist.chunks(CHUNK).map(|c| distinct_in(c) * 3).sum();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let tick = |n: usize| {
             let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
             on_progress(d, total);
         };
+        let (mut complete, mut partial, mut failed) = (0, 0, 0);
+        for chunk in watchlist.chunks(CHUNK) {
+            for report in self.chunk(chunk, cancel, &ranges, &tick).await {
+                match report.errors().len() {
+                    0 => complete += 1,
+                    3 => failed += 1,
+                    _ => partial += 1,
+                }
+                on_symbol(report);
+            }
+        }
 
+        let (calls, failovers) = self.shared.counters.snapshot();
+        let stats = RunStats {
+            elapsed: started.elapsed(),
+            calls,
+            http: self.pacers.stats(),
+            failovers,
+            complete,
+            partial,
+            failed,
+        };
+        tracing::info!(
+            elapsed_ms = u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+            complete,
+            partial,
+            failed,
+            failovers,
+            "agent run finished"
+        );
+        stats
+    }
+
+    /// Quotes, bars and news for one chunk, concurrently; one report per entry, in order.
+    async fn chunk(
+        &self,
+        chunk: &[Symbol],
+        cancel: &CancellationToken,
+        ranges: &Ranges,
+        tick: &(dyn Fn(usize) + Sync),
+    ) -> Vec<SymbolReport> {
+        let mut seen = std::collections::HashSet::new();
+        let distinct: Vec<Symbol> = chunk.iter().filter(|s| seen.insert(*s)).cloned().collect();
         let quotes = async {
             tokio::select! {
                 biased;
@@ -189,7 +265,7 @@ impl StockDataAgent {
             }
         };
         let bars = async {
-            let Ok(range) = history_range.clone() else {
+            let Ok(range) = ranges.history.clone() else {
                 return None;
             };
             let query = BatchBarQuery {
@@ -205,7 +281,7 @@ impl StockDataAgent {
             }
         };
         let news = async {
-            let Ok(range) = news_range.clone() else {
+            let Ok(range) = ranges.news.clone() else {
                 return HashMap::new();
             };
             tokio::select! {
@@ -226,12 +302,12 @@ impl StockDataAgent {
             .map(|r| (r.symbol.clone(), r))
             .collect();
 
-        let mut symbols = Vec::with_capacity(watchlist.len());
         let mut remaining: HashMap<&Symbol, usize> = HashMap::new();
-        for s in watchlist {
+        for s in chunk {
             *remaining.entry(s).or_default() += 1;
         }
-        for symbol in watchlist {
+        let mut out = Vec::with_capacity(chunk.len());
+        for symbol in chunk {
             // Move each section out on the symbol's last occurrence; clone before that.
             let last = remaining.get_mut(symbol).is_some_and(|n| {
                 *n -= 1;
@@ -251,7 +327,8 @@ impl StockDataAgent {
             let (bars, bars_trail) = match take(&mut bars, symbol, last) {
                 Some(r) => (r.result, r.trail),
                 None => (
-                    Err(history_range
+                    Err(ranges
+                        .history
                         .clone()
                         .err()
                         .map_or(FetchError::Cancelled, |e| FetchError::InvalidRequest {
@@ -264,7 +341,7 @@ impl StockDataAgent {
                 Some(r) => (r.result, r.trail),
                 None => (Err(FetchError::Cancelled), Vec::new()),
             };
-            symbols.push(SymbolReport {
+            out.push(SymbolReport {
                 symbol: symbol.clone(),
                 quote,
                 quote_trail,
@@ -274,34 +351,6 @@ impl StockDataAgent {
                 news_trail,
             });
         }
-        quotes.clear();
-        bars.clear();
-        news.clear();
-
-        let (calls, failovers) = self.shared.counters.snapshot();
-        let complete = symbols.iter().filter(|s| s.errors().is_empty()).count();
-        let failed = symbols.iter().filter(|s| s.errors().len() == 3).count();
-        let stats = RunStats {
-            elapsed: started.elapsed(),
-            calls,
-            http: self.pacers.stats(),
-            failovers,
-            complete,
-            partial: symbols.len() - complete - failed,
-            failed,
-        };
-        tracing::info!(
-            elapsed_ms = u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
-            complete,
-            partial = stats.partial,
-            failed,
-            failovers,
-            "agent run finished"
-        );
-        AgentReport {
-            run_id,
-            symbols,
-            stats,
-        }
+        out
     }
 }
