@@ -152,7 +152,9 @@ impl StockDataAgent {
         let run_id = RunId::new();
         let mut symbols = Vec::with_capacity(watchlist.len());
         let stats = self
-            .run_each(watchlist, cancel, on_progress, run_id, &mut |r| symbols.push(r))
+            .run_each(watchlist, cancel, on_progress, run_id, &mut |r| {
+                symbols.push(r)
+            })
             .await;
         AgentReport {
             run_id,

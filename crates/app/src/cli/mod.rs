@@ -612,25 +612,53 @@ async fn run_command(
                     bar.set_position(done as u64);
                 }
             };
-            let report = stockdata.agent().run(&symbols, &cancel, &progress).await;
+            // Each symbol is written as soon as its chunk is done: memory stays flat however
+            // long the watchlist.
+            let run_id = crate::logging::RunId::new();
+            let mut errors = Vec::new();
+            let mut write_error = None;
+            let stats = {
+                let mut writer = match output::AgentWriter::start(&mut stdout, format, &run_id) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        write_error = Some(e);
+                        None
+                    }
+                };
+                let stats = stockdata
+                    .agent()
+                    .run_each(&symbols, &cancel, &progress, run_id, &mut |report| {
+                        for (section, e) in report.errors() {
+                            errors.push((report.symbol.clone(), section, e.clone()));
+                        }
+                        if let Some(w) = writer.as_mut()
+                            && let Err(e) = w.symbol(&report)
+                        {
+                            write_error.get_or_insert(e);
+                        }
+                    })
+                    .await;
+                if let Some(w) = writer
+                    && let Err(e) = w.finish(&stats)
+                {
+                    write_error.get_or_insert(e);
+                }
+                stats
+            };
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            let written = output::agent(&mut stdout, format, &report).and_then(|()| stdout.flush());
-            let mut errors = Vec::new();
-            for s in &report.symbols {
-                for (section, e) in s.errors() {
-                    errors.push((s.symbol.clone(), section, e.clone()));
-                }
-            }
-            if let Err(e) = written {
+            if let Some(e) = write_error.or_else(|| stdout.flush().err())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
                 eprintln!("stockdata: cannot write output: {e}");
                 return EXIT_FAILED;
             }
             for (symbol, section, e) in &errors {
                 eprintln!("stockdata: {symbol} {section}: {} ({e})", e.kind());
             }
-            if report.stats.failed == report.symbols.len() && !report.symbols.is_empty() {
+            let reported = stats.complete + stats.partial + stats.failed;
+            if stats.failed == reported && reported > 0 {
                 EXIT_FAILED
             } else if errors.is_empty() {
                 EXIT_OK

@@ -8,8 +8,9 @@ use serde::ser::Serializer;
 use serde_json::value::RawValue;
 use stockdata_domain::{Bar, Decimal, NewsArticle, Quote};
 
-use crate::agent::{AgentReport, SymbolReport};
+use crate::agent::{AgentReport, RunStats, SymbolReport};
 use crate::fetch::Attempt;
+use crate::logging::RunId;
 
 /// `--format`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -386,7 +387,7 @@ struct AgentSymbol {
     attempts: Vec<AttemptRecord>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct ProviderStats {
     provider: String,
     calls: u64,
@@ -406,28 +407,6 @@ struct Stats {
     failed: usize,
     failovers: u64,
     providers: Vec<ProviderStats>,
-}
-
-#[derive(Serialize)]
-struct AgentDocument<'a> {
-    run_id: String,
-    symbols: LazySymbols<'a>,
-    stats: Stats,
-}
-
-/// Serializes each symbol's record as it is written, so the output never holds a second copy
-/// of the whole report.
-struct LazySymbols<'a>(&'a [SymbolReport]);
-
-impl Serialize for LazySymbols<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq as _;
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for report in self.0 {
-            seq.serialize_element(&agent_symbol(report))?;
-        }
-        seq.end()
-    }
 }
 
 fn trail<'a>(
@@ -477,151 +456,216 @@ fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
     }
 }
 
-fn document(report: &AgentReport) -> AgentDocument<'_> {
-    let mut providers: Vec<ProviderStats> = report
-        .stats
+fn stats(stats: &RunStats) -> Stats {
+    let mut providers: Vec<ProviderStats> = stats
         .calls
         .iter()
         .map(|(p, calls)| ProviderStats {
             provider: p.to_string(),
             calls: *calls,
-            requests: 0,
-            retries: 0,
-            throttled: 0,
-            rate_limit_waits: 0,
-            rate_limit_wait_ms: 0,
+            ..ProviderStats::default()
         })
         .collect();
-    for (p, http) in &report.stats.http {
-        let entry = match providers.iter_mut().position(|s| s.provider == p.as_str()) {
-            Some(i) => &mut providers[i],
+    for (p, http) in &stats.http {
+        let i = match providers.iter().position(|s| s.provider == p.as_str()) {
+            Some(i) => i,
             None => {
                 providers.push(ProviderStats {
                     provider: p.to_string(),
-                    calls: 0,
-                    requests: 0,
-                    retries: 0,
-                    throttled: 0,
-                    rate_limit_waits: 0,
-                    rate_limit_wait_ms: 0,
+                    ..ProviderStats::default()
                 });
-                let last = providers.len() - 1;
-                &mut providers[last]
+                providers.len() - 1
             }
         };
+        let entry = &mut providers[i];
         entry.requests = http.requests;
         entry.retries = http.retries;
         entry.throttled = http.throttled;
         entry.rate_limit_waits = http.waits;
         entry.rate_limit_wait_ms = http.waited_ms;
     }
-    AgentDocument {
-        run_id: report.run_id.to_string(),
-        symbols: LazySymbols(&report.symbols),
-        stats: Stats {
-            elapsed_ms: u64::try_from(report.stats.elapsed.as_millis()).unwrap_or(u64::MAX),
-            symbols: report.symbols.len(),
-            complete: report.stats.complete,
-            partial: report.stats.partial,
-            failed: report.stats.failed,
-            failovers: report.stats.failovers,
-            providers,
-        },
+    Stats {
+        elapsed_ms: u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+        symbols: stats.complete + stats.partial + stats.failed,
+        complete: stats.complete,
+        partial: stats.partial,
+        failed: stats.failed,
+        failovers: stats.failovers,
+        providers,
     }
 }
 
-/// Writes an agent report: a JSON object (`symbols`, `stats`), one line per symbol in NDJSON,
-/// a per-symbol summary in a table or CSV.
-///
-/// # Errors
-/// Writing fails.
-pub fn agent(out: &mut dyn Write, format: Format, report: &AgentReport) -> std::io::Result<()> {
-    let doc = document(report);
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
-            writeln!(out)
-        }
-        Format::Ndjson => {
-            for s in doc.symbols.0 {
-                serde_json::to_writer(&mut *out, &agent_symbol(s))?;
-                writeln!(out)?;
+/// Pretty JSON of `value`, every line after the first indented by `indent`.
+fn indented<T: Serialize>(value: &T, indent: &str) -> std::io::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    Ok(text.replace('\n', &format!("\n{indent}")))
+}
+
+const SUMMARY_FIELDS: [&str; 8] = [
+    "symbol",
+    "price",
+    "change_percent",
+    "last_close",
+    "bars",
+    "news",
+    "errors",
+    "provider",
+];
+
+fn summary_row(s: &SymbolReport) -> Vec<String> {
+    let q = s.quote.as_ref().ok();
+    vec![
+        s.symbol.to_string(),
+        q.map(|q| q.price.normalize().to_string())
+            .unwrap_or_default(),
+        text(q.and_then(|q| q.change_percent)),
+        s.bars
+            .as_ref()
+            .ok()
+            .and_then(|b| b.bars.last())
+            .map(|b| b.close.normalize().to_string())
+            .unwrap_or_default(),
+        s.bars
+            .as_ref()
+            .map(|b| b.bars.len())
+            .unwrap_or(0)
+            .to_string(),
+        s.news.as_ref().map(Vec::len).unwrap_or(0).to_string(),
+        s.errors()
+            .iter()
+            .map(|(sec, e)| format!("{sec}:{}", e.kind()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        q.map(|q| q.provenance.provider.to_string())
+            .unwrap_or_default(),
+    ]
+}
+
+/// Writes an agent run as it happens: each symbol as soon as the agent hands it over, the
+/// statistics at the end. JSON is one object (`run_id`, `symbols`, `stats`); NDJSON one line
+/// per symbol and a last `{"run_id", "stats"}` line; CSV one summary row per symbol; the table
+/// is aligned, so it is printed at the end.
+#[derive(Debug)]
+pub struct AgentWriter<'w, W: Write> {
+    out: &'w mut W,
+    format: Format,
+    run_id: String,
+    written: usize,
+    rows: Vec<Vec<String>>,
+}
+
+impl<'w, W: Write> AgentWriter<'w, W> {
+    /// Starts the document.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn start(out: &'w mut W, format: Format, run_id: &RunId) -> std::io::Result<Self> {
+        let run_id = run_id.to_string();
+        match format {
+            Format::Json => write!(
+                out,
+                "{{\n  \"run_id\": {},\n  \"symbols\": [",
+                serde_json::to_string(&run_id)?
+            )?,
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(&mut *out);
+                w.write_record(SUMMARY_FIELDS)?;
+                w.flush()?;
             }
-            serde_json::to_writer(
-                &mut *out,
-                &serde_json::json!({ "run_id": doc.run_id, "stats": doc.stats }),
-            )?;
-            writeln!(out)
+            Format::Ndjson | Format::Table => {}
         }
-        Format::Csv | Format::Table => {
-            let fields = [
-                "symbol",
-                "price",
-                "change_percent",
-                "last_close",
-                "bars",
-                "news",
-                "errors",
-                "provider",
-            ];
-            let rows: Vec<Vec<String>> = report
-                .symbols
-                .iter()
-                .map(|s| {
-                    let q = s.quote.as_ref().ok();
-                    vec![
-                        s.symbol.to_string(),
-                        q.map(|q| q.price.normalize().to_string())
-                            .unwrap_or_default(),
-                        text(q.and_then(|q| q.change_percent)),
-                        s.bars
-                            .as_ref()
-                            .ok()
-                            .and_then(|b| b.bars.last())
-                            .map(|b| b.close.normalize().to_string())
-                            .unwrap_or_default(),
-                        s.bars
-                            .as_ref()
-                            .map(|b| b.bars.len())
-                            .unwrap_or(0)
-                            .to_string(),
-                        s.news.as_ref().map(Vec::len).unwrap_or(0).to_string(),
-                        s.errors()
-                            .iter()
-                            .map(|(sec, e)| format!("{sec}:{}", e.kind()))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        q.map(|q| q.provenance.provider.to_string())
-                            .unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            if format == Format::Csv {
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(fields)?;
-                for r in rows {
-                    w.write_record(r)?;
-                }
-                w.flush()
-            } else {
+        Ok(Self {
+            out,
+            format,
+            run_id,
+            written: 0,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Writes one symbol.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn symbol(&mut self, report: &SymbolReport) -> std::io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let sep = if self.written == 0 { "" } else { "," };
+                write!(
+                    self.out,
+                    "{sep}\n    {}",
+                    indented(&agent_symbol(report), "    ")?
+                )?;
+            }
+            Format::Ndjson => {
+                serde_json::to_writer(&mut *self.out, &agent_symbol(report))?;
+                writeln!(self.out)?;
+            }
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(&mut *self.out);
+                w.write_record(summary_row(report))?;
+                w.flush()?;
+            }
+            Format::Table => self.rows.push(summary_row(report)),
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Ends the document with the run statistics.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn finish(self, run: &RunStats) -> std::io::Result<()> {
+        let stats = stats(run);
+        match self.format {
+            Format::Json => {
+                let close = if self.written == 0 { "]" } else { "\n  ]" };
+                writeln!(
+                    self.out,
+                    "{close},\n  \"stats\": {}\n}}",
+                    indented(&stats, "  ")?
+                )
+            }
+            Format::Ndjson => {
+                serde_json::to_writer(
+                    &mut *self.out,
+                    &serde_json::json!({ "run_id": self.run_id, "stats": stats }),
+                )?;
+                writeln!(self.out)
+            }
+            Format::Csv => Ok(()),
+            Format::Table => {
                 let mut table = comfy_table::Table::new();
                 table.load_preset(comfy_table::presets::NOTHING);
-                table.set_header(fields);
-                for r in rows {
+                table.set_header(SUMMARY_FIELDS);
+                for r in self.rows {
                     table.add_row(r);
                 }
-                writeln!(out, "{table}")?;
+                writeln!(self.out, "{table}")?;
                 writeln!(
-                    out,
+                    self.out,
                     "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} ms",
-                    doc.stats.symbols,
-                    doc.stats.complete,
-                    doc.stats.partial,
-                    doc.stats.failed,
-                    doc.stats.failovers,
-                    doc.stats.elapsed_ms
+                    stats.symbols,
+                    stats.complete,
+                    stats.partial,
+                    stats.failed,
+                    stats.failovers,
+                    stats.elapsed_ms
                 )
             }
         }
     }
+}
+
+/// Writes a whole agent report (see [`AgentWriter`]).
+///
+/// # Errors
+/// Writing fails.
+pub fn agent<W: Write>(out: &mut W, format: Format, report: &AgentReport) -> std::io::Result<()> {
+    let mut w = AgentWriter::start(out, format, &report.run_id)?;
+    for s in &report.symbols {
+        w.symbol(s)?;
+    }
+    w.finish(&report.stats)
 }
