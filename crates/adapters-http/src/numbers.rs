@@ -257,8 +257,10 @@ mod tests {
     fn json_floats_keep_their_printed_digits() {
         // Finnhub and Alpaca send prices as JSON numbers: read from their text, the provider's
         // digits survive exactly.
-        let parsed: Vec<Decimal> =
-            serde_json::from_str("[161.942117, 189.98, 0.1, 174, 217.1402, 1e-7]").unwrap();
+        let mut de = serde_json::Deserializer::from_str(
+            "[161.942117, 189.98, 0.1, 174, 217.1402, 1e-7, 174.0, \"4315346.23\"]",
+        );
+        let parsed = json::decimals(&mut de).unwrap();
         let shown: Vec<String> = parsed.iter().map(|d| d.normalize().to_string()).collect();
         assert_eq!(
             shown,
@@ -268,9 +270,14 @@ mod tests {
                 "0.1",
                 "174",
                 "217.1402",
-                "0.0000001"
+                "0.0000001",
+                "174",
+                "4315346.23"
             ]
         );
+        // Via Decimal::from_f64 this one would read 4315346.230000001.
+        let mut de = serde_json::Deserializer::from_str("[1, true]");
+        assert!(json::decimals(&mut de).is_err(), "non-numbers are rejected");
     }
 
     #[test]
