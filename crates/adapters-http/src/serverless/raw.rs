@@ -138,6 +138,8 @@ impl RawClient {
         limit: usize,
     ) -> Result<Articles, FetchError> {
         let joined = join(symbols);
+        // The documented maximum (serve answers 400 above it); the newest 1000 are served.
+        let limit = limit.clamp(1, 1000);
         let (start, end, limit) = (
             range.start().to_string(),
             range.end().to_string(),

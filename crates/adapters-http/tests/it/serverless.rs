@@ -181,3 +181,24 @@ async fn batches_split_at_the_serve_limit() {
             .all(|a| a.result.as_ref().is_ok_and(|q| q.price == d("1.5")))
     );
 }
+
+#[tokio::test]
+async fn news_limits_are_capped_at_the_documented_maximum() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/news"))
+        .and(query_param("limit", "1000"))
+        .respond_with(json("serverless_news.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = NewsQuery {
+        symbols: vec![sym("AAPL")],
+        range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
+        limit: 2000,
+    };
+    let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+        .news(&query)
+        .await
+        .unwrap();
+    assert_eq!(news.len(), 1);
+}
