@@ -55,13 +55,7 @@ impl RawClient {
             send_request_id: false,
         };
         self.transport
-            .get(call, |resp| {
-                if (200..300).contains(&resp.status) {
-                    parse(&resp.body)
-                } else {
-                    Err(self.status_error(resp))
-                }
-            })
+            .get_body(call, parse, |resp| self.status_error(resp))
             .await
     }
 

@@ -200,6 +200,27 @@ impl Transport {
         self.run(&call, request_id, &parse).instrument(span).await
     }
 
+    /// [`get`](Self::get) for providers that signal errors by status: a 2xx body goes to
+    /// `parse`, any other answer to the provider's `status_error` classification.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn get_body<T>(
+        &self,
+        call: Call<'_>,
+        parse: fn(&[u8]) -> Result<T, FetchError>,
+        status_error: impl Fn(&RawResponse) -> FetchError,
+    ) -> Result<T, FetchError> {
+        self.get(call, |resp| {
+            if (200..300).contains(&resp.status) {
+                parse(&resp.body)
+            } else {
+                Err(status_error(resp))
+            }
+        })
+        .await
+    }
+
     async fn run<T>(
         &self,
         call: &Call<'_>,

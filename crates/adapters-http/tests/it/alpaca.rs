@@ -7,7 +7,9 @@ use stockdata_ports::{BarSource, NewsSource, QuoteSource};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::{APCA_KEY_ID, APCA_SECRET, alpaca, bar_query, fixture, json, sym, ts};
+use crate::support::{
+    APCA_KEY_ID, APCA_SECRET, alpaca, bar_query, fixture, json, sym, symbols_param, ts,
+};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -70,14 +72,9 @@ struct EverySymbol;
 
 impl Respond for EverySymbol {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let symbols = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "symbols")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+        let symbols = symbols_param(request);
         let body: serde_json::Map<String, serde_json::Value> = symbols
-            .split(',')
+            .iter()
             .map(|s| {
                 let snap = serde_json::json!({
                     "latestTrade": {"t": "2021-05-03T14:48:06.563Z", "x": "D", "p": 10.25, "s": 1, "c": ["@"], "i": 1, "z": "C"}

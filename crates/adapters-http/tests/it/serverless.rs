@@ -6,7 +6,9 @@ use stockdata_ports::{BarSource, NewsSource, QuoteSource};
 use wiremock::matchers::{header, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::{SERVERLESS_TOKEN, bar_query, fixture, json, serverless, sym, ts};
+use crate::support::{
+    SERVERLESS_TOKEN, bar_query, fixture, json, serverless, sym, symbols_param, ts,
+};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -148,14 +150,9 @@ struct EchoQuotes;
 
 impl Respond for EchoQuotes {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let symbols = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "symbols")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+        let symbols = symbols_param(request);
         let results: Vec<serde_json::Value> = symbols
-            .split(',')
+            .iter()
             .map(|s| serde_json::json!({"symbol": s, "quote": {"price": 1.5, "as_of": "2024-03-08T20:00:00Z", "provider": "finnhub"}}))
             .collect();
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "results": results }))

@@ -126,3 +126,13 @@ pub(crate) fn serverless_config(base: &str) -> ServerlessConfig {
 pub(crate) fn serverless(base: &str, now: &str) -> Serverless {
     Serverless::new(serverless_config(base), &PacerRegistry::new(), clock(now)).unwrap()
 }
+
+/// The comma-separated `symbols` query parameter of a request.
+pub(crate) fn symbols_param(request: &wiremock::Request) -> Vec<String> {
+    request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "symbols")
+        .map(|(_, v)| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
