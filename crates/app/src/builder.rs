@@ -324,7 +324,7 @@ impl StockDataBuilder {
             });
         }
 
-        let status = status(&config, &pacers, &quotes, &bars, &news);
+        let status = status(&config, &quotes, &bars, &news);
         Ok(StockData {
             prices: PriceFetcher::new(quotes, shared.clone()),
             history: HistoricalDataFetcher::new(bars, shared.clone()),
@@ -367,12 +367,10 @@ fn chain<S: ?Sized>(
 
 fn status(
     config: &Config,
-    pacers: &PacerRegistry,
     quotes: &[Arc<dyn QuoteSource>],
     bars: &[Arc<dyn BarSource>],
     news: &[Arc<dyn NewsSource>],
 ) -> Vec<ProviderStatus> {
-    let _ = pacers;
     let p = &config.providers;
     ProviderName::ALL
         .into_iter()
