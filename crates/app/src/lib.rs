@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod fetch;
 pub mod logging;
+pub mod records;
 pub mod serve;
 pub mod synthetic;
 

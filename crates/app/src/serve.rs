@@ -38,9 +38,9 @@ use tower_http::request_id::{
 use tracing::Instrument as _;
 
 use crate::StockData;
-use crate::cli::output::{BarRecord, NewsRecord, QuoteRecord};
 use crate::config::ServeConfig;
 use crate::fetch::{Attempt, Outcome};
+use crate::records::{BarRecord, NewsRecord, QuoteRecord};
 
 /// The longest query string accepted.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
