@@ -11,6 +11,7 @@ pub mod alpha_vantage;
 pub mod batch;
 pub mod finnhub;
 mod numbers;
+pub mod provider;
 mod series;
 pub mod serverless;
 pub mod transport;

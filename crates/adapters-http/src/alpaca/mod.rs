@@ -5,7 +5,10 @@
 //! minutes.
 
 pub mod raw;
+mod settings;
 pub mod wire;
+
+pub use self::settings::{AlpacaSettings, DESCRIPTOR, Feed, ID};
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -25,6 +28,7 @@ use self::raw::{BarsParams, NewsParams, RawClient};
 use self::wire::{BarRow, NewsItemWire, SnapshotWire};
 use crate::batch::{join, split_symbols};
 use crate::numbers;
+use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
@@ -43,6 +47,27 @@ pub const BARS_PAGE_LIMIT: u32 = 10_000;
 pub const NEWS_PAGE_LIMIT: usize = 50;
 /// A guard against a provider that never stops paging.
 const MAX_PAGES: usize = 10_000;
+
+/// What the Alpaca ports can do: native multi-symbol batches everywhere.
+#[must_use]
+pub fn capabilities() -> ProviderCapabilities {
+    let multi = Capabilities {
+        max_symbols_per_request: MAX_SYMBOLS_PER_REQUEST,
+        ..Capabilities::single_symbol()
+    };
+    ProviderCapabilities {
+        bars: Capabilities {
+            intervals: Interval::ALL.to_vec(),
+            page_size: Some(BARS_PAGE_LIMIT as usize),
+            ..multi.clone()
+        },
+        news: Capabilities {
+            page_size: Some(NEWS_PAGE_LIMIT),
+            ..multi.clone()
+        },
+        quotes: multi,
+    }
+}
 
 /// Everything the Alpaca adapter needs.
 #[derive(Debug, Clone)]
@@ -99,7 +124,7 @@ impl Alpaca {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
         let pacer = pacers.pacer(
-            &ProviderId::ALPACA,
+            &ID,
             &config.key_id,
             &config.windows,
             Duration::ZERO,
@@ -115,29 +140,19 @@ impl Alpaca {
     /// Wraps an existing raw client.
     #[must_use]
     pub fn from_raw(raw: RawClient, feed: String, clock: Arc<dyn Clock>) -> Self {
-        let multi = Capabilities {
-            max_symbols_per_request: MAX_SYMBOLS_PER_REQUEST,
-            ..Capabilities::single_symbol()
-        };
+        let caps = capabilities();
         Self {
             raw,
             feed,
             clock,
-            bar_caps: Capabilities {
-                intervals: Interval::ALL.to_vec(),
-                page_size: Some(BARS_PAGE_LIMIT as usize),
-                ..multi.clone()
-            },
-            news_caps: Capabilities {
-                page_size: Some(NEWS_PAGE_LIMIT),
-                ..multi.clone()
-            },
-            quote_caps: multi,
+            quote_caps: caps.quotes,
+            bar_caps: caps.bars,
+            news_caps: caps.news,
         }
     }
 
     fn provenance(&self) -> Provenance {
-        Provenance::new(ProviderId::ALPACA, self.clock.now()).with_feed(self.feed.clone())
+        Provenance::new(ID, self.clock.now()).with_feed(self.feed.clone())
     }
 
     fn groups(symbols: &[Symbol]) -> Vec<Vec<Symbol>> {
@@ -148,7 +163,7 @@ impl Alpaca {
 #[async_trait]
 impl QuoteSource for Alpaca {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -251,7 +266,7 @@ fn timeframe(interval: Interval) -> &'static str {
 #[async_trait]
 impl BarSource for Alpaca {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -372,7 +387,7 @@ pub fn to_bar(symbol: &Symbol, interval: Interval, row: BarRow, provenance: &Pro
 #[async_trait]
 impl NewsSource for Alpaca {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {

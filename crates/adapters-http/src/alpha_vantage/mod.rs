@@ -5,7 +5,10 @@
 //! no rate-limit headers and answers throttles with HTTP 200 bodies.
 
 pub mod raw;
+mod settings;
 pub mod wire;
+
+pub use self::settings::{AlphaVantageSettings, DESCRIPTOR, ID};
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use url::Url;
 use self::raw::{NewsParams, OutputSize, RawClient};
 use self::wire::{FeedItem, GlobalQuote, Series};
 use crate::numbers;
+use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
@@ -44,6 +48,30 @@ const COMPACT_CALENDAR_DAYS: i64 = 130;
 const TRAILING_INTRADAY_DAYS: i64 = 28;
 /// The most articles one NEWS_SENTIMENT call returns.
 pub const MAX_NEWS_LIMIT: usize = 1000;
+
+/// What the Alpha Vantage ports can do.
+#[must_use]
+pub fn capabilities() -> ProviderCapabilities {
+    ProviderCapabilities {
+        quotes: Capabilities::single_symbol(),
+        bars: Capabilities {
+            intervals: vec![
+                Interval::Minute1,
+                Interval::Minute5,
+                Interval::Minute15,
+                Interval::Minute30,
+                Interval::Hour1,
+                Interval::Day1,
+            ],
+            ..Capabilities::single_symbol()
+        },
+        news: Capabilities {
+            page_size: Some(MAX_NEWS_LIMIT),
+            // `tickers` are ANDed: one symbol per request gives "any of" semantics.
+            ..Capabilities::single_symbol()
+        },
+    }
+}
 
 /// Everything the Alpha Vantage adapter needs.
 #[derive(Debug, Clone)]
@@ -98,7 +126,7 @@ impl AlphaVantage {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
         let pacer = pacers.pacer(
-            &ProviderId::ALPHA_VANTAGE,
+            &ID,
             &config.api_key,
             &config.windows,
             config.max_quota_wait,
@@ -113,38 +141,25 @@ impl AlphaVantage {
     /// Wraps an existing raw client.
     #[must_use]
     pub fn from_raw(raw: RawClient, clock: Arc<dyn Clock>) -> Self {
+        let caps = capabilities();
         Self {
             raw,
             clock,
-            quote_caps: Capabilities::single_symbol(),
-            bar_caps: Capabilities {
-                intervals: vec![
-                    Interval::Minute1,
-                    Interval::Minute5,
-                    Interval::Minute15,
-                    Interval::Minute30,
-                    Interval::Hour1,
-                    Interval::Day1,
-                ],
-                ..Capabilities::single_symbol()
-            },
-            news_caps: Capabilities {
-                page_size: Some(MAX_NEWS_LIMIT),
-                // `tickers` are ANDed: one symbol per request gives "any of" semantics.
-                ..Capabilities::single_symbol()
-            },
+            quote_caps: caps.quotes,
+            bar_caps: caps.bars,
+            news_caps: caps.news,
         }
     }
 
     fn provenance(&self) -> Provenance {
-        Provenance::new(ProviderId::ALPHA_VANTAGE, self.clock.now())
+        Provenance::new(ID, self.clock.now())
     }
 }
 
 #[async_trait]
 impl QuoteSource for AlphaVantage {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPHA_VANTAGE
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -213,7 +228,7 @@ pub fn to_quote(
 #[async_trait]
 impl BarSource for AlphaVantage {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPHA_VANTAGE
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -408,7 +423,7 @@ pub fn intraday_bars(
 #[async_trait]
 impl NewsSource for AlphaVantage {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPHA_VANTAGE
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {

@@ -4,7 +4,10 @@
 //! Free tier: 60 requests a minute, and 30 a second on every plan.
 
 pub mod raw;
+mod settings;
 pub mod wire;
+
+pub use self::settings::{DESCRIPTOR, FinnhubSettings, ID};
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use url::Url;
 use self::raw::RawClient;
 use self::wire::{CandlesWire, NewsItemWire, QuoteWire};
 use crate::numbers;
+use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
@@ -34,6 +38,20 @@ pub const FREE_REQUESTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).unwrap();
 pub const MAX_REQUESTS_PER_SECOND: NonZeroU32 = NonZeroU32::new(30).unwrap();
 /// Intraday candles come one month per call.
 pub const INTRADAY_RANGE_PER_REQUEST: Duration = Duration::from_secs(30 * 86_400);
+
+/// What the Finnhub ports can do.
+#[must_use]
+pub fn capabilities() -> ProviderCapabilities {
+    ProviderCapabilities {
+        quotes: Capabilities::single_symbol(),
+        bars: Capabilities {
+            intervals: Interval::ALL.to_vec(),
+            max_range_per_request: None,
+            ..Capabilities::single_symbol()
+        },
+        news: Capabilities::single_symbol(),
+    }
+}
 
 /// Everything the Finnhub adapter needs.
 #[derive(Debug, Clone)]
@@ -84,7 +102,7 @@ impl Finnhub {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
         let pacer = pacers.pacer(
-            &ProviderId::FINNHUB,
+            &ID,
             &config.api_key,
             &config.windows,
             Duration::ZERO,
@@ -99,27 +117,24 @@ impl Finnhub {
     /// Wraps an existing raw client.
     #[must_use]
     pub fn from_raw(raw: RawClient, clock: Arc<dyn Clock>) -> Self {
+        let caps = capabilities();
         Self {
             raw,
             clock,
-            single: Capabilities::single_symbol(),
-            bar_caps: Capabilities {
-                intervals: Interval::ALL.to_vec(),
-                max_range_per_request: None,
-                ..Capabilities::single_symbol()
-            },
+            single: caps.quotes,
+            bar_caps: caps.bars,
         }
     }
 
     fn provenance(&self) -> Provenance {
-        Provenance::new(ProviderId::FINNHUB, self.clock.now())
+        Provenance::new(ID, self.clock.now())
     }
 }
 
 #[async_trait]
 impl QuoteSource for Finnhub {
     fn provider(&self) -> ProviderId {
-        ProviderId::FINNHUB
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -192,7 +207,7 @@ fn resolution(interval: Interval) -> &'static str {
 #[async_trait]
 impl BarSource for Finnhub {
     fn provider(&self) -> ProviderId {
-        ProviderId::FINNHUB
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -295,7 +310,7 @@ pub fn candle_bars(
 #[async_trait]
 impl NewsSource for Finnhub {
     fn provider(&self) -> ProviderId {
-        ProviderId::FINNHUB
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {

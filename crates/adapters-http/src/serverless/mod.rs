@@ -7,7 +7,10 @@
 //! request id as `X-Request-Id`. Batch answers carry one entry per symbol, data or error.
 
 pub mod raw;
+mod settings;
 pub mod wire;
+
+pub use self::settings::{DESCRIPTOR, ID, ServerlessSettings};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use self::raw::RawClient;
 use self::wire::{BarRecord, NewsRecord, QuoteRecord};
 use crate::batch::split_symbols;
 use crate::numbers;
+use crate::provider::ProviderCapabilities;
 use crate::series::finish_news;
 use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
 
@@ -36,6 +40,21 @@ type GroupAnswer<R> = (Vec<Symbol>, Result<wire::Results<R>, FetchError>);
 pub const MAX_SYMBOLS_PER_REQUEST: usize = 100;
 /// The longest comma-joined `symbols` value sent.
 pub const MAX_SYMBOLS_QUERY_BYTES: usize = 4000;
+
+/// What the serverless ports can do: native batches of every kind, every interval.
+#[must_use]
+pub fn capabilities() -> ProviderCapabilities {
+    let caps = Capabilities {
+        intervals: Interval::ALL.to_vec(),
+        max_symbols_per_request: MAX_SYMBOLS_PER_REQUEST,
+        ..Capabilities::single_symbol()
+    };
+    ProviderCapabilities {
+        quotes: caps.clone(),
+        bars: caps.clone(),
+        news: caps,
+    }
+}
 
 /// Everything the serverless adapter needs.
 #[derive(Debug, Clone)]
@@ -87,7 +106,7 @@ impl Serverless {
             .clone()
             .unwrap_or_else(|| SecretString::from(config.base_url.as_str().to_owned()));
         let pacer = pacers.pacer(
-            &ProviderId::SERVERLESS,
+            &ID,
             &key,
             &config.windows,
             Duration::ZERO,
@@ -105,18 +124,14 @@ impl Serverless {
         Self {
             raw,
             clock,
-            caps: Capabilities {
-                intervals: Interval::ALL.to_vec(),
-                max_symbols_per_request: MAX_SYMBOLS_PER_REQUEST,
-                ..Capabilities::single_symbol()
-            },
+            caps: capabilities().quotes,
         }
     }
 
     fn provenance(&self, provider: &str, synthetic: bool, fetched_at: Timestamp) -> Provenance {
         let mut p = Provenance::new(ProviderId::new(provider), fetched_at);
         p.synthetic = synthetic;
-        p.via = Some(ProviderId::SERVERLESS);
+        p.via = Some(ID);
         p
     }
 
@@ -249,7 +264,7 @@ impl Serverless {
 #[async_trait]
 impl QuoteSource for Serverless {
     fn provider(&self) -> ProviderId {
-        ProviderId::SERVERLESS
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -276,7 +291,7 @@ impl QuoteSource for Serverless {
 #[async_trait]
 impl BarSource for Serverless {
     fn provider(&self) -> ProviderId {
-        ProviderId::SERVERLESS
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -314,7 +329,7 @@ impl BarSource for Serverless {
 #[async_trait]
 impl NewsSource for Serverless {
     fn provider(&self) -> ProviderId {
-        ProviderId::SERVERLESS
+        ID
     }
 
     fn capabilities(&self) -> &Capabilities {
