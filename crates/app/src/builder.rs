@@ -3,19 +3,16 @@
 //! two instances never share pacers, counters or clients.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use stockdata_adapters_http::alpaca::{Alpaca, AlpacaConfig};
-use stockdata_adapters_http::alpha_vantage::{AlphaVantage, AlphaVantageConfig};
-use stockdata_adapters_http::finnhub::{Finnhub, FinnhubConfig};
-use stockdata_adapters_http::serverless::{Serverless, ServerlessConfig};
-use stockdata_adapters_http::transport::{PacerRegistry, RateWindow, TransportConfig};
+use stockdata_adapters_http::provider::{Adapter, BuildContext, describe_window};
+use stockdata_adapters_http::transport::PacerRegistry;
 use stockdata_domain::{FetchError, ProviderId};
 use stockdata_ports::{BarSource, Clock, NewsSource, QuoteSource, SystemClock};
 
 use crate::agent::StockDataAgent;
-use crate::config::{Config, Provider, ProviderName};
+use crate::config::Config;
 use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared};
+use crate::registry;
 use crate::synthetic::Synthetic;
 
 /// Why a provider is or is not in use: what `stockdata providers` prints.
@@ -115,11 +112,7 @@ impl StockData {
     /// The adjustment bars are asked for by default (`providers.alpaca.adjustment`).
     #[must_use]
     pub fn default_adjustment(&self) -> stockdata_domain::Adjustment {
-        self.config
-            .providers
-            .alpaca
-            .configured()
-            .map_or(stockdata_domain::Adjustment::Raw, |a| a.adjustment)
+        self.config.providers.default_adjustment()
     }
 }
 
@@ -133,30 +126,6 @@ pub struct StockDataBuilder {
     news: Vec<Arc<dyn NewsSource>>,
     only: Option<ProviderId>,
     synthetic: bool,
-}
-
-/// A provider built from config, serving every port.
-#[derive(Debug, Clone)]
-struct Built {
-    quotes: Arc<dyn QuoteSource>,
-    bars: Arc<dyn BarSource>,
-    news: Arc<dyn NewsSource>,
-}
-
-fn built<T: QuoteSource + BarSource + NewsSource + 'static>(adapter: T) -> Built {
-    let a = Arc::new(adapter);
-    Built {
-        quotes: a.clone(),
-        bars: a.clone(),
-        news: a,
-    }
-}
-
-fn transport(timeout: Duration) -> TransportConfig {
-    TransportConfig {
-        request_timeout: timeout,
-        ..TransportConfig::default()
-    }
 }
 
 impl StockDataBuilder {
@@ -215,113 +184,80 @@ impl StockDataBuilder {
     ///
     /// # Errors
     /// `Transport` when an HTTP client cannot be built; `InvalidRequest` when `only_provider`
-    /// names a provider that is neither configured nor injected.
+    /// names a provider that is neither configured nor injected (the reason says what to
+    /// set, or lists the known providers).
     pub fn build(self) -> Result<StockData, FetchError> {
         let config = self.config.unwrap_or_default();
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let pacers = Arc::new(PacerRegistry::new());
-        let shared = Shared::new(config.agent.concurrency);
-        let p = &config.providers;
+        let hint: Vec<String> = config
+            .providers
+            .iter()
+            .filter_map(|p| p.unconfigured_reason().map(|r| format!("{}: {r}", p.id())))
+            .collect();
+        let shared = Shared::new(config.agent.concurrency).with_unconfigured_hint(format!(
+            "configure one, or run with --sandbox for synthetic data ({})",
+            hint.join("; ")
+        ));
+        let ctx = BuildContext {
+            pacers: &pacers,
+            clock: Arc::clone(&clock),
+        };
 
-        let mut adapters: Vec<(ProviderName, Built)> = Vec::new();
-        if let Provider::Configured(s) = &p.alpha_vantage {
-            let cfg = AlphaVantageConfig {
-                base_url: s.base_url.clone(),
-                transport: transport(s.timeout),
-                windows: vec![
-                    RateWindow::per_day(s.requests_per_day),
-                    RateWindow::per_second(s.requests_per_second),
-                ],
-                ..AlphaVantageConfig::new(s.api_key.clone())
-            };
-            adapters.push((
-                ProviderName::AlphaVantage,
-                built(AlphaVantage::new(cfg, &pacers, Arc::clone(&clock))?),
-            ));
-        }
-        if let Provider::Configured(s) = &p.finnhub {
-            let cfg = FinnhubConfig {
-                base_url: s.base_url.clone(),
-                transport: transport(s.timeout),
-                windows: vec![
-                    RateWindow::per_minute(s.requests_per_minute),
-                    RateWindow::per_second(s.requests_per_second),
-                ],
-                ..FinnhubConfig::new(s.api_key.clone())
-            };
-            adapters.push((
-                ProviderName::Finnhub,
-                built(Finnhub::new(cfg, &pacers, Arc::clone(&clock))?),
-            ));
-        }
-        if let Provider::Configured(s) = &p.alpaca {
-            let cfg = AlpacaConfig {
-                base_url: s.base_url.clone(),
-                feed: s.feed.clone(),
-                transport: transport(s.timeout),
-                windows: vec![RateWindow::per_minute(s.requests_per_minute)],
-                ..AlpacaConfig::new(s.key_id.clone(), s.secret_key.clone())
-            };
-            adapters.push((
-                ProviderName::Alpaca,
-                built(Alpaca::new(cfg, &pacers, Arc::clone(&clock))?),
-            ));
-        }
-        if let Provider::Configured(s) = &p.serverless {
-            let cfg = ServerlessConfig {
-                transport: transport(s.timeout),
-                ..ServerlessConfig::new(s.base_url.clone(), s.token.clone())
-            };
-            adapters.push((
-                ProviderName::Serverless,
-                built(Serverless::new(cfg, &pacers, Arc::clone(&clock))?),
-            ));
-        }
-
-        if self.synthetic {
-            for (_, b) in &mut adapters {
-                *b = Built {
-                    quotes: Arc::new(Synthetic(Arc::clone(&b.quotes))),
-                    bars: Arc::new(Synthetic(Arc::clone(&b.bars))),
-                    news: Arc::new(Synthetic(Arc::clone(&b.news))),
-                };
+        let mut adapters: Vec<(ProviderId, Adapter)> = Vec::new();
+        for p in config.providers.iter() {
+            if !p.is_configured() || self.only.as_ref().is_some_and(|only| only != p.id()) {
+                continue;
             }
+            let mut adapter = p.settings.build(&ctx)?;
+            if self.synthetic {
+                adapter = synthetic(adapter);
+            }
+            adapters.push((p.id().clone(), adapter));
         }
+
         let r = &config.routing;
+        let only = self.only.as_ref();
         let quotes = chain(
             &r.quotes,
             self.quotes,
             &adapters,
-            |b| b.quotes.clone(),
+            |a| a.quotes.clone(),
             |s| s.provider(),
-            self.only.as_ref(),
+            only,
         );
         let bars = chain(
             &r.bars,
             self.bars,
             &adapters,
-            |b| b.bars.clone(),
+            |a| a.bars.clone(),
             |s| s.provider(),
-            self.only.as_ref(),
+            only,
         );
         let news = chain(
             &r.news,
             self.news,
             &adapters,
-            |b| b.news.clone(),
+            |a| a.news.clone(),
             |s| s.provider(),
-            self.only.as_ref(),
+            only,
         );
-        if let Some(only) = &self.only
+        if let Some(only) = only
             && quotes.is_empty()
             && bars.is_empty()
             && news.is_empty()
         {
-            return Err(FetchError::InvalidRequest {
-                reason: format!(
-                    "--provider {only}: that provider is not configured; `stockdata providers` says what to set"
+            let reason = match config.providers.get(only) {
+                Some(p) => format!(
+                    "--provider {only}: not configured: {}",
+                    p.unconfigured_reason().unwrap_or_default()
                 ),
-            });
+                None => format!(
+                    "--provider {only}: unknown provider: use {}",
+                    registry::names()
+                ),
+            };
+            return Err(FetchError::InvalidRequest { reason });
         }
 
         let status = status(&config, &quotes, &bars, &news);
@@ -338,29 +274,58 @@ impl StockDataBuilder {
     }
 }
 
+/// Marks every record of a built adapter synthetic (the sandbox).
+fn synthetic(adapter: Adapter) -> Adapter {
+    Adapter {
+        quotes: adapter
+            .quotes
+            .map(|s| Arc::new(Synthetic(s)) as Arc<dyn QuoteSource>),
+        bars: adapter
+            .bars
+            .map(|s| Arc::new(Synthetic(s)) as Arc<dyn BarSource>),
+        news: adapter
+            .news
+            .map(|s| Arc::new(Synthetic(s)) as Arc<dyn NewsSource>),
+    }
+}
+
+/// The sources for one kind of data, in the order they are tried: injected sources not named
+/// in routing first, then routing's order (an injected source takes its provider's place).
+/// With `only`, that provider alone, whatever routing says.
 fn chain<S: ?Sized>(
-    routing: &[ProviderName],
+    routing: &[ProviderId],
     injected: Vec<Arc<S>>,
-    adapters: &[(ProviderName, Built)],
-    pick: impl Fn(&Built) -> Arc<S>,
+    adapters: &[(ProviderId, Adapter)],
+    pick: impl Fn(&Adapter) -> Option<Arc<S>>,
     id: impl Fn(&S) -> ProviderId,
     only: Option<&ProviderId>,
 ) -> Vec<Arc<S>> {
-    let routed_ids: Vec<ProviderId> = routing.iter().map(|n| n.id()).collect();
+    let built = |name: &ProviderId| {
+        adapters
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, a)| pick(a))
+    };
+    if let Some(only) = only {
+        return injected
+            .iter()
+            .find(|s| &id(s) == only)
+            .cloned()
+            .or_else(|| built(only))
+            .into_iter()
+            .collect();
+    }
     let mut out: Vec<Arc<S>> = injected
         .iter()
-        .filter(|s| !routed_ids.contains(&id(s)))
+        .filter(|s| !routing.contains(&id(s)))
         .cloned()
         .collect();
     for name in routing {
-        if let Some(s) = injected.iter().find(|s| id(s) == name.id()) {
+        if let Some(s) = injected.iter().find(|s| &id(s) == name) {
             out.push(Arc::clone(s));
-        } else if let Some((_, b)) = adapters.iter().find(|(n, _)| n == name) {
-            out.push(pick(b));
+        } else if let Some(s) = built(name) {
+            out.push(s);
         }
-    }
-    if let Some(only) = only {
-        out.retain(|s| &id(s) == only);
     }
     out
 }
@@ -371,56 +336,16 @@ fn status(
     bars: &[Arc<dyn BarSource>],
     news: &[Arc<dyn NewsSource>],
 ) -> Vec<ProviderStatus> {
-    let p = &config.providers;
-    ProviderName::ALL
-        .into_iter()
-        .map(|name| {
-            let id = name.id();
-            let (reason, limits): (Option<String>, Vec<String>) = match name {
-                ProviderName::AlphaVantage => match &p.alpha_vantage {
-                    Provider::Configured(s) => (
-                        None,
-                        vec![
-                            format!("{}/day", s.requests_per_day),
-                            format!("{}/s", s.requests_per_second),
-                        ],
-                    ),
-                    Provider::Unconfigured { reason } => {
-                        (Some(reason.clone()), vec!["25/day".into(), "1/s".into()])
-                    }
-                },
-                ProviderName::Finnhub => match &p.finnhub {
-                    Provider::Configured(s) => (
-                        None,
-                        vec![
-                            format!("{}/min", s.requests_per_minute),
-                            format!("{}/s", s.requests_per_second),
-                        ],
-                    ),
-                    Provider::Unconfigured { reason } => {
-                        (Some(reason.clone()), vec!["60/min".into(), "30/s".into()])
-                    }
-                },
-                ProviderName::Alpaca => match &p.alpaca {
-                    Provider::Configured(s) => {
-                        (None, vec![format!("{}/min", s.requests_per_minute)])
-                    }
-                    Provider::Unconfigured { reason } => {
-                        (Some(reason.clone()), vec!["200/min".into()])
-                    }
-                },
-                ProviderName::Serverless => match &p.serverless {
-                    Provider::Configured(_) => (None, vec!["unpaced".into()]),
-                    Provider::Unconfigured { reason } => (Some(reason.clone()), vec![]),
-                },
-            };
-            let credentials = match name {
-                ProviderName::AlphaVantage => p.alpha_vantage.configured().is_some(),
-                ProviderName::Finnhub => p.finnhub.configured().is_some(),
-                ProviderName::Alpaca => p.alpaca.configured().is_some(),
-                ProviderName::Serverless => {
-                    p.serverless.configured().is_some_and(|s| s.token.is_some())
-                }
+    config
+        .providers
+        .iter()
+        .map(|p| {
+            let id = p.id().clone();
+            let limits = p.settings.limits();
+            let limits = if limits.is_empty() && p.is_configured() {
+                vec!["unpaced".to_owned()]
+            } else {
+                limits.iter().map(describe_window).collect()
             };
             let mut routed_for = Vec::new();
             if quotes.iter().any(|s| s.provider() == id) {
@@ -432,10 +357,11 @@ fn status(
             if news.iter().any(|s| s.provider() == id) {
                 routed_for.push("news");
             }
+            let reason = p.unconfigured_reason();
             ProviderStatus {
                 configured: reason.is_none(),
                 provider: id,
-                credentials,
+                credentials: p.settings.has_credentials(),
                 limits,
                 reason,
                 routed_for,

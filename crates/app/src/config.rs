@@ -6,14 +6,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use stockdata_adapters_http::provider::{ProviderDescriptor, ProviderSettings, Serves, Settings};
 use stockdata_domain::{Adjustment, ProviderId};
 use url::Url;
+
+use crate::registry;
 
 /// The file looked for in the working directory when no path is given.
 pub const DEFAULT_FILE: &str = "stockdata.toml";
@@ -22,31 +24,9 @@ pub const CONFIG_PATH_VAR: &str = "STOCKDATA_CONFIG";
 /// Prefix of the `STOCKDATA__SECTION__KEY` overrides.
 pub const OVERRIDE_PREFIX: &str = "STOCKDATA__";
 
-/// The providers' conventional variables and the keys they set.
-pub const CONVENTIONAL_VARS: &[(&str, &str)] = &[
-    ("ALPHAVANTAGE_API_KEY", "providers.alpha_vantage.api_key"),
-    ("FINNHUB_API_KEY", "providers.finnhub.api_key"),
-    ("APCA_API_KEY_ID", "providers.alpaca.key_id"),
-    ("APCA_API_SECRET_KEY", "providers.alpaca.secret_key"),
-    ("STOCKDATA_SERVERLESS_TOKEN", "providers.serverless.token"),
-    ("STOCKDATA_SERVE_TOKEN", "serve.tokens"),
-];
-
-/// Keys whose override text is read as a number; everything else stays text (an API key that
-/// happens to be all digits must not become an integer).
-const NUMERIC_KEYS: &[&str] = &[
-    "requests_per_day",
-    "requests_per_second",
-    "requests_per_minute",
-    "timeout_ms",
-    "concurrency",
-    "history_days",
-    "news_days",
-    "max_symbols",
-    "max_range_days",
-    "request_timeout_ms",
-    "grace_period_ms",
-];
+/// `stockdata serve`'s one token (`serve.tokens`). Providers' variables are in their
+/// descriptors.
+pub const SERVE_TOKEN_VAR: &str = "STOCKDATA_SERVE_TOKEN";
 
 /// Where configuration comes from. Build it with [`ConfigSources::from_process`] in a binary, or
 /// by hand in tests.
@@ -58,16 +38,32 @@ pub struct ConfigSources {
     pub env: HashMap<String, String>,
     /// Where `stockdata.toml` is looked for when no file is named.
     pub cwd: PathBuf,
+    /// Variables whose value is not UTF-8 text. One that stockdata reads is an error naming
+    /// it; any other is ignored.
+    pub not_unicode: Vec<String>,
 }
 
 impl ConfigSources {
     /// The process's environment and working directory: for the binary only.
     #[must_use]
     pub fn from_process(file: Option<PathBuf>) -> Self {
+        // `std::env::vars` panics on a value that is not UTF-8, even an unrelated one.
+        let mut env = HashMap::new();
+        let mut not_unicode = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => {
+                    env.insert(name, value);
+                }
+                (Ok(name), Err(_)) => not_unicode.push(name),
+                (Err(_), _) => {}
+            }
+        }
         Self {
             file,
-            env: std::env::vars().collect(),
+            env,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            not_unicode,
         }
     }
 }
@@ -112,6 +108,12 @@ pub enum ConfigError {
         /// The parser's message.
         reason: String,
     },
+    /// A variable stockdata reads holds bytes that are not UTF-8 text.
+    #[error("environment variable {var} is not valid UTF-8 text: set it to text or unset it")]
+    NotUnicode {
+        /// The variable.
+        var: String,
+    },
     /// A key has an unusable value, or is not a known key.
     #[error("{key} (from {origin}): {message}")]
     Invalid {
@@ -127,10 +129,11 @@ pub enum ConfigError {
 // ---------------------------------------------------------------------------------------------
 // Typed configuration
 
-/// The whole configuration.
-#[derive(Debug, Clone)]
+/// The whole configuration. Serializing it gives the `config show` view: every section,
+/// keyed like the file, secrets redacted.
+#[derive(Debug, Clone, Serialize)]
 pub struct Config {
-    /// Per-provider settings.
+    /// Per-provider settings, one entry per registered provider.
     pub providers: Providers,
     /// Provider order per data kind.
     pub routing: Routing,
@@ -141,194 +144,149 @@ pub struct Config {
     /// `stockdata serve`.
     pub serve: ServeConfig,
     /// Where each setting came from (dotted key → origin), for `config show`.
+    #[serde(skip)]
     pub origins: HashMap<String, Origin>,
 }
 
-/// A provider is configured, or skipped for a stated reason.
+/// One provider's settings, with its descriptor.
 #[derive(Debug, Clone)]
-pub enum Provider<T> {
-    /// Credentials present; ready to build.
-    Configured(T),
-    /// Skipped by routing; the reason says what to set.
-    Unconfigured {
-        /// E.g. "no API key: set ALPHAVANTAGE_API_KEY or providers.alpha_vantage.api_key".
-        reason: String,
-    },
+pub struct ProviderConfig {
+    /// The provider.
+    pub descriptor: &'static dyn ProviderDescriptor,
+    /// Its settings (defaults where nothing was set).
+    pub settings: Box<dyn ProviderSettings>,
 }
 
-impl<T> Provider<T> {
-    /// Why it is skipped, when it is.
-    pub fn unconfigured_reason(&self) -> Option<&str> {
-        match self {
-            Provider::Configured(_) => None,
-            Provider::Unconfigured { reason } => Some(reason),
-        }
-    }
-
-    /// The settings when configured.
-    pub fn configured(&self) -> Option<&T> {
-        match self {
-            Provider::Configured(t) => Some(t),
-            Provider::Unconfigured { .. } => None,
-        }
-    }
-}
-
-/// All providers.
-#[derive(Debug, Clone)]
-pub struct Providers {
-    /// Alpha Vantage.
-    pub alpha_vantage: Provider<AlphaVantageSettings>,
-    /// Finnhub.
-    pub finnhub: Provider<FinnhubSettings>,
-    /// Alpaca.
-    pub alpaca: Provider<AlpacaSettings>,
-    /// The serverless fetcher.
-    pub serverless: Provider<ServerlessSettings>,
-}
-
-/// `[providers.alpha_vantage]`
-#[derive(Debug, Clone)]
-pub struct AlphaVantageSettings {
-    /// `api_key`
-    pub api_key: SecretString,
-    /// `base_url`
-    pub base_url: Url,
-    /// `requests_per_day` (default 25)
-    pub requests_per_day: NonZeroU32,
-    /// `requests_per_second` (default 1)
-    pub requests_per_second: NonZeroU32,
-    /// `timeout_ms` (default 15000)
-    pub timeout: Duration,
-}
-
-/// `[providers.finnhub]`
-#[derive(Debug, Clone)]
-pub struct FinnhubSettings {
-    /// `api_key`
-    pub api_key: SecretString,
-    /// `base_url`
-    pub base_url: Url,
-    /// `requests_per_minute` (default 60)
-    pub requests_per_minute: NonZeroU32,
-    /// `requests_per_second` (default 30)
-    pub requests_per_second: NonZeroU32,
-    /// `timeout_ms` (default 15000)
-    pub timeout: Duration,
-}
-
-/// `[providers.alpaca]`
-#[derive(Debug, Clone)]
-pub struct AlpacaSettings {
-    /// `key_id`
-    pub key_id: SecretString,
-    /// `secret_key`
-    pub secret_key: SecretString,
-    /// `base_url`
-    pub base_url: Url,
-    /// `feed` (default `iex`)
-    pub feed: String,
-    /// `adjustment` (default `raw`): the adjustment bars are asked for unless a command says
-    /// otherwise.
-    pub adjustment: Adjustment,
-    /// `requests_per_minute` (default 200)
-    pub requests_per_minute: NonZeroU32,
-    /// `timeout_ms` (default 15000)
-    pub timeout: Duration,
-}
-
-/// `[providers.serverless]`
-#[derive(Debug, Clone)]
-pub struct ServerlessSettings {
-    /// `base_url`
-    pub base_url: Url,
-    /// `token` (optional)
-    pub token: Option<SecretString>,
-    /// `timeout_ms` (default 15000)
-    pub timeout: Duration,
-}
-
-/// A provider stockdata knows how to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProviderName {
-    /// `alpha_vantage`
-    AlphaVantage,
-    /// `finnhub`
-    Finnhub,
-    /// `alpaca`
-    Alpaca,
-    /// `serverless`
-    Serverless,
-}
-
-impl ProviderName {
-    /// Every provider.
-    pub const ALL: [ProviderName; 4] = [
-        ProviderName::AlphaVantage,
-        ProviderName::Finnhub,
-        ProviderName::Alpaca,
-        ProviderName::Serverless,
-    ];
-
-    /// The config and output name.
+impl ProviderConfig {
+    /// The provider's id.
     #[must_use]
-    pub fn id(self) -> ProviderId {
-        match self {
-            ProviderName::AlphaVantage => ProviderId::ALPHA_VANTAGE,
-            ProviderName::Finnhub => ProviderId::FINNHUB,
-            ProviderName::Alpaca => ProviderId::ALPACA,
-            ProviderName::Serverless => ProviderId::SERVERLESS,
-        }
+    pub fn id(&self) -> &ProviderId {
+        self.descriptor.id()
     }
 
-    /// The name as text.
+    /// Why it is skipped, when it is (what to set).
     #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderName::AlphaVantage => "alpha_vantage",
-            ProviderName::Finnhub => "finnhub",
-            ProviderName::Alpaca => "alpaca",
-            ProviderName::Serverless => "serverless",
-        }
+    pub fn unconfigured_reason(&self) -> Option<String> {
+        self.settings.readiness().err()
     }
 
-    /// The name's provider, if it is one.
+    /// Whether it can be built.
     #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == text.trim())
+    pub fn is_configured(&self) -> bool {
+        self.settings.readiness().is_ok()
     }
 }
 
-impl fmt::Display for ProviderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Every registered provider's settings, in registry order.
+#[derive(Debug, Clone)]
+pub struct Providers(Vec<ProviderConfig>);
+
+impl Providers {
+    /// Defaults for every registered provider.
+    #[must_use]
+    pub fn defaults() -> Self {
+        Self(
+            registry::PROVIDERS
+                .iter()
+                .map(|d| ProviderConfig {
+                    descriptor: *d,
+                    settings: d.default_settings(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Every provider, in registry order.
+    pub fn iter(&self) -> impl Iterator<Item = &ProviderConfig> {
+        self.0.iter()
+    }
+
+    /// One provider's entry.
+    #[must_use]
+    pub fn get(&self, id: &ProviderId) -> Option<&ProviderConfig> {
+        self.0.iter().find(|p| p.id() == id)
+    }
+
+    /// One provider's typed settings (`config.providers.settings::<FinnhubSettings>()`).
+    #[must_use]
+    pub fn settings<S: Settings>(&self) -> Option<&S> {
+        self.0.iter().find_map(|p| p.settings.downcast::<S>())
+    }
+
+    /// Replaces a provider's settings.
+    pub fn set(&mut self, id: &ProviderId, settings: Box<dyn ProviderSettings>) {
+        if let Some(p) = self.0.iter_mut().find(|p| p.id() == id) {
+            p.settings = settings;
+        }
+    }
+
+    /// Points every provider at the sandbox: `base_url(id)` is its dialect's address.
+    pub fn point_at_sandbox(&mut self, base_url: impl Fn(&ProviderId) -> Url) {
+        for p in &mut self.0 {
+            p.settings = p.settings.for_sandbox(base_url(p.descriptor.id()));
+        }
+    }
+
+    /// The adjustment bars are asked for by default: the first provider whose settings name
+    /// one (`providers.alpaca.adjustment`), else raw.
+    #[must_use]
+    pub fn default_adjustment(&self) -> Adjustment {
+        self.0
+            .iter()
+            .find_map(|p| p.settings.default_adjustment())
+            .unwrap_or_default()
+    }
+}
+
+impl Serialize for Providers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for p in &self.0 {
+            map.serialize_entry(p.id().as_str(), &p.settings.view())?;
+        }
+        map.end()
     }
 }
 
 /// `[routing]`: the order providers are tried in, per data kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Routing {
     /// Quotes.
-    pub quotes: Vec<ProviderName>,
+    #[serde(serialize_with = "ids")]
+    pub quotes: Vec<ProviderId>,
     /// Bars.
-    pub bars: Vec<ProviderName>,
+    #[serde(serialize_with = "ids")]
+    pub bars: Vec<ProviderId>,
     /// News (every configured provider is asked and the results merged).
-    pub news: Vec<ProviderName>,
+    #[serde(serialize_with = "ids")]
+    pub news: Vec<ProviderId>,
+}
+
+fn ids<S: serde::Serializer>(ids: &[ProviderId], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ids.iter().map(ProviderId::as_str))
 }
 
 impl Default for Routing {
     fn default() -> Self {
-        use ProviderName::{Alpaca, AlphaVantage, Finnhub, Serverless};
+        let order = |rank: fn(&Serves) -> Option<u8>| {
+            let mut ranked: Vec<(u8, ProviderId)> = registry::PROVIDERS
+                .iter()
+                .filter_map(|d| rank(&d.serves()).map(|r| (r, d.id().clone())))
+                .collect();
+            ranked.sort_by_key(|(r, _)| *r);
+            ranked.into_iter().map(|(_, id)| id).collect()
+        };
         Self {
-            quotes: vec![Serverless, Alpaca, Finnhub, AlphaVantage],
-            bars: vec![Serverless, Alpaca, AlphaVantage, Finnhub],
-            news: vec![Serverless, Alpaca, Finnhub, AlphaVantage],
+            quotes: order(|s| s.quotes),
+            bars: order(|s| s.bars),
+            news: order(|s| s.news),
         }
     }
 }
 
 /// `[agent]`
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct AgentConfig {
     /// Provider calls in flight at once (default 4).
     pub concurrency: usize,
@@ -349,20 +307,23 @@ impl Default for AgentConfig {
 }
 
 /// `[serve]`: the HTTP service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ServeConfig {
     /// Accepted bearer tokens (`tokens = [...]`, or `STOCKDATA_SERVE_TOKEN` for one). Required
     /// whenever the bind address is not loopback.
+    #[serde(serialize_with = "redacted_list")]
     pub tokens: Vec<SecretString>,
     /// Symbols per request (default 100).
     pub max_symbols: usize,
     /// The longest bars/news range, in days (default 3660).
     pub max_range_days: u32,
     /// Time allowed per request (default 30000 ms).
+    #[serde(rename = "request_timeout_ms", serialize_with = "millis")]
     pub request_timeout: Duration,
     /// Requests served at once; more get 503 + `Retry-After` (default 64).
     pub concurrency: usize,
     /// Time in-flight requests get to finish after SIGTERM / Ctrl-C (default 10000 ms).
+    #[serde(rename = "grace_period_ms", serialize_with = "millis")]
     pub grace_period: Duration,
 }
 
@@ -379,8 +340,20 @@ impl Default for ServeConfig {
     }
 }
 
+fn redacted_list<S: serde::Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        v.iter()
+            .map(|_| stockdata_adapters_http::transport::REDACTED),
+    )
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// JSON lines.
     Json,
@@ -389,12 +362,60 @@ pub enum LogFormat {
 }
 
 /// `[log]`
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogConfig {
     /// `None`: JSON when stderr is not a terminal, pretty when it is.
+    #[serde(serialize_with = "log_format")]
     pub format: Option<LogFormat>,
     /// An `EnvFilter` directive (`info`, `stockdata=debug,warn`).
     pub level: String,
+}
+
+fn log_format<S: serde::Serializer>(f: &Option<LogFormat>, s: S) -> Result<S::Ok, S::Error> {
+    match f {
+        None => s.serialize_str("auto"),
+        Some(f) => f.serialize(s),
+    }
+}
+
+/// The levels `log.level` accepts, alone or after `target=`.
+pub const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Checks a `log.level` filter: each comma-separated directive is a level, or `target=level`
+/// (`info`, `warn,stockdata=debug`). An `EnvFilter` takes a bare misspelt level (`warning`) as
+/// a target name and silently logs nothing; this does not.
+///
+/// # Errors
+/// What is wrong, listing the valid levels.
+pub fn check_log_level(filter: &str) -> Result<(), String> {
+    let valid = || LOG_LEVELS.join(", ");
+    if filter.trim().is_empty() {
+        return Err(format!("the filter is empty: use one of {}", valid()));
+    }
+    for directive in filter.split(',').map(str::trim) {
+        if directive.is_empty() {
+            continue;
+        }
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, l)| l)
+            .trim();
+        if !LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            return Err(format!(
+                "{filter:?} is not a log filter: {level:?} is not a level: use one of {}, \
+                 optionally as target=level",
+                valid()
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "{filter:?} is not a log filter ({e}): use one of {}",
+                valid()
+            )
+        })
 }
 
 impl Default for LogConfig {
@@ -413,7 +434,7 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    providers: RawProviders,
+    providers: toml::Table,
     #[serde(default)]
     routing: RawRouting,
     #[serde(default)]
@@ -433,59 +454,6 @@ struct RawServe {
     request_timeout_ms: Option<i64>,
     concurrency: Option<i64>,
     grace_period_ms: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProviders {
-    #[serde(default)]
-    alpha_vantage: RawAlphaVantage,
-    #[serde(default)]
-    finnhub: RawFinnhub,
-    #[serde(default)]
-    alpaca: RawAlpaca,
-    #[serde(default)]
-    serverless: RawServerless,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAlphaVantage {
-    api_key: Option<String>,
-    base_url: Option<String>,
-    requests_per_day: Option<i64>,
-    requests_per_second: Option<i64>,
-    timeout_ms: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFinnhub {
-    api_key: Option<String>,
-    base_url: Option<String>,
-    requests_per_minute: Option<i64>,
-    requests_per_second: Option<i64>,
-    timeout_ms: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAlpaca {
-    key_id: Option<String>,
-    secret_key: Option<String>,
-    base_url: Option<String>,
-    feed: Option<String>,
-    adjustment: Option<String>,
-    requests_per_minute: Option<i64>,
-    timeout_ms: Option<i64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServerless {
-    base_url: Option<String>,
-    token: Option<String>,
-    timeout_ms: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -511,11 +479,37 @@ struct RawLog {
     level: Option<String>,
 }
 
+/// The conventional variables: every provider's (from the registry), then stockdata's own.
+fn conventional_vars() -> impl Iterator<Item = (&'static str, String)> {
+    registry::PROVIDERS
+        .iter()
+        .flat_map(|d| {
+            d.env_vars()
+                .iter()
+                .map(move |v| (v.name, format!("providers.{}.{}", d.id(), v.key)))
+        })
+        .chain(std::iter::once((
+            SERVE_TOKEN_VAR,
+            "serve.tokens".to_owned(),
+        )))
+}
+
+/// Whether a variable is one stockdata reads (so a value that is not text is an error, not
+/// something to ignore).
+fn is_ours(var: &str) -> bool {
+    var == CONFIG_PATH_VAR
+        || var.starts_with(OVERRIDE_PREFIX)
+        || conventional_vars().any(|(name, _)| name == var)
+}
+
 /// Loads the configuration from `sources`.
 ///
 /// # Errors
 /// [`ConfigError`] naming the key and where its value came from.
 pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
+    if let Some(var) = sources.not_unicode.iter().find(|v| is_ours(v)) {
+        return Err(ConfigError::NotUnicode { var: var.clone() });
+    }
     let mut table = toml::Table::new();
     let mut origins: HashMap<String, Origin> = HashMap::new();
 
@@ -537,15 +531,15 @@ pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
         record_origins(&table, "", &origin, &mut origins);
     }
 
-    for (var, key) in CONVENTIONAL_VARS {
-        if let Some(value) = sources.env.get(*var) {
-            let value = if *key == "serve.tokens" {
+    for (var, key) in conventional_vars() {
+        if let Some(value) = sources.env.get(var) {
+            let value = if key == "serve.tokens" {
                 toml::Value::Array(vec![toml::Value::String(value.clone())])
             } else {
                 toml::Value::String(value.clone())
             };
-            set(&mut table, key, value);
-            origins.insert((*key).to_owned(), Origin::Env((*var).to_owned()));
+            set(&mut table, &key, value);
+            origins.insert(key, Origin::Env(var.to_owned()));
         }
     }
     let mut overrides: Vec<(&String, &String)> = sources
@@ -555,20 +549,28 @@ pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
         .collect();
     overrides.sort();
     for (var, value) in overrides {
-        let key = var[OVERRIDE_PREFIX.len()..]
+        let key = var
+            .get(OVERRIDE_PREFIX.len()..)
+            .unwrap_or_default()
             .split("__")
             .map(str::to_ascii_lowercase)
             .collect::<Vec<_>>()
             .join(".");
-        set(&mut table, &key, override_value(&key, value));
+        let origin = Origin::Env(var.clone());
+        let parsed = override_value(&key, value).map_err(|message| ConfigError::Invalid {
+            key: key.clone(),
+            origin: origin.clone(),
+            message,
+        })?;
+        set(&mut table, &key, parsed);
         let mut section = key.as_str();
         while let Some(i) = section.rfind('.') {
-            section = &section[..i];
+            section = section.get(..i).unwrap_or_default();
             origins
                 .entry(section.to_owned())
-                .or_insert_with(|| Origin::Env(var.clone()));
+                .or_insert_with(|| origin.clone());
         }
-        origins.insert(key, Origin::Env(var.clone()));
+        origins.insert(key, origin);
     }
 
     from_table(table, origins)
@@ -585,12 +587,53 @@ pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
     from_table(table, origins)
 }
 
+/// The file's table, or an error with the line and column, naming the key when the line
+/// holds one (a number too large for TOML is a syntax error, but the user needs the key).
 fn parse_file(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
-    text.parse::<toml::Table>()
-        .map_err(|e| ConfigError::Syntax {
-            origin: Origin::File(path.to_path_buf()),
-            reason: e.message().to_owned(),
-        })
+    text.parse::<toml::Table>().map_err(|e| {
+        let origin = Origin::File(path.to_path_buf());
+        let message = e.message().trim().to_owned();
+        let Some(span) = e.span() else {
+            return ConfigError::Syntax {
+                origin,
+                reason: message,
+            };
+        };
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let reason = format!("line {line}, column {column}: {message}");
+        match key_on_line(text, line) {
+            Some(key) => ConfigError::Invalid {
+                key,
+                origin,
+                message: reason,
+            },
+            None => ConfigError::Syntax { origin, reason },
+        }
+    })
+}
+
+/// `section.key` for a `key = value` line (1-based), from the nearest `[section]` above it.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let (key, _) = here.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let section = lines
+        .get(..line.saturating_sub(1))?
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    Some(match section {
+        Some(section) if !section.is_empty() => format!("{section}.{key}"),
+        _ => key.to_owned(),
+    })
 }
 
 fn record_origins(
@@ -631,23 +674,38 @@ fn set(table: &mut toml::Table, dotted: &str, value: toml::Value) {
     current.insert(last.to_owned(), value);
 }
 
-fn override_value(key: &str, text: &str) -> toml::Value {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    if NUMERIC_KEYS.contains(&last)
-        && let Ok(n) = text.trim().parse::<i64>()
-    {
-        return toml::Value::Integer(n);
+/// Keys of stockdata's own sections whose override text is a number. Provider settings take
+/// numbers from text themselves; everything else stays text (an API key that happens to be
+/// all digits must not become an integer).
+const NUMERIC_KEYS: &[&str] = &[
+    "agent.concurrency",
+    "agent.history_days",
+    "agent.news_days",
+    "serve.max_symbols",
+    "serve.max_range_days",
+    "serve.request_timeout_ms",
+    "serve.concurrency",
+    "serve.grace_period_ms",
+];
+
+fn override_value(key: &str, text: &str) -> Result<toml::Value, String> {
+    if NUMERIC_KEYS.contains(&key) {
+        return text
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("{text:?} is not a whole number"));
     }
     if key.starts_with("routing.") || key == "serve.tokens" {
-        return toml::Value::Array(
+        return Ok(toml::Value::Array(
             text.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| toml::Value::String(s.to_owned()))
                 .collect(),
-        );
+        ));
     }
-    toml::Value::String(text.to_owned())
+    Ok(toml::Value::String(text.to_owned()))
 }
 
 struct Ctx<'a> {
@@ -663,7 +721,7 @@ impl Ctx<'_> {
                 return o.clone();
             }
             match k.rfind('.') {
-                Some(i) => k = &k[..i],
+                Some(i) => k = k.get(..i).unwrap_or_default(),
                 None => return Origin::Default,
             }
         }
@@ -675,47 +733,6 @@ impl Ctx<'_> {
             origin: self.origin(key),
             message: message.into(),
         }
-    }
-
-    fn url(&self, key: &str, value: Option<&str>, default: &str) -> Result<Url, ConfigError> {
-        let text = value.unwrap_or(default);
-        let url = Url::parse(text).map_err(|e| {
-            self.invalid(
-                key,
-                format!("{text:?} is not a URL ({e}): use scheme://host[:port][/prefix]"),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(self.invalid(
-                key,
-                format!("{text:?} must be an http:// or https:// URL with a host"),
-            ));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(self.invalid(key, format!("{text:?} must not have a query or fragment")));
-        }
-        Ok(url)
-    }
-
-    fn rate(&self, key: &str, value: Option<i64>, default: u32) -> Result<NonZeroU32, ConfigError> {
-        let n = value.unwrap_or(i64::from(default));
-        u32::try_from(n)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .ok_or_else(|| {
-                self.invalid(
-                    key,
-                    format!("{n} is not a request count: use a whole number of at least 1"),
-                )
-            })
-    }
-
-    fn timeout(&self, key: &str, value: Option<i64>) -> Result<Duration, ConfigError> {
-        let ms = value.unwrap_or(15_000);
-        if !(1..=600_000).contains(&ms) {
-            return Err(self.invalid(key, format!("{ms} ms is out of range: use 1 to 600000")));
-        }
-        Ok(Duration::from_millis(u64::try_from(ms).unwrap_or(15_000)))
     }
 
     fn int(
@@ -744,22 +761,62 @@ impl Ctx<'_> {
         &self,
         key: &str,
         value: Option<Vec<String>>,
-        default: Vec<ProviderName>,
-    ) -> Result<Vec<ProviderName>, ConfigError> {
+        default: Vec<ProviderId>,
+    ) -> Result<Vec<ProviderId>, ConfigError> {
         let Some(names) = value else {
             return Ok(default);
         };
-        let mut out = Vec::with_capacity(names.len());
+        let mut out: Vec<ProviderId> = Vec::with_capacity(names.len());
         for name in names {
-            let provider = ProviderName::parse(&name).ok_or_else(|| {
-                self.invalid(key, format!("unknown provider {name:?}: use alpha_vantage, finnhub, alpaca or serverless"))
+            let provider = registry::find(&name).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("unknown provider {name:?}: use {}", registry::names()),
+                )
             })?;
-            if out.contains(&provider) {
+            let id = provider.id().clone();
+            if out.contains(&id) {
                 return Err(self.invalid(key, format!("{name:?} is listed twice")));
             }
-            out.push(provider);
+            out.push(id);
         }
         Ok(out)
+    }
+
+    fn providers(&self, mut sections: toml::Table) -> Result<Providers, ConfigError> {
+        let mut providers = Providers::defaults();
+        if let Some(unknown) = sections.keys().find(|k| registry::find(k).is_none()) {
+            return Err(self.invalid(
+                &format!("providers.{unknown}"),
+                format!(
+                    "unknown provider: use {} (remove it or fix its spelling)",
+                    registry::names()
+                ),
+            ));
+        }
+        for p in &mut providers.0 {
+            let id = p.descriptor.id().as_str();
+            let Some(section) = sections.remove(id) else {
+                continue;
+            };
+            let value = serde_json::to_value(&section)
+                .map_err(|e| self.invalid(&format!("providers.{id}"), e.to_string()))?;
+            if !value.is_object() {
+                return Err(self.invalid(
+                    &format!("providers.{id}"),
+                    "must be a table: [providers.NAME] with key = value lines",
+                ));
+            }
+            p.settings = p.descriptor.settings(value).map_err(|e| {
+                let key = if e.key == "." {
+                    format!("providers.{id}")
+                } else {
+                    format!("providers.{id}.{}", e.key)
+                };
+                self.invalid(&key, e.message)
+            })?;
+        }
+        Ok(providers)
     }
 }
 
@@ -783,108 +840,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
             ctx.invalid(&key, message)
         })?;
 
-    let av = raw.providers.alpha_vantage;
-    let alpha_vantage = match secret(av.api_key) {
-        None => Provider::Unconfigured {
-            reason: "no API key: set ALPHAVANTAGE_API_KEY or providers.alpha_vantage.api_key"
-                .to_owned(),
-        },
-        Some(api_key) => Provider::Configured(AlphaVantageSettings {
-            api_key,
-            base_url: ctx.url(
-                "providers.alpha_vantage.base_url",
-                av.base_url.as_deref(),
-                stockdata_adapters_http::alpha_vantage::DEFAULT_BASE_URL,
-            )?,
-            requests_per_day: ctx.rate(
-                "providers.alpha_vantage.requests_per_day",
-                av.requests_per_day,
-                25,
-            )?,
-            requests_per_second: ctx.rate(
-                "providers.alpha_vantage.requests_per_second",
-                av.requests_per_second,
-                1,
-            )?,
-            timeout: ctx.timeout("providers.alpha_vantage.timeout_ms", av.timeout_ms)?,
-        }),
-    };
-
-    let fh = raw.providers.finnhub;
-    let finnhub = match secret(fh.api_key) {
-        None => Provider::Unconfigured {
-            reason: "no API key: set FINNHUB_API_KEY or providers.finnhub.api_key".to_owned(),
-        },
-        Some(api_key) => Provider::Configured(FinnhubSettings {
-            api_key,
-            base_url: ctx.url(
-                "providers.finnhub.base_url",
-                fh.base_url.as_deref(),
-                stockdata_adapters_http::finnhub::DEFAULT_BASE_URL,
-            )?,
-            requests_per_minute: ctx.rate(
-                "providers.finnhub.requests_per_minute",
-                fh.requests_per_minute,
-                60,
-            )?,
-            requests_per_second: ctx.rate(
-                "providers.finnhub.requests_per_second",
-                fh.requests_per_second,
-                30,
-            )?,
-            timeout: ctx.timeout("providers.finnhub.timeout_ms", fh.timeout_ms)?,
-        }),
-    };
-
-    let ap = raw.providers.alpaca;
-    let feed = ap.feed.clone().unwrap_or_else(|| "iex".to_owned());
-    if !matches!(
-        feed.as_str(),
-        "iex" | "sip" | "delayed_sip" | "otc" | "boats" | "overnight"
-    ) {
-        return Err(ctx.invalid(
-            "providers.alpaca.feed",
-            format!("unknown feed {feed:?}: use iex (free) or sip (paid)"),
-        ));
-    }
-    let adjustment = match ap.adjustment.as_deref() {
-        None => Adjustment::Raw,
-        Some(text) => text
-            .parse::<Adjustment>()
-            .map_err(|e| ctx.invalid("providers.alpaca.adjustment", e.to_string()))?,
-    };
-    let alpaca = match (secret(ap.key_id), secret(ap.secret_key)) {
-        (Some(key_id), Some(secret_key)) => Provider::Configured(AlpacaSettings {
-            key_id,
-            secret_key,
-            base_url: ctx.url("providers.alpaca.base_url", ap.base_url.as_deref(), stockdata_adapters_http::alpaca::DEFAULT_BASE_URL)?,
-            feed,
-            adjustment,
-            requests_per_minute: ctx.rate("providers.alpaca.requests_per_minute", ap.requests_per_minute, 200)?,
-            timeout: ctx.timeout("providers.alpaca.timeout_ms", ap.timeout_ms)?,
-        }),
-        (None, None) => Provider::Unconfigured {
-            reason: "no key pair: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or providers.alpaca.key_id / secret_key)".to_owned(),
-        },
-        (Some(_), None) => Provider::Unconfigured {
-            reason: "key id without secret: set APCA_API_SECRET_KEY or providers.alpaca.secret_key".to_owned(),
-        },
-        (None, Some(_)) => Provider::Unconfigured {
-            reason: "secret without key id: set APCA_API_KEY_ID or providers.alpaca.key_id".to_owned(),
-        },
-    };
-
-    let sl = raw.providers.serverless;
-    let serverless = match sl.base_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        None => Provider::Unconfigured {
-            reason: "no base_url: set providers.serverless.base_url (and STOCKDATA_SERVERLESS_TOKEN if it needs one)".to_owned(),
-        },
-        Some(url) => Provider::Configured(ServerlessSettings {
-            base_url: ctx.url("providers.serverless.base_url", Some(url), "")?,
-            token: secret(sl.token),
-            timeout: ctx.timeout("providers.serverless.timeout_ms", sl.timeout_ms)?,
-        }),
-    };
+    let providers = ctx.providers(raw.providers)?;
 
     let defaults = Routing::default();
     let routing = Routing {
@@ -925,12 +881,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         }
     };
     let level = raw.log.level.unwrap_or_else(|| LogConfig::default().level);
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level) {
-        return Err(ctx.invalid(
-            "log.level",
-            format!("{level:?} is not a log filter ({e}): use error, warn, info, debug or trace"),
-        ));
-    }
+    check_log_level(&level).map_err(|message| ctx.invalid("log.level", message))?;
 
     let sv = raw.serve;
     let to_usize = |n: i64| usize::try_from(n).unwrap_or(1);
@@ -967,12 +918,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
 
     Ok(Config {
         serve,
-        providers: Providers {
-            alpha_vantage,
-            finnhub,
-            alpaca,
-            serverless,
-        },
+        providers,
         routing,
         agent,
         log: LogConfig { format, level },
@@ -982,8 +928,13 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
 
 impl Default for Config {
     fn default() -> Self {
-        // An empty table always loads: every provider unconfigured, every default in place.
-        from_table(toml::Table::new(), HashMap::new())
-            .unwrap_or_else(|_| unreachable!("defaults are valid"))
+        Self {
+            providers: Providers::defaults(),
+            routing: Routing::default(),
+            agent: AgentConfig::default(),
+            log: LogConfig::default(),
+            serve: ServeConfig::default(),
+            origins: HashMap::new(),
+        }
     }
 }

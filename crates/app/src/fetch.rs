@@ -122,6 +122,8 @@ pub struct Shared {
     pub concurrency: usize,
     /// Run counters.
     pub counters: Arc<Counters>,
+    /// What to configure when no provider serves a kind of data (from the registry).
+    pub unconfigured_hint: Arc<str>,
 }
 
 impl Shared {
@@ -133,16 +135,25 @@ impl Shared {
             permits: Arc::new(Semaphore::new(concurrency)),
             concurrency,
             counters: Arc::new(Counters::default()),
+            unconfigured_hint: Arc::from("`stockdata providers` says what each provider needs"),
         }
     }
-}
 
-/// The error reported when no provider is configured for a kind of data.
-fn no_provider(kind: &str) -> FetchError {
-    FetchError::InvalidRequest {
-        reason: format!(
-            "no provider is configured for {kind}: set a key (ALPHAVANTAGE_API_KEY, FINNHUB_API_KEY, APCA_API_KEY_ID + APCA_API_SECRET_KEY) or run with --sandbox; `stockdata providers` says what is missing"
-        ),
+    /// The same bound, with `hint` saying what to configure when no provider serves a kind.
+    #[must_use]
+    pub fn with_unconfigured_hint(mut self, hint: impl Into<Arc<str>>) -> Self {
+        self.unconfigured_hint = hint.into();
+        self
+    }
+
+    /// The error reported when no provider is configured for a kind of data.
+    fn no_provider(&self, kind: &str) -> FetchError {
+        FetchError::InvalidRequest {
+            reason: format!(
+                "no provider is configured for {kind}: {}",
+                self.unconfigured_hint
+            ),
+        }
     }
 }
 
@@ -177,7 +188,7 @@ async fn route<T: Clone + Send + 'static>(
                 s.clone(),
                 Report {
                     symbol: s.clone(),
-                    result: Err(no_provider(kind)),
+                    result: Err(shared.no_provider(kind)),
                     trail: Vec::new(),
                 },
             );
@@ -312,7 +323,7 @@ async fn route<T: Clone + Send + 'static>(
             };
             report.unwrap_or_else(|| Report {
                 symbol: s.clone(),
-                result: Err(no_provider(kind)),
+                result: Err(shared.no_provider(kind)),
                 trail: Vec::new(),
             })
         })
@@ -346,7 +357,7 @@ impl PriceFetcher {
         let mut reports = self.quotes(std::slice::from_ref(symbol)).await;
         reports.pop().unwrap_or_else(|| Report {
             symbol: symbol.clone(),
-            result: Err(no_provider("quotes")),
+            result: Err(self.shared.no_provider("quotes")),
             trail: Vec::new(),
         })
     }
@@ -560,7 +571,7 @@ impl NewsFetcher {
     pub async fn news(&self, query: &NewsQuery) -> NewsReport {
         if self.sources.is_empty() {
             return NewsReport {
-                result: Err(no_provider("news")),
+                result: Err(self.shared.no_provider("news")),
                 trail: Vec::new(),
             };
         }
@@ -591,7 +602,7 @@ impl NewsFetcher {
         for (provider, result, elapsed) in answers {
             acc.record(&provider, result, elapsed);
         }
-        acc.finish(query.limit)
+        acc.finish(query.limit, &self.shared)
     }
 }
 
@@ -692,7 +703,7 @@ impl NewsFetcher {
             }
         }
         acc.into_iter()
-            .map(|(symbol, a)| (symbol, a.finish(per_symbol)))
+            .map(|(symbol, a)| (symbol, a.finish(per_symbol, &self.shared)))
             .collect()
     }
 }
@@ -734,10 +745,10 @@ impl NewsAcc {
         }
     }
 
-    fn finish(self, limit: usize) -> NewsReport {
+    fn finish(self, limit: usize, shared: &Shared) -> NewsReport {
         let result = match (self.any_ok, self.first_error) {
             (false, Some(e)) => Err(e),
-            (false, None) => Err(no_provider("news")),
+            (false, None) => Err(shared.no_provider("news")),
             (true, _) => Ok(dedupe_news(self.articles, limit)),
         };
         NewsReport {

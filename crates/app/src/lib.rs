@@ -19,11 +19,11 @@
 
 pub mod agent;
 mod builder;
-pub mod cli;
 pub mod config;
 pub mod fetch;
 pub mod logging;
 pub mod records;
+pub mod registry;
 pub mod serve;
 pub mod synthetic;
 

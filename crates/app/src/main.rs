@@ -1,5 +1,8 @@
-//! The `stockdata` command-line tool.
+//! The `stockdata` command-line tool: a thin shell over the `stockdata_app` library. The CLI
+//! lives here, in the binary, so no library user can reach it.
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    stockdata_app::cli::main()
+    cli::main()
 }

@@ -27,7 +27,7 @@ fn num(d: Option<Decimal>) -> Option<Num> {
     d.map(Num)
 }
 
-pub(crate) fn text(d: Option<Decimal>) -> String {
+pub fn text(d: Option<Decimal>) -> String {
     d.map(|d| d.normalize().to_string()).unwrap_or_default()
 }
 
@@ -95,7 +95,7 @@ pub const QUOTE_FIELDS: [&str; 16] = [
     "synthetic",
 ];
 
-pub(crate) fn quote_row(q: &Quote) -> Vec<String> {
+pub fn quote_row(q: &Quote) -> Vec<String> {
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     vec![
         q.symbol.to_string(),
@@ -172,7 +172,7 @@ pub const BAR_FIELDS: [&str; 12] = [
     "synthetic",
 ];
 
-pub(crate) fn bar_row(b: &Bar) -> Vec<String> {
+pub fn bar_row(b: &Bar) -> Vec<String> {
     vec![
         b.symbol.to_string(),
         b.interval.to_string(),
@@ -236,7 +236,7 @@ pub const NEWS_FIELDS: [&str; 9] = [
     "synthetic",
 ];
 
-pub(crate) fn news_row(a: &NewsArticle) -> Vec<String> {
+pub fn news_row(a: &NewsArticle) -> Vec<String> {
     vec![
         a.id.clone(),
         a.symbols
@@ -254,23 +254,23 @@ pub(crate) fn news_row(a: &NewsArticle) -> Vec<String> {
     ]
 }
 
-#[derive(Serialize)]
-pub(crate) struct AttemptRecord {
+#[derive(Debug, Serialize)]
+pub struct AttemptRecord {
     section: &'static str,
     provider: String,
     outcome: &'static str,
     elapsed_ms: u64,
 }
 
-#[derive(Serialize)]
-pub(crate) struct ErrorRecord {
+#[derive(Debug, Serialize)]
+pub struct ErrorRecord {
     section: &'static str,
     kind: &'static str,
     message: String,
 }
 
-#[derive(Serialize)]
-pub(crate) struct AgentSymbol {
+#[derive(Debug, Serialize)]
+pub struct AgentSymbol {
     symbol: String,
     quote: Option<QuoteRecord>,
     bars: Vec<BarRecord>,
@@ -280,8 +280,8 @@ pub(crate) struct AgentSymbol {
     attempts: Vec<AttemptRecord>,
 }
 
-#[derive(Serialize, Default)]
-pub(crate) struct ProviderStats {
+#[derive(Debug, Serialize, Default)]
+pub struct ProviderStats {
     provider: String,
     calls: u64,
     requests: u64,
@@ -291,18 +291,18 @@ pub(crate) struct ProviderStats {
     rate_limit_wait_ms: u64,
 }
 
-#[derive(Serialize)]
-pub(crate) struct Stats {
-    pub(crate) elapsed_ms: u64,
-    pub(crate) symbols: usize,
-    pub(crate) complete: usize,
-    pub(crate) partial: usize,
-    pub(crate) failed: usize,
-    pub(crate) failovers: u64,
-    pub(crate) providers: Vec<ProviderStats>,
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub elapsed_ms: u64,
+    pub symbols: usize,
+    pub complete: usize,
+    pub partial: usize,
+    pub failed: usize,
+    pub failovers: u64,
+    pub providers: Vec<ProviderStats>,
 }
 
-pub(crate) fn trail<'a>(
+pub fn trail<'a>(
     section: &'static str,
     attempts: &'a [Attempt],
 ) -> impl Iterator<Item = AttemptRecord> + 'a {
@@ -314,7 +314,7 @@ pub(crate) fn trail<'a>(
     })
 }
 
-pub(crate) fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
+pub fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
     AgentSymbol {
         symbol: s.symbol.to_string(),
         quote: s.quote.as_ref().ok().map(QuoteRecord::from),
@@ -349,7 +349,7 @@ pub(crate) fn agent_symbol(s: &SymbolReport) -> AgentSymbol {
     }
 }
 
-pub(crate) fn stats(stats: &RunStats) -> Stats {
+pub fn stats(stats: &RunStats) -> Stats {
     let mut providers: Vec<ProviderStats> = stats
         .calls
         .iter()

@@ -123,12 +123,7 @@ impl Alpaca {
         pacers: &PacerRegistry,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
-        let pacer = pacers.pacer(
-            &ID,
-            &config.key_id,
-            &config.windows,
-            Duration::ZERO,
-        );
+        let pacer = pacers.pacer(&ID, &config.key_id, &config.windows, Duration::ZERO);
         let transport = Transport::new(config.transport, pacer)?;
         Ok(Self::from_raw(
             RawClient::new(transport, config.base_url, config.key_id, config.secret_key),

@@ -6,8 +6,8 @@ use url::Url;
 
 use super::{Alpaca, AlpacaConfig, DEFAULT_BASE_URL, FREE_REQUESTS_PER_MINUTE};
 use crate::provider::{
-    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings,
-    TimeoutMs, how_to_set,
+    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, TimeoutMs,
+    how_to_set,
 };
 use crate::transport::{RateWindow, TransportConfig};
 
@@ -115,11 +115,13 @@ impl Settings for AlpacaSettings {
     fn readiness(&self) -> Result<(), String> {
         match (self.key_id.get(), self.secret_key.get()) {
             (Some(_), Some(_)) => Ok(()),
-            (None, None) => Err(format!(
-                "no key pair: {} and {}",
-                how_to_set(&ID, ENV_VARS, "key_id"),
-                how_to_set(&ID, ENV_VARS, "secret_key")
-            )),
+            (None, None) => {
+                let vars: Vec<&str> = ENV_VARS.iter().map(|v| v.name).collect();
+                Err(format!(
+                    "no key pair: set {} (or providers.{ID}.key_id / secret_key)",
+                    vars.join(" and ")
+                ))
+            }
             (Some(_), None) => Err(format!(
                 "key id without secret: {}",
                 how_to_set(&ID, ENV_VARS, "secret_key")

@@ -125,12 +125,7 @@ impl AlphaVantage {
         pacers: &PacerRegistry,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
-        let pacer = pacers.pacer(
-            &ID,
-            &config.api_key,
-            &config.windows,
-            config.max_quota_wait,
-        );
+        let pacer = pacers.pacer(&ID, &config.api_key, &config.windows, config.max_quota_wait);
         let transport = Transport::new(config.transport, pacer)?;
         Ok(Self::from_raw(
             RawClient::new(transport, &config.base_url, config.api_key),

@@ -101,12 +101,7 @@ impl Finnhub {
         pacers: &PacerRegistry,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, FetchError> {
-        let pacer = pacers.pacer(
-            &ID,
-            &config.api_key,
-            &config.windows,
-            Duration::ZERO,
-        );
+        let pacer = pacers.pacer(&ID, &config.api_key, &config.windows, Duration::ZERO);
         let transport = Transport::new(config.transport, pacer)?;
         Ok(Self::from_raw(
             RawClient::new(transport, config.base_url, config.api_key),

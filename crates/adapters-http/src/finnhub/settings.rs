@@ -8,8 +8,8 @@ use super::{
     DEFAULT_BASE_URL, FREE_REQUESTS_PER_MINUTE, Finnhub, FinnhubConfig, MAX_REQUESTS_PER_SECOND,
 };
 use crate::provider::{
-    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings,
-    TimeoutMs, how_to_set,
+    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, TimeoutMs,
+    how_to_set,
 };
 use crate::transport::{RateWindow, TransportConfig};
 
@@ -68,7 +68,10 @@ impl Settings for FinnhubSettings {
     fn readiness(&self) -> Result<(), String> {
         match self.api_key.get() {
             Some(_) => Ok(()),
-            None => Err(format!("no API key: {}", how_to_set(&ID, ENV_VARS, "api_key"))),
+            None => Err(format!(
+                "no API key: {}",
+                how_to_set(&ID, ENV_VARS, "api_key")
+            )),
         }
     }
 
@@ -84,7 +87,11 @@ impl Settings for FinnhubSettings {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Adapter, FetchError> {
-        let api_key = self.api_key.get().cloned().ok_or(FetchError::Unauthorized)?;
+        let api_key = self
+            .api_key
+            .get()
+            .cloned()
+            .ok_or(FetchError::Unauthorized)?;
         let config = FinnhubConfig {
             base_url: self.base_url.0.clone(),
             transport: TransportConfig {

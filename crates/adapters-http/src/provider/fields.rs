@@ -173,10 +173,7 @@ impl<'de> Deserialize<'de> for TimeoutMs {
             .filter(|ms| (1..=Self::MAX).contains(ms))
             .map(Self)
             .ok_or_else(|| {
-                de::Error::custom(format!(
-                    "{ms} ms is out of range: use 1 to {}",
-                    Self::MAX
-                ))
+                de::Error::custom(format!("{ms} ms is out of range: use 1 to {}", Self::MAX))
             })
     }
 }

@@ -156,8 +156,9 @@ pub trait ProviderSettings: fmt::Debug + Send + Sync {
     fn for_sandbox(&self, base_url: Url) -> Box<dyn ProviderSettings>;
     /// See [`Settings::default_adjustment`].
     fn default_adjustment(&self) -> Option<Adjustment>;
-    /// The settings as a JSON object keyed like the config file, secrets redacted.
-    fn view(&self) -> serde_json::Value;
+    /// The settings as a JSON object keyed like the config file, in declaration order,
+    /// secrets redacted.
+    fn view(&self) -> Box<serde_json::value::RawValue>;
     /// For [`downcast`](dyn ProviderSettings::downcast).
     fn as_any(&self) -> &dyn Any;
     /// A boxed copy.
@@ -183,8 +184,11 @@ impl<S: Settings> ProviderSettings for S {
     fn default_adjustment(&self) -> Option<Adjustment> {
         Settings::default_adjustment(self)
     }
-    fn view(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    fn view(&self) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(self).unwrap_or_else(|_| {
+            serde_json::value::RawValue::from_string("null".to_owned())
+                .unwrap_or_else(|_| unreachable!("null is JSON"))
+        })
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -228,8 +232,10 @@ pub trait ProviderDescriptor: fmt::Debug + Send + Sync {
     ///
     /// # Errors
     /// [`SettingsError`] naming the key inside the section.
-    fn settings(&self, section: serde_json::Value)
-    -> Result<Box<dyn ProviderSettings>, SettingsError>;
+    fn settings(
+        &self,
+        section: serde_json::Value,
+    ) -> Result<Box<dyn ProviderSettings>, SettingsError>;
 }
 
 /// The one [`ProviderDescriptor`] implementation: static facts plus the settings type.

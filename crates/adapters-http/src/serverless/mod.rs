@@ -105,12 +105,7 @@ impl Serverless {
             .token
             .clone()
             .unwrap_or_else(|| SecretString::from(config.base_url.as_str().to_owned()));
-        let pacer = pacers.pacer(
-            &ID,
-            &key,
-            &config.windows,
-            Duration::ZERO,
-        );
+        let pacer = pacers.pacer(&ID, &key, &config.windows, Duration::ZERO);
         let transport = Transport::new(config.transport, pacer)?;
         Ok(Self::from_raw(
             RawClient::new(transport, config.base_url, config.token),

@@ -1,20 +1,24 @@
 //! The CLI's output formats (`docs/output.md`) over the shared [`crate::records`].
 
+//!
+//! Text from providers is untrusted: tables strip control characters (no terminal escape
+//! injection, no broken rows); CSV with `--csv-safe` defuses spreadsheet formulas; JSON keeps
+//! the text exact.
+
 use std::io::Write;
 
 use serde::Serialize;
-use stockdata_domain::{Bar, NewsArticle, Quote};
-
-use crate::agent::{AgentReport, RunStats, SymbolReport};
-use crate::logging::RunId;
-use crate::records::{
+use stockdata_app::domain::{Bar, NewsArticle, Quote};
+use stockdata_app::logging::RunId;
+use stockdata_app::records::{
     BAR_FIELDS, BarRecord, NEWS_FIELDS, NewsRecord, QUOTE_FIELDS, QuoteRecord, agent_symbol,
     bar_row, news_row, quote_row, stats, text,
 };
+use stockdata_app::{RunStats, SymbolReport};
 
 /// `--format`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Aligned columns for people.
     Table,
     /// One JSON document.
@@ -25,10 +29,55 @@ pub enum Format {
     Csv,
 }
 
+/// `text` safe for a terminal cell: control characters (escape sequences, tabs, newlines,
+/// C1 controls, bidi overrides) become a space or are dropped, so provider text can neither
+/// drive the terminal nor break a row.
+pub(crate) fn for_terminal(text: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(|c| c.is_control() || bidi(c)) {
+        return text.to_owned();
+    }
+    text.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() || bidi(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// A CSV cell a spreadsheet will not run as a formula: a leading `'` before `=`, `+`, `-`,
+/// `@`, tab or carriage return (OWASP's CSV injection advice). Numbers are left alone: a
+/// negative change is data, not a formula.
+pub(crate) fn for_spreadsheet(cell: String) -> String {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+fn csv_row(cells: Vec<String>, csv_safe: bool) -> Vec<String> {
+    if csv_safe {
+        cells.into_iter().map(for_spreadsheet).collect()
+    } else {
+        cells
+    }
+}
+
 /// Writes `records` in `format`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one private helper for every record type"
+)]
 fn write_records<T, R: Serialize>(
     out: &mut dyn Write,
     format: Format,
+    csv_safe: bool,
     items: &[T],
     record: impl Fn(&T) -> R,
     fields: &[&str],
@@ -52,17 +101,21 @@ fn write_records<T, R: Serialize>(
             let mut w = csv::Writer::from_writer(out);
             w.write_record(fields)?;
             for item in items {
-                w.write_record(row(item))?;
+                w.write_record(csv_row(row(item), csv_safe))?;
             }
             w.flush()
         }
         Format::Table => {
             let mut table = comfy_table::Table::new();
             table.load_preset(comfy_table::presets::NOTHING);
-            table.set_header(table_columns.iter().map(|&i| fields[i]));
+            table.set_header(table_columns.iter().filter_map(|&i| fields.get(i)));
             for item in items {
                 let cells = row(item);
-                table.add_row(table_columns.iter().map(|&i| cells[i].clone()));
+                table.add_row(
+                    table_columns
+                        .iter()
+                        .filter_map(|&i| cells.get(i).map(|c| for_terminal(c))),
+                );
             }
             writeln!(out, "{table}")
         }
@@ -73,10 +126,16 @@ fn write_records<T, R: Serialize>(
 ///
 /// # Errors
 /// Writing fails.
-pub fn quotes(out: &mut dyn Write, format: Format, quotes: &[Quote]) -> std::io::Result<()> {
+pub(crate) fn quotes(
+    out: &mut dyn Write,
+    format: Format,
+    csv_safe: bool,
+    quotes: &[Quote],
+) -> std::io::Result<()> {
     write_records(
         out,
         format,
+        csv_safe,
         quotes,
         |q| QuoteRecord::from(q),
         &QUOTE_FIELDS,
@@ -89,10 +148,16 @@ pub fn quotes(out: &mut dyn Write, format: Format, quotes: &[Quote]) -> std::io:
 ///
 /// # Errors
 /// Writing fails.
-pub fn bars(out: &mut dyn Write, format: Format, bars: &[Bar]) -> std::io::Result<()> {
+pub(crate) fn bars(
+    out: &mut dyn Write,
+    format: Format,
+    csv_safe: bool,
+    bars: &[Bar],
+) -> std::io::Result<()> {
     write_records(
         out,
         format,
+        csv_safe,
         bars,
         |b| BarRecord::from(b),
         &BAR_FIELDS,
@@ -105,10 +170,16 @@ pub fn bars(out: &mut dyn Write, format: Format, bars: &[Bar]) -> std::io::Resul
 ///
 /// # Errors
 /// Writing fails.
-pub fn news(out: &mut dyn Write, format: Format, articles: &[NewsArticle]) -> std::io::Result<()> {
+pub(crate) fn news(
+    out: &mut dyn Write,
+    format: Format,
+    csv_safe: bool,
+    articles: &[NewsArticle],
+) -> std::io::Result<()> {
     write_records(
         out,
         format,
+        csv_safe,
         articles,
         |a| NewsRecord::from(a),
         &NEWS_FIELDS,
@@ -168,12 +239,13 @@ fn summary_row(s: &SymbolReport) -> Vec<String> {
 /// per symbol and a last `{"run_id", "stats"}` line; CSV one summary row per symbol; the table
 /// is aligned, so it is printed at the end.
 #[derive(Debug)]
-pub struct AgentWriter<'w, W: Write> {
+pub(crate) struct AgentWriter<'w, W: Write> {
     out: &'w mut W,
     format: Format,
     run_id: String,
     written: usize,
     rows: Vec<Vec<String>>,
+    csv_safe: bool,
 }
 
 impl<'w, W: Write> AgentWriter<'w, W> {
@@ -181,7 +253,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
     ///
     /// # Errors
     /// Writing fails.
-    pub fn start(out: &'w mut W, format: Format, run_id: &RunId) -> std::io::Result<Self> {
+    pub(crate) fn start(out: &'w mut W, format: Format, run_id: &RunId) -> std::io::Result<Self> {
         let run_id = run_id.to_string();
         match format {
             Format::Json => write!(
@@ -202,14 +274,21 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             run_id,
             written: 0,
             rows: Vec::new(),
+            csv_safe: false,
         })
+    }
+
+    /// `--csv-safe`: CSV cells defused for spreadsheets.
+    pub(crate) fn csv_safe(mut self, csv_safe: bool) -> Self {
+        self.csv_safe = csv_safe;
+        self
     }
 
     /// Writes one symbol.
     ///
     /// # Errors
     /// Writing fails.
-    pub fn symbol(&mut self, report: &SymbolReport) -> std::io::Result<()> {
+    pub(crate) fn symbol(&mut self, report: &SymbolReport) -> std::io::Result<()> {
         match self.format {
             Format::Json => {
                 let sep = if self.written == 0 { "" } else { "," };
@@ -225,7 +304,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             }
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(&mut *self.out);
-                w.write_record(summary_row(report))?;
+                w.write_record(csv_row(summary_row(report), self.csv_safe))?;
                 w.flush()?;
             }
             Format::Table => self.rows.push(summary_row(report)),
@@ -238,7 +317,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
     ///
     /// # Errors
     /// Writing fails.
-    pub fn finish(self, run: &RunStats) -> std::io::Result<()> {
+    pub(crate) fn finish(self, run: &RunStats) -> std::io::Result<()> {
         let stats = stats(run);
         match self.format {
             Format::Json => {
@@ -262,7 +341,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
                 table.load_preset(comfy_table::presets::NOTHING);
                 table.set_header(SUMMARY_FIELDS);
                 for r in self.rows {
-                    table.add_row(r);
+                    table.add_row(r.iter().map(|c| for_terminal(c)));
                 }
                 writeln!(self.out, "{table}")?;
                 writeln!(
@@ -278,16 +357,4 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             }
         }
     }
-}
-
-/// Writes a whole agent report (see [`AgentWriter`]).
-///
-/// # Errors
-/// Writing fails.
-pub fn agent<W: Write>(out: &mut W, format: Format, report: &AgentReport) -> std::io::Result<()> {
-    let mut w = AgentWriter::start(out, format, &report.run_id)?;
-    for s in &report.symbols {
-        w.symbol(s)?;
-    }
-    w.finish(&report.stats)
 }

@@ -2,7 +2,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
-use stockdata_app::config::{ConfigError, ConfigSources, Origin, ProviderName, from_toml, load};
+use stockdata_app::adapters::provider::Settings;
+use stockdata_app::adapters::{alpaca, alpha_vantage, finnhub, serverless};
+use stockdata_app::config::{ConfigError, ConfigSources, Origin, from_toml, load};
+use stockdata_app::domain::ProviderId;
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -33,9 +36,16 @@ fn sources(file_text: Option<&str>, env: &[(&str, &str)]) -> (ConfigSources, Pat
             file: None,
             env,
             cwd: dir.clone(),
+            not_unicode: Vec::new(),
         },
         dir,
     )
+}
+
+fn configured<S: Settings>(config: &stockdata_app::config::Config) -> &S {
+    let settings = config.providers.settings::<S>().unwrap();
+    settings.readiness().unwrap();
+    settings
 }
 
 fn invalid(result: Result<stockdata_app::config::Config, ConfigError>) -> (String, Origin, String) {
@@ -78,23 +88,20 @@ quotes = ["finnhub", "alpha_vantage"]
     assert_eq!(config.agent.concurrency, 2, "env beats file");
     assert_eq!(config.agent.history_days, 10, "file beats default");
     assert_eq!(config.agent.news_days, 3, "default");
-    let fh = config.providers.finnhub.configured().unwrap();
-    assert_eq!(fh.api_key.expose_secret(), "from-conventional");
-    assert_eq!(fh.requests_per_minute.get(), 30);
-    let av = config.providers.alpha_vantage.configured().unwrap();
+    let fh = configured::<finnhub::FinnhubSettings>(&config);
     assert_eq!(
-        av.api_key.expose_secret(),
+        fh.api_key.get().unwrap().expose_secret(),
+        "from-conventional"
+    );
+    assert_eq!(fh.requests_per_minute.0.get(), 30);
+    let av = configured::<alpha_vantage::AlphaVantageSettings>(&config);
+    assert_eq!(
+        av.api_key.get().unwrap().expose_secret(),
         "0123456789",
         "all-digit keys stay text; STOCKDATA__ beats the conventional variable"
     );
-    assert_eq!(
-        config.routing.quotes,
-        [ProviderName::Finnhub, ProviderName::AlphaVantage]
-    );
-    assert_eq!(
-        config.routing.bars,
-        [ProviderName::AlphaVantage, ProviderName::Finnhub]
-    );
+    assert_eq!(config.routing.quotes, [finnhub::ID, alpha_vantage::ID]);
+    assert_eq!(config.routing.bars, [alpha_vantage::ID, finnhub::ID]);
     assert_eq!(
         config.origins["agent.concurrency"],
         Origin::Env("STOCKDATA__AGENT__CONCURRENCY".into())
@@ -112,31 +119,17 @@ fn providers_without_credentials_are_unconfigured_with_a_reason() {
         &[("APCA_API_KEY_ID", "id-only"), ("FINNHUB_API_KEY", "  ")],
     );
     let config = load(&src).unwrap();
-    let p = &config.providers;
-    assert!(
-        p.alpaca
-            .unconfigured_reason()
+    let reason = |id: &ProviderId| {
+        config
+            .providers
+            .get(id)
+            .and_then(|p| p.unconfigured_reason())
             .unwrap()
-            .contains("APCA_API_SECRET_KEY")
-    );
-    assert!(
-        p.finnhub
-            .unconfigured_reason()
-            .unwrap()
-            .contains("FINNHUB_API_KEY")
-    );
-    assert!(
-        p.alpha_vantage
-            .unconfigured_reason()
-            .unwrap()
-            .contains("ALPHAVANTAGE_API_KEY")
-    );
-    assert!(
-        p.serverless
-            .unconfigured_reason()
-            .unwrap()
-            .contains("providers.serverless.base_url")
-    );
+    };
+    assert!(reason(&alpaca::ID).contains("APCA_API_SECRET_KEY"));
+    assert!(reason(&finnhub::ID).contains("FINNHUB_API_KEY"));
+    assert!(reason(&alpha_vantage::ID).contains("ALPHAVANTAGE_API_KEY"));
+    assert!(reason(&serverless::ID).contains("providers.serverless.base_url"));
 }
 
 #[test]

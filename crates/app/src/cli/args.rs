@@ -1,0 +1,202 @@
+//! The command line's flags: what `stockdata --help` lists. Each command's arguments are a
+//! struct whose `run` lives in the command's own file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args, Parser, Subcommand};
+use stockdata_app::domain::{Date, Interval, Symbol, Timestamp};
+use stockdata_app::registry;
+
+use super::output::Format;
+
+/// Market data (quotes, OHLCV bars, company news) from Alpha Vantage, Finnhub, Alpaca and your
+/// serverless fetcher, as one typed stream.
+#[derive(Debug, Parser)]
+#[command(name = "stockdata", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Config file (default: $STOCKDATA_CONFIG, else ./stockdata.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Use only this provider, whatever [routing] says.
+    #[arg(long, global = true, value_name = "NAME", value_parser = provider_names())]
+    pub(crate) provider: Option<String>,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(long, global = true, value_enum)]
+    pub(crate) format: Option<Format>,
+    /// CSV for spreadsheets: cells starting with = + - @ get a leading ' so they are never
+    /// run as formulas (the text is then no longer exact).
+    #[arg(long, global = true)]
+    pub(crate) csv_safe: bool,
+    /// Serve every provider from a local simulator with synthetic data: no keys, no network.
+    #[arg(long, global = true)]
+    pub(crate) sandbox: bool,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Errors only.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Log line format on stderr (default: pretty on a terminal, json otherwise).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["json", "pretty"])]
+    pub(crate) log_format: Option<String>,
+    /// Pretend it is this instant (RFC 3339), for reproducible runs.
+    #[arg(long, global = true, hide = true, value_name = "INSTANT")]
+    pub(crate) now: Option<Timestamp>,
+    /// Print process statistics (wall, CPU, peak RSS, HTTP requests) to stderr at exit, as
+    /// one JSON line: what `cargo xtask bench` reads.
+    #[arg(long, global = true, hide = true)]
+    pub(crate) stats: bool,
+}
+
+/// `--provider`'s values: the registry's names.
+fn provider_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(registry::PROVIDERS.iter().map(|d| d.id().as_str()))
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Latest quotes.
+    Quote(QuoteArgs),
+    /// Historical OHLCV bars.
+    Bars(BarsArgs),
+    /// Company news.
+    News(NewsArgs),
+    /// Quotes, recent daily bars and news for every symbol of a watchlist.
+    Agent(AgentArgs),
+    /// What is configured, each provider's limits, and why one is skipped.
+    Providers,
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Serve normalized market data over HTTP (docs/openapi.yaml) from the configured providers.
+    Serve(ServeArgs),
+    /// The provider simulator.
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxAction,
+    },
+}
+
+pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, String> {
+    Symbol::parse(text).map_err(|e| e.to_string())
+}
+
+/// `stockdata quote`
+#[derive(Debug, Args)]
+pub(crate) struct QuoteArgs {
+    /// Symbols (AAPL MSFT BRK.B ...).
+    #[arg(required = true, value_parser = parse_symbol)]
+    pub(crate) symbols: Vec<Symbol>,
+}
+
+/// `stockdata bars`
+#[derive(Debug, Args)]
+pub(crate) struct BarsArgs {
+    /// Symbols.
+    #[arg(required = true, value_parser = parse_symbol)]
+    pub(crate) symbols: Vec<Symbol>,
+    /// First New York calendar date, inclusive (default: a window that suits the interval).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) from: Option<Date>,
+    /// Last New York calendar date, inclusive (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) to: Option<Date>,
+    /// Bar width: 1m 5m 15m 30m 1h 1d 1w 1mo.
+    #[arg(long, default_value = "1d")]
+    pub(crate) interval: Interval,
+    /// Corporate-action adjustment (default: providers.alpaca.adjustment, else raw).
+    #[arg(long, value_parser = ["raw", "split", "dividend", "all"])]
+    pub(crate) adjustment: Option<String>,
+}
+
+/// `stockdata news`
+#[derive(Debug, Args)]
+pub(crate) struct NewsArgs {
+    /// Symbols.
+    #[arg(required = true, value_parser = parse_symbol)]
+    pub(crate) symbols: Vec<Symbol>,
+    /// First New York calendar date, inclusive (default: 3 days ago).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) from: Option<Date>,
+    /// Last New York calendar date, inclusive (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) to: Option<Date>,
+    /// At most this many articles.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) limit: u32,
+}
+
+/// `stockdata agent`
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// A file with one symbol per line (# comments allowed), or SYM,SYM,...
+    #[arg(long, value_name = "FILE|SYM,SYM")]
+    pub(crate) watchlist: String,
+}
+
+/// `stockdata serve`
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires a token (STOCKDATA_SERVE_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) bind: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigAction {
+    /// The effective configuration, secrets redacted, with where each value came from.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxAction {
+    /// Run the simulator standalone for other tools.
+    Serve(SandboxServeArgs),
+}
+
+/// `stockdata sandbox serve`
+#[derive(Debug, Args)]
+pub(crate) struct SandboxServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub(crate) bind: SocketAddr,
+    /// Do not enforce the providers' quotas.
+    #[arg(long)]
+    pub(crate) no_quotas: bool,
+    /// Share of requests answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) error_rate: f64,
+    /// Share of connections dropped.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) reset_rate: f64,
+    /// Share of bodies truncated.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) malformed_rate: f64,
+    /// Latency added to every answer.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) latency_ms: u64,
+    /// Override Finnhub's per-minute quota.
+    #[arg(long)]
+    pub(crate) finnhub_per_minute: Option<u32>,
+    /// Override Alpaca's per-minute quota.
+    #[arg(long)]
+    pub(crate) alpaca_per_minute: Option<u32>,
+}

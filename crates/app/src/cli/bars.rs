@@ -1,0 +1,61 @@
+//! `stockdata bars`
+
+use std::io::Write as _;
+
+use stockdata_app::domain::{BatchBarQuery, Date, DateRange, Interval};
+
+use super::args::BarsArgs;
+use super::{Ctx, Exit, finish, output, require_providers, usage};
+
+impl BarsArgs {
+    pub(crate) async fn run(self, ctx: Ctx) -> Exit {
+        if let Err(exit) =
+            require_providers("bars", &ctx.stockdata, &ctx.stockdata.history().providers())
+        {
+            return exit;
+        }
+        let to = self.to.unwrap_or(ctx.today);
+        let from = self.from.unwrap_or_else(|| default_from(to, self.interval));
+        let Ok(range) = DateRange::new(from, to) else {
+            return usage(format!(
+                "--from {from} is after --to {to}: give a --from on or before --to"
+            ));
+        };
+        let adjustment = self
+            .adjustment
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| ctx.stockdata.default_adjustment());
+        let query = BatchBarQuery {
+            symbols: self.symbols,
+            interval: self.interval,
+            range: range.to_time_range(),
+            adjustment,
+        };
+        let reports = ctx.stockdata.history().bars(&query).await;
+        let mut bars = Vec::new();
+        let mut errors = Vec::new();
+        for r in reports {
+            match r.result {
+                Ok(series) => bars.extend(series.bars),
+                Err(e) => errors.push((r.symbol, e)),
+            }
+        }
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let written = output::bars(&mut stdout, ctx.format, ctx.csv_safe, &bars)
+            .and_then(|()| stdout.flush());
+        finish(written, query.symbols.len(), &errors)
+    }
+}
+
+/// The default `--from` for an interval: enough bars to be useful, few enough to be quick.
+fn default_from(to: Date, interval: Interval) -> Date {
+    let days = match interval {
+        Interval::Minute1 | Interval::Minute5 => 1,
+        Interval::Minute15 | Interval::Minute30 => 5,
+        Interval::Hour1 => 30,
+        Interval::Day1 => 90,
+        Interval::Week1 => 365,
+        Interval::Month1 => 5 * 365,
+    };
+    to.checked_sub(jiff::Span::new().days(days)).unwrap_or(to)
+}

@@ -1,0 +1,52 @@
+//! `stockdata news`
+
+use std::io::Write as _;
+
+use stockdata_app::domain::{DateRange, NewsQuery};
+
+use super::args::NewsArgs;
+use super::{Ctx, Exit, finish, output, require_providers, usage};
+
+impl NewsArgs {
+    pub(crate) async fn run(self, ctx: Ctx) -> Exit {
+        if let Err(exit) =
+            require_providers("news", &ctx.stockdata, &ctx.stockdata.news().providers())
+        {
+            return exit;
+        }
+        let to = self.to.unwrap_or(ctx.today);
+        let from = self
+            .from
+            .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(3)).unwrap_or(to));
+        let Ok(range) = DateRange::new(from, to) else {
+            return usage(format!(
+                "--from {from} is after --to {to}: give a --from on or before --to"
+            ));
+        };
+        let query = NewsQuery {
+            symbols: self.symbols,
+            range: range.to_time_range(),
+            limit: self.limit as usize,
+        };
+        let report = ctx.stockdata.news().news(&query).await;
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let asked = query.symbols.len();
+        match report.result {
+            Ok(articles) => finish(
+                output::news(&mut stdout, ctx.format, ctx.csv_safe, &articles)
+                    .and_then(|()| stdout.flush()),
+                asked,
+                &[],
+            ),
+            Err(e) => {
+                let errors: Vec<_> = query.symbols.into_iter().map(|s| (s, e.clone())).collect();
+                finish(
+                    output::news(&mut stdout, ctx.format, ctx.csv_safe, &[])
+                        .and_then(|()| stdout.flush()),
+                    asked,
+                    &errors,
+                )
+            }
+        }
+    }
+}

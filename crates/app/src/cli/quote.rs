@@ -1,0 +1,33 @@
+//! `stockdata quote`
+
+use std::io::Write as _;
+
+use stockdata_app::domain::{FetchError, Symbol};
+
+use super::args::QuoteArgs;
+use super::{Ctx, Exit, finish, output, require_providers};
+
+impl QuoteArgs {
+    pub(crate) async fn run(self, ctx: Ctx) -> Exit {
+        if let Err(exit) = require_providers(
+            "quotes",
+            &ctx.stockdata,
+            &ctx.stockdata.prices().providers(),
+        ) {
+            return exit;
+        }
+        let reports = ctx.stockdata.prices().quotes(&self.symbols).await;
+        let mut quotes = Vec::with_capacity(reports.len());
+        let mut errors: Vec<(Symbol, FetchError)> = Vec::new();
+        for r in reports {
+            match r.result {
+                Ok(q) => quotes.push(q),
+                Err(e) => errors.push((r.symbol, e)),
+            }
+        }
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let written = output::quotes(&mut stdout, ctx.format, ctx.csv_safe, &quotes)
+            .and_then(|()| stdout.flush());
+        finish(written, self.symbols.len(), &errors)
+    }
+}

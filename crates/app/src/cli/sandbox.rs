@@ -1,0 +1,50 @@
+//! `stockdata sandbox serve`
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stockdata_app::ports::Clock;
+use stockdata_app::registry;
+use stockdata_sandbox::{Faults, Quotas, Sandbox, SandboxConfig};
+
+use super::args::SandboxServeArgs;
+use super::{Exit, usage};
+
+impl SandboxServeArgs {
+    pub(crate) async fn run(self, clock: Arc<dyn Clock>) -> Exit {
+        let free = Quotas::FREE;
+        let quotas = Quotas {
+            finnhub_per_minute: self.finnhub_per_minute.unwrap_or(free.finnhub_per_minute),
+            alpaca_per_minute: self.alpaca_per_minute.unwrap_or(free.alpaca_per_minute),
+            ..free
+        };
+        let config = SandboxConfig {
+            quotas: if self.no_quotas { None } else { Some(quotas) },
+            faults: Faults {
+                error_rate: self.error_rate,
+                latency: Duration::from_millis(self.latency_ms),
+                reset_rate: self.reset_rate,
+                malformed_rate: self.malformed_rate,
+            },
+            ..SandboxConfig::new(clock)
+        };
+        let bind = self.bind;
+        let sandbox = match Sandbox::start(config, bind).await {
+            Ok(s) => s,
+            Err(e) => return usage(format!("--bind {bind}: {e}")),
+        };
+        eprintln!(
+            "stockdata sandbox: SYNTHETIC data (not market data) on http://{}",
+            sandbox.addr()
+        );
+        for d in registry::PROVIDERS {
+            let id = d.id().as_str();
+            eprintln!("  {id:<14} base_url = \"{}\"", sandbox.base_url(id));
+        }
+        tokio::select! {
+            () = sandbox.wait() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Exit::Ok
+    }
+}

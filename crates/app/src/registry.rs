@@ -1,0 +1,32 @@
+//! The provider registry: the one list of providers stockdata knows. Config loading, the
+//! builder, `stockdata providers`, `config show`, `--provider` and the sandbox all iterate it;
+//! each provider's facts live in its adapter's descriptor. Adding a provider is one line here.
+
+use stockdata_adapters_http::provider::ProviderDescriptor;
+use stockdata_adapters_http::{alpaca, alpha_vantage, finnhub, serverless};
+
+/// Every provider, in the order `providers` and `config show` list them.
+pub static PROVIDERS: &[&dyn ProviderDescriptor] = &[
+    &alpha_vantage::DESCRIPTOR,
+    &finnhub::DESCRIPTOR,
+    &alpaca::DESCRIPTOR,
+    &serverless::DESCRIPTOR,
+];
+
+/// The provider named `name` (its id, as in config and `--provider`).
+#[must_use]
+pub fn find(name: &str) -> Option<&'static dyn ProviderDescriptor> {
+    let name = name.trim();
+    PROVIDERS.iter().copied().find(|d| d.id().as_str() == name)
+}
+
+/// "alpha_vantage, finnhub, alpaca or serverless": the valid names, for messages.
+#[must_use]
+pub fn names() -> String {
+    let ids: Vec<&str> = PROVIDERS.iter().map(|d| d.id().as_str()).collect();
+    match ids.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => (*last).to_owned(),
+        None => String::new(),
+    }
+}
