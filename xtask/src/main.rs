@@ -12,8 +12,9 @@ usage: cargo xtask <task>
 tasks:
   ci         fmt check, clippy -D warnings, layering check, all tests (the full gate)
   lint       cargo fmt --check and clippy on all targets with -D warnings
-  layering   fail if domain/ports reach tokio, reqwest, hyper or serde_json, or if
-             adapters-http depends on app
+  layering   fail if domain/ports reach tokio, reqwest, hyper or serde_json, if
+             adapters-http depends on app, if the sandbox depends on the adapters, or if
+             the library reaches the CLI (a module of the binary)
   test       every test in the workspace (cargo-nextest when installed, else cargo test)
   contract   the contract-tests crate alone
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
@@ -115,12 +116,55 @@ fn layering() -> Result {
     {
         problems.push("stockdata-domain depends on stockdata-ports".to_owned());
     }
+    // The sandbox is the adapters' counterpart: the tests that prove they agree mean nothing
+    // if it borrows their code.
+    if normal_deps("stockdata-sandbox")?
+        .iter()
+        .any(|d| d == "stockdata-adapters-http" || d == "stockdata-app")
+    {
+        problems.push(
+            "stockdata-sandbox depends on stockdata-adapters-http or stockdata-app".to_owned(),
+        );
+    }
+    problems.extend(library_reaches_cli()?);
     if problems.is_empty() {
         eprintln!("xtask: layering ok");
         Ok(())
     } else {
         Err(format!("layering violated:\n  {}", problems.join("\n  ")))
     }
+}
+
+/// The CLI is a module of the `stockdata` binary (`crates/app/src/cli`, declared by
+/// `main.rs`): the library must neither declare it nor name it.
+fn library_reaches_cli() -> Result<Vec<String>> {
+    let src = root().join("crates/app/src");
+    let mut problems = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path == src.join("cli") || path == src.join("main.rs") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if text
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("mod cli") || l.contains("cli::"))
+                {
+                    problems.push(format!(
+                        "{} reaches the CLI (it belongs to the binary)",
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(problems)
 }
 
 /// Names of every crate `krate` reaches through normal (non-dev, non-build) edges.
@@ -223,8 +267,19 @@ fn cargo_bin() -> String {
     env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// The workspace this xtask was run in: `cargo run` names xtask's manifest dir at run time
+/// (never the one baked in at build time, which may be another checkout sharing a target
+/// dir); else the nearest ancestor of the working directory with a `[workspace]` manifest.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    if let Some(dir) = env::var_os("CARGO_MANIFEST_DIR")
+        && let Some(parent) = Path::new(&dir).parent()
+    {
+        return parent.to_path_buf();
+    }
+    let cwd = env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+        })
+        .map_or(cwd.clone(), Path::to_path_buf)
 }

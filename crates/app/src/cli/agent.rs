@@ -15,12 +15,29 @@ impl AgentArgs {
         };
         let cancel = CancellationToken::new();
         let trigger = cancel.clone();
+        // The handler is installed before the run starts (not on a task's first poll), so an
+        // interrupt at any point after the "started" line is honoured.
+        #[cfg(unix)]
+        let interrupt =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            #[cfg(unix)]
+            let interrupted = match interrupt {
+                Some(mut s) => s.recv().await.is_some(),
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            };
+            #[cfg(not(unix))]
+            let interrupted = tokio::signal::ctrl_c().await.is_ok();
+            if interrupted {
                 eprintln!("stockdata: interrupted; reporting what finished");
                 trigger.cancel();
             }
         });
+        tracing::info!(
+            run_id = %ctx.run_id,
+            symbols = symbols.len(),
+            "agent started; Ctrl-C reports what finished"
+        );
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(

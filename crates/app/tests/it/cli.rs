@@ -2,9 +2,7 @@
 //! sandbox, and wiremock. The environment of every run is cleared: nothing leaks in.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command as StdCommand, Stdio};
-use std::time::Duration;
 
 use assert_cmd::Command;
 use wiremock::matchers::{path, query_param};
@@ -12,19 +10,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NOW: &str = "2024-03-08T21:30:00Z";
 
-fn workdir() -> PathBuf {
-    use std::hash::{BuildHasher, RandomState};
-    let n = RandomState::new().hash_one(std::time::SystemTime::now());
-    let dir = std::env::temp_dir().join(format!("stockdata-cli-{}-{n:x}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A working directory of its own, removed when dropped.
+fn workdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
-/// An empty working directory shared by the runs that write nothing (no stockdata.toml).
-fn empty_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join("stockdata-cli-tests-empty");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// The working directory of the runs that write nothing: cargo's scratch dir for
+/// integration tests, which holds no stockdata.toml (nothing is left behind in /tmp).
+fn empty_dir() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
 fn stockdata() -> Command {
@@ -184,7 +178,7 @@ fn agent_json_has_one_entry_per_symbol_and_stats() {
 #[test]
 fn agent_reads_a_watchlist_file() {
     let dir = workdir();
-    let file = dir.join("watchlist.txt");
+    let file = dir.path().join("watchlist.txt");
     std::fs::write(&file, "# tech\nAAPL\nmsft  # lower case is fine\n\nZZZZ\n").unwrap();
     let out = stdout(
         &mut sandbox(&[
@@ -322,7 +316,7 @@ async fn against_wiremock_with_a_config_file() {
         .await;
     let dir = workdir();
     std::fs::write(
-        dir.join("stockdata.toml"),
+        dir.path().join("stockdata.toml"),
         format!(
             "[providers.alpha_vantage]\nbase_url = \"{}\"\n",
             server.uri()
@@ -333,7 +327,7 @@ async fn against_wiremock_with_a_config_file() {
         let mut cmd = Command::cargo_bin("stockdata").unwrap();
         cmd.env_clear()
             .env("ALPHAVANTAGE_API_KEY", "wm-key")
-            .current_dir(&dir)
+            .current_dir(dir.path())
             .args(["quote", "MSFT", "--format", "json"]);
         cmd.output().unwrap()
     })
@@ -381,24 +375,44 @@ fn ctrl_c_during_an_agent_run_reports_what_finished() {
     let config = format!(
         "[providers.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\nbase_url = \"http://{addr}/alpaca\"\n\n[routing]\nquotes = [\"alpaca\"]\nbars = [\"alpaca\"]\nnews = [\"alpaca\"]\n"
     );
-    std::fs::write(dir.join("stockdata.toml"), config).unwrap();
-    let agent = StdCommand::new(&bin)
+    std::fs::write(dir.path().join("stockdata.toml"), config).unwrap();
+    let mut agent = StdCommand::new(&bin)
         .env_clear()
-        .current_dir(&dir)
-        .args(["agent", "--watchlist", "AAPL,MSFT", "--format", "json"])
+        .current_dir(dir.path())
+        .args([
+            "-v",
+            "agent",
+            "--watchlist",
+            "AAPL,MSFT",
+            "--format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Wait until the agent says it has started (its interrupt handler is in place), then
+    // interrupt it: no head start guessed in milliseconds.
+    let mut agent_err = BufReader::new(agent.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("agent started") {
+        let mut line = String::new();
+        assert!(
+            agent_err.read_line(&mut line).unwrap() > 0,
+            "the agent ended before starting: {seen}"
+        );
+        seen.push_str(&line);
+    }
     StdCommand::new("kill")
         .args(["-INT", &agent.id().to_string()])
         .status()
         .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut agent_err, &mut rest).unwrap();
     let out = agent.wait_with_output().unwrap();
     let _ = server.kill();
     let _ = server.wait();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = seen + &rest;
     assert_eq!(
         out.status.code(),
         Some(4),

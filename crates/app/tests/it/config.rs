@@ -7,25 +7,11 @@ use stockdata_app::adapters::{alpaca, alpha_vantage, finnhub, serverless};
 use stockdata_app::config::{ConfigError, ConfigSources, Origin, from_toml, load};
 use stockdata_app::domain::ProviderId;
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "stockdata-config-{}-{}",
-        std::process::id(),
-        fastrand_u64()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
-}
-
-fn sources(file_text: Option<&str>, env: &[(&str, &str)]) -> (ConfigSources, PathBuf) {
-    let dir = temp_dir();
+/// Sources over a temp dir of their own (removed when the returned guard drops).
+fn sources(file_text: Option<&str>, env: &[(&str, &str)]) -> (ConfigSources, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
     if let Some(text) = file_text {
-        std::fs::write(dir.join("stockdata.toml"), text).unwrap();
+        std::fs::write(dir.path().join("stockdata.toml"), text).unwrap();
     }
     let env: HashMap<String, String> = env
         .iter()
@@ -35,7 +21,7 @@ fn sources(file_text: Option<&str>, env: &[(&str, &str)]) -> (ConfigSources, Pat
         ConfigSources {
             file: None,
             env,
-            cwd: dir.clone(),
+            cwd: dir.path().to_path_buf(),
             not_unicode: Vec::new(),
         },
         dir,
@@ -108,13 +94,13 @@ quotes = ["finnhub", "alpha_vantage"]
     );
     assert_eq!(
         config.origins["agent.history_days"],
-        Origin::File(dir.join("stockdata.toml"))
+        Origin::File(dir.path().join("stockdata.toml"))
     );
 }
 
 #[test]
 fn providers_without_credentials_are_unconfigured_with_a_reason() {
-    let (src, _) = sources(
+    let (src, _dir) = sources(
         None,
         &[("APCA_API_KEY_ID", "id-only"), ("FINNHUB_API_KEY", "  ")],
     );
@@ -225,12 +211,12 @@ fn each_validation_message_names_the_key_and_its_origin() {
 
 #[test]
 fn errors_from_the_environment_name_the_variable() {
-    let (src, _) = sources(None, &[("STOCKDATA__AGENT__CONCURRENCY", "999")]);
+    let (src, _dir) = sources(None, &[("STOCKDATA__AGENT__CONCURRENCY", "999")]);
     let (key, origin, message) = invalid(load(&src));
     assert_eq!(key, "agent.concurrency");
     assert_eq!(origin, Origin::Env("STOCKDATA__AGENT__CONCURRENCY".into()));
     assert!(message.contains("out of range"), "{message}");
-    let (src, _) = sources(None, &[("STOCKDATA__AGNET__CONCURRENCY", "2")]);
+    let (src, _dir) = sources(None, &[("STOCKDATA__AGNET__CONCURRENCY", "2")]);
     let (key, origin, _) = invalid(load(&src));
     assert_eq!(key, "agnet");
     assert_eq!(origin, Origin::Env("STOCKDATA__AGNET__CONCURRENCY".into()));
@@ -239,9 +225,9 @@ fn errors_from_the_environment_name_the_variable() {
 #[test]
 fn file_problems() {
     let (mut src, dir) = sources(None, &[]);
-    src.file = Some(dir.join("missing.toml"));
+    src.file = Some(dir.path().join("missing.toml"));
     assert!(matches!(load(&src), Err(ConfigError::Read { .. })));
-    let (src, _) = sources(Some("[agent\nconcurrency = 2"), &[]);
+    let (src, _dir) = sources(Some("[agent\nconcurrency = 2"), &[]);
     let err = load(&src).unwrap_err();
     assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
     assert!(
@@ -249,9 +235,9 @@ fn file_problems() {
         "{err}"
     );
     // STOCKDATA_CONFIG names the file when --config does not.
-    let other = dir.join("other.toml");
+    let other = dir.path().join("other.toml");
     std::fs::write(&other, "[agent]\nnews_days = 9\n").unwrap();
-    let (mut src, _) = sources(None, &[]);
+    let (mut src, _dir) = sources(None, &[]);
     src.env
         .insert("STOCKDATA_CONFIG".into(), other.display().to_string());
     assert_eq!(load(&src).unwrap().agent.news_days, 9);
@@ -259,7 +245,7 @@ fn file_problems() {
 
 #[test]
 fn secrets_never_show_in_debug_or_errors() {
-    let (src, _) = sources(
+    let (src, _dir) = sources(
         None,
         &[
             ("ALPHAVANTAGE_API_KEY", "sekrit-av-123"),
@@ -268,14 +254,14 @@ fn secrets_never_show_in_debug_or_errors() {
     );
     let err = load(&src).unwrap_err().to_string();
     assert!(!err.contains("sekrit-av-123"), "{err}");
-    let (src, _) = sources(None, &[("ALPHAVANTAGE_API_KEY", "sekrit-av-123")]);
+    let (src, _dir) = sources(None, &[("ALPHAVANTAGE_API_KEY", "sekrit-av-123")]);
     let shown = format!("{:?}", load(&src).unwrap());
     assert!(!shown.contains("sekrit-av-123"), "{shown}");
 }
 
 #[test]
 fn serve_settings_and_token() {
-    let (src, _) = sources(
+    let (src, _dir) = sources(
         Some("[serve]\nmax_symbols = 50\nrequest_timeout_ms = 2500\n"),
         &[
             ("STOCKDATA_SERVE_TOKEN", "serve-secret-1"),
@@ -291,7 +277,7 @@ fn serve_settings_and_token() {
         config.serve.request_timeout,
         std::time::Duration::from_millis(2500)
     );
-    let (src, _) = sources(Some("[serve]\nconcurency = 3\n"), &[]);
+    let (src, _dir) = sources(Some("[serve]\nconcurency = 3\n"), &[]);
     let (key, _, message) = invalid(load(&src));
     assert_eq!(key, "serve.concurency");
     assert!(message.contains("unknown field"), "{message}");

@@ -6,5 +6,6 @@ mod cli;
 mod config;
 mod fakes;
 mod fetchers;
+mod hostile;
 mod logs;
 mod serve;
