@@ -10,6 +10,7 @@ mod batch;
 mod error;
 mod interval;
 mod market;
+pub mod news;
 mod provenance;
 pub mod quality;
 mod query;

@@ -127,3 +127,32 @@ impl fmt::Display for TimeRange {
         write!(f, "[{}, {})", self.start, self.end)
     }
 }
+
+impl TimeRange {
+    /// Splits the range into consecutive pieces no longer than `max` (all of it when `max`
+    /// is `None` or zero): how a fetcher respects a provider's longest range per request.
+    #[must_use]
+    pub fn split(self, max: Option<std::time::Duration>) -> Vec<TimeRange> {
+        let range = self;
+        let Some(max) = max.filter(|m| !m.is_zero()) else {
+            return vec![range];
+        };
+        let step = jiff::SignedDuration::try_from(max).unwrap_or(jiff::SignedDuration::MAX);
+        let mut out = Vec::new();
+        let mut start = range.start();
+        while start < range.end() {
+            let end = start
+                .checked_add(step)
+                .map_or(range.end(), |e| e.min(range.end()));
+            match TimeRange::new(start, end) {
+                Ok(piece) => out.push(piece),
+                Err(_) => break,
+            }
+            start = end;
+        }
+        if out.is_empty() {
+            out.push(range);
+        }
+        out
+    }
+}

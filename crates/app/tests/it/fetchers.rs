@@ -6,7 +6,7 @@ use stockdata_app::domain::{
     Adjustment, BatchBarQuery, DateRange, ErrorKind, FetchError, Interval, NewsQuery, ProviderId,
     TimeRange,
 };
-use stockdata_app::fetch::{Outcome, canonical_url, dedupe_news, split_range};
+use stockdata_app::fetch::Outcome;
 use stockdata_app::ports::{BarSource, Capabilities, FixedClock, NewsSource, QuoteSource};
 
 use crate::fakes::{Fake, article, daily_bar, sym, ts};
@@ -239,15 +239,6 @@ async fn long_ranges_are_split_to_the_providers_limit_and_merged() {
     );
 }
 
-#[test]
-fn split_range_pieces() {
-    let r = TimeRange::new(ts("2024-01-01T00:00:00Z"), ts("2024-01-01T10:00:00Z")).unwrap();
-    assert_eq!(split_range(r, None), vec![r]);
-    let pieces = split_range(r, Some(Duration::from_secs(4 * 3600)));
-    assert_eq!(pieces.len(), 3);
-    assert_eq!(pieces[2].end(), r.end());
-}
-
 #[tokio::test]
 async fn unsupported_intervals_are_skipped_with_a_trail_entry() {
     let mut daily_only = Fake::new("daily_only");
@@ -347,19 +338,6 @@ async fn news_from_every_provider_merged_and_deduplicated() {
     );
     let outcomes: Vec<&str> = report.trail.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["ok", "ok", "unauthorized"]);
-}
-
-#[test]
-fn canonical_urls() {
-    assert_eq!(
-        canonical_url("https://www.Example.com/a/?utm_medium=x#top"),
-        "example.com/a"
-    );
-    assert_eq!(
-        canonical_url("http://example.com/a?id=3&utm_source=y"),
-        "example.com/a?id=3"
-    );
-    assert_eq!(dedupe_news(Vec::new(), 5), Vec::new());
 }
 
 #[tokio::test]
