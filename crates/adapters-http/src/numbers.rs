@@ -35,9 +35,9 @@ pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
 /// the general way.
 fn plain_decimal(text: &str) -> Option<Decimal> {
     let bytes = text.as_bytes();
-    let (negative, digits) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        _ => (false, bytes),
+    let (negative, digits) = match bytes.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
     };
     if digits.is_empty() || digits.len() > 19 {
         return None;
@@ -48,6 +48,10 @@ fn plain_decimal(text: &str) -> Option<Decimal> {
     for &b in digits {
         match b {
             b'0'..=b'9' => {
+                if count == 18 {
+                    // A 19th digit could overflow the mantissa: the general parser takes it.
+                    return None;
+                }
                 mantissa = mantissa * 10 + i64::from(b - b'0');
                 count += 1;
                 if let Some(s) = scale.as_mut() {

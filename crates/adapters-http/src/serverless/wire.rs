@@ -7,6 +7,7 @@ use serde::Deserialize;
 use stockdata_domain::{FetchError, Symbol, Volume};
 
 use crate::numbers::json;
+use crate::transport::secs_f64_hint;
 
 /// `{"kind": "...", "message": "...", "retry_after_s": n}`: a whole-request error (inside
 /// `{"error": ...}`) or one symbol's error inside a batch.
@@ -35,10 +36,7 @@ impl ErrorWire {
         let message = self.message.clone();
         match self.kind.as_str() {
             "rate_limited" => FetchError::RateLimited {
-                retry_after: self
-                    .retry_after_s
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(std::time::Duration::from_secs_f64),
+                retry_after: self.retry_after_s.and_then(secs_f64_hint),
             },
             "quota_exhausted" => FetchError::QuotaExhausted {
                 resets_at: self.resets_at.as_deref().and_then(|t| t.parse().ok()),

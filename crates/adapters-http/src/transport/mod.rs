@@ -17,7 +17,7 @@ use url::Url;
 
 pub use pacing::{Pacer, PacerRegistry, PacerStats, RateWindow, StatsSnapshot};
 pub use redact::{REDACTED, provider_message, redact_secrets, redact_url};
-pub use retry::{RetryPolicy, retry_after};
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy, retry_after, secs_f64_hint};
 
 /// The largest body read from a provider; anything larger is `Malformed`, not an out-of-memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -264,7 +264,7 @@ impl Transport {
                 return Err(err);
             }
             let wait = err.retry_after().unwrap_or_else(|| policy.backoff(attempt));
-            if started.elapsed() + wait > policy.total_budget {
+            if started.elapsed().saturating_add(wait) > policy.total_budget {
                 tracing::warn!(attempt, status, elapsed_ms, url = %url, error.kind = kind, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "attempt failed; retry would exceed the time budget");
                 return Err(err);
             }

@@ -5,6 +5,7 @@ mod alpaca;
 mod alpha_vantage;
 mod failure_matrix;
 mod finnhub;
+mod hostile;
 mod pacing;
 mod secrets;
 mod serverless;
