@@ -11,7 +11,7 @@ use url::Url;
 use super::wire::{self, BarsPage, NewsPage, Snapshots};
 use crate::batch::join;
 use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
+    Call, LogSafeUrl, RawResponse, Transport, endpoint_url, provider_message, secret_header,
 };
 
 const KEY_ID: HeaderName = HeaderName::from_static("apca-api-key-id");
@@ -53,7 +53,7 @@ pub struct NewsParams {
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     key_id: Arc<SecretString>,
     secret_key: Arc<SecretString>,
 }
@@ -69,7 +69,7 @@ impl RawClient {
     ) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             key_id: Arc::new(key_id),
             secret_key: Arc::new(secret_key),
         }

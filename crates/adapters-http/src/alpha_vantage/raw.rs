@@ -7,7 +7,7 @@ use stockdata_domain::{FetchError, ProviderId, Symbol};
 use url::Url;
 
 use super::wire::{self, Body, FeedItem, GlobalQuote, Series};
-use crate::transport::{Call, Transport, endpoint_url};
+use crate::transport::{Call, LogSafeUrl, Transport, endpoint_url};
 
 /// `outputsize` of the time-series functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub struct NewsParams<'a> {
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    query_url: Url,
+    query_url: LogSafeUrl,
     api_key: Arc<SecretString>,
 }
 
@@ -55,7 +55,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: &Url, api_key: SecretString) -> Self {
         Self {
             transport,
-            query_url: endpoint_url(base_url, "/query"),
+            query_url: LogSafeUrl::new(endpoint_url(base_url, "/query")),
             api_key: Arc::new(api_key),
         }
     }
@@ -66,7 +66,7 @@ impl RawClient {
     }
 
     fn url(&self, function: &str, params: &[(&str, &str)]) -> Url {
-        let mut url = self.query_url.clone();
+        let mut url = self.query_url.as_url().clone();
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("function", function);

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::wire::{self, CandlesWire, NewsItemWire, QuoteWire};
 use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
+    Call, LogSafeUrl, RawResponse, Transport, endpoint_url, provider_message, secret_header,
 };
 
 const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-finnhub-token");
@@ -20,7 +20,7 @@ const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-finnhub-token");
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     api_key: Arc<SecretString>,
 }
 
@@ -30,7 +30,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: Url, api_key: SecretString) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             api_key: Arc::new(api_key),
         }
     }

@@ -10,14 +10,14 @@ use url::Url;
 use super::wire::{self, Articles, BarRecord, QuoteRecord, Results};
 use crate::batch::join;
 use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
+    Call, LogSafeUrl, RawResponse, Transport, endpoint_url, provider_message, secret_header,
 };
 
 /// Mirrors the serverless fetcher's endpoints.
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     token: Option<Arc<SecretString>>,
 }
 
@@ -27,7 +27,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: Url, token: Option<SecretString>) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             token: token.map(Arc::new),
         }
     }

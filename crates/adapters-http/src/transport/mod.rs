@@ -16,7 +16,9 @@ use tracing::Instrument as _;
 use url::Url;
 
 pub use pacing::{Pacer, PacerRegistry, PacerStats, RateWindow, StatsSnapshot};
-pub use redact::{REDACTED, provider_message, redact_secrets, redact_url};
+pub use redact::{
+    LogSafeUrl, REDACTED, provider_message, redact_secrets, redact_url, redact_url_text,
+};
 pub use retry::{MAX_RETRY_AFTER, RetryPolicy, retry_after, secs_f64_hint};
 
 /// The largest body read from a provider; anything larger is `Malformed`, not an out-of-memory.
