@@ -7,6 +7,7 @@ mod failure_matrix;
 mod finnhub;
 mod hostile;
 mod pacing;
+mod redirects;
 mod secrets;
 mod serverless;
 mod support;
