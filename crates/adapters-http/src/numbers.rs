@@ -110,7 +110,11 @@ pub(crate) fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
     }
     // Whole numbers (the usual case) convert directly; 2^53 is where f64 stops being exact.
     if v.fract() == 0.0 && v < 9_007_199_254_740_992.0 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "v is finite, non-negative, whole and below 2^53: exactly representable"
+        )]
         return Ok(v as u64);
     }
     let d = decimal_from_f64(v)
