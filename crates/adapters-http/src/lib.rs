@@ -38,7 +38,7 @@ pub mod alpaca;
 pub mod alpha_vantage;
 pub mod batch;
 pub mod finnhub;
-mod numbers;
+pub mod numbers;
 mod series;
 pub mod serverless;
 pub mod transport;

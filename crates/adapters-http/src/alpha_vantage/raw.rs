@@ -98,7 +98,9 @@ impl RawClient {
         self.transport
             .get(call, |resp| {
                 if !(200..300).contains(&resp.status) {
-                    return Err(self.with_secret(|s| status_error(resp.status, &resp.text(), s)));
+                    return Err(
+                        self.with_secret(|s| wire::status_error(resp.status, &resp.body, s))
+                    );
                 }
                 match parse(&resp.body)? {
                     Body::Data(data) => Ok(data),
@@ -206,22 +208,5 @@ impl RawClient {
             None,
         )
         .await
-    }
-}
-
-/// Alpha Vantage reports its errors in HTTP 200 bodies; any other 4xx is unexpected and
-/// means the request itself was refused.
-fn status_error(status: u16, body: &str, secrets: &[&str]) -> FetchError {
-    match status {
-        401 => FetchError::Unauthorized,
-        403 => FetchError::EntitlementDenied {
-            reason: crate::transport::provider_message(body, secrets),
-        },
-        _ => FetchError::InvalidRequest {
-            reason: format!(
-                "HTTP {status}: {}",
-                crate::transport::provider_message(body, secrets)
-            ),
-        },
     }
 }

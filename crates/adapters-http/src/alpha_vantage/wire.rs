@@ -90,6 +90,21 @@ impl Notice {
     }
 }
 
+/// Alpha Vantage reports its errors in HTTP 200 bodies; any other status is unexpected and
+/// means the request itself was refused: 401 `Unauthorized`, 403 `EntitlementDenied`, anything
+/// else `InvalidRequest`, with the body (`secrets` redacted) kept.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    let text = provider_message(&String::from_utf8_lossy(body), secrets);
+    match status {
+        401 => FetchError::Unauthorized,
+        403 => FetchError::EntitlementDenied { reason: text },
+        _ => FetchError::InvalidRequest {
+            reason: format!("HTTP {status}: {text}"),
+        },
+    }
+}
+
 /// Provider text with the key redacted, including the "detected your API key as XXXX" echo.
 fn redact(msg: &str, secrets: &[&str]) -> String {
     let mut text = provider_message(msg, secrets);

@@ -10,9 +10,7 @@ use stockdata_domain::{FetchError, ProviderId, Symbol};
 use url::Url;
 
 use super::wire::{self, CandlesWire, NewsItemWire, QuoteWire};
-use crate::transport::{
-    Call, LogSafeUrl, RawResponse, Transport, endpoint_url, provider_message, secret_header,
-};
+use crate::transport::{Call, LogSafeUrl, RawResponse, Transport, endpoint_url, secret_header};
 
 const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-finnhub-token");
 
@@ -60,19 +58,7 @@ impl RawClient {
     }
 
     fn status_error(&self, resp: &RawResponse) -> FetchError {
-        let message = provider_message(
-            &wire::error_message(&resp.body),
-            &[self.api_key.expose_secret()],
-        );
-        match resp.status {
-            401 => FetchError::Unauthorized,
-            403 => FetchError::EntitlementDenied {
-                reason: format!("Finnhub: {message}"),
-            },
-            status => FetchError::InvalidRequest {
-                reason: format!("Finnhub HTTP {status}: {message}"),
-            },
-        }
+        wire::status_error(resp.status, &resp.body, &[self.api_key.expose_secret()])
     }
 
     /// `GET /api/v1/quote?symbol=`.

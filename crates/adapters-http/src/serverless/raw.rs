@@ -9,9 +9,7 @@ use url::Url;
 
 use super::wire::{self, Articles, BarRecord, QuoteRecord, Results};
 use crate::batch::join;
-use crate::transport::{
-    Call, LogSafeUrl, RawResponse, Transport, endpoint_url, provider_message, secret_header,
-};
+use crate::transport::{Call, LogSafeUrl, RawResponse, Transport, endpoint_url, secret_header};
 
 /// Mirrors the serverless fetcher's endpoints.
 #[derive(Debug, Clone)]
@@ -67,20 +65,7 @@ impl RawClient {
     }
 
     fn status_error(&self, resp: &RawResponse) -> FetchError {
-        if let Ok(envelope) = wire::parse::<wire::ErrorEnvelope>(&resp.body) {
-            let mut error = envelope.error;
-            error.message = provider_message(&error.message, &self.secrets());
-            return error.to_error(None);
-        }
-        match resp.status {
-            401 | 403 => FetchError::Unauthorized,
-            status => FetchError::InvalidRequest {
-                reason: format!(
-                    "serverless fetcher HTTP {status}: {}",
-                    provider_message(&resp.text(), &self.secrets())
-                ),
-            },
-        }
+        wire::status_error(resp.status, &resp.body, &self.secrets())
     }
 
     /// `GET /v1/quotes?symbols=`.

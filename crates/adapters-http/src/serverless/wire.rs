@@ -7,7 +7,7 @@ use serde::Deserialize;
 use stockdata_domain::{FetchError, Symbol, Volume};
 
 use crate::numbers::json;
-use crate::transport::secs_f64_hint;
+use crate::transport::{provider_message, secs_f64_hint};
 
 /// `{"kind": "...", "message": "...", "retry_after_s": n}`: a whole-request error (inside
 /// `{"error": ...}`) or one symbol's error inside a batch.
@@ -223,4 +223,25 @@ pub struct Articles {
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FetchError> {
     serde_json::from_slice(body)
         .map_err(|e| FetchError::malformed(format!("serverless fetcher: {e}")))
+}
+
+/// Classifies a non-2xx answer the way the adapter does: the error envelope when there is one
+/// (its message with `secrets` redacted), else 401/403 `Unauthorized` and anything else
+/// `InvalidRequest`.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    if let Ok(envelope) = parse::<ErrorEnvelope>(body) {
+        let mut error = envelope.error;
+        error.message = provider_message(&error.message, secrets);
+        return error.to_error(None);
+    }
+    match status {
+        401 | 403 => FetchError::Unauthorized,
+        status => FetchError::InvalidRequest {
+            reason: format!(
+                "serverless fetcher HTTP {status}: {}",
+                provider_message(&String::from_utf8_lossy(body), secrets)
+            ),
+        },
+    }
 }
