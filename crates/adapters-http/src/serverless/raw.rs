@@ -74,8 +74,11 @@ impl RawClient {
     /// Transport errors and the error envelope.
     pub async fn quotes(&self, symbols: &[Symbol]) -> Result<Results<QuoteRecord>, FetchError> {
         let joined = join(symbols);
-        self.get("/v1/quotes", &joined, &[("symbols", &joined)], wire::parse)
-            .await
+        let mut results: Results<QuoteRecord> = self
+            .get("/v1/quotes", &joined, &[("symbols", &joined)], wire::parse)
+            .await?;
+        results.redact_messages(&self.secrets());
+        Ok(results)
     }
 
     /// `GET /v1/bars?symbols=&interval=&start=&end=&adjustment=`.
@@ -91,19 +94,22 @@ impl RawClient {
     ) -> Result<Results<Vec<BarRecord>>, FetchError> {
         let joined = join(symbols);
         let (start, end) = (range.start().to_string(), range.end().to_string());
-        self.get(
-            "/v1/bars",
-            &joined,
-            &[
-                ("symbols", &joined),
-                ("interval", interval.as_str()),
-                ("start", &start),
-                ("end", &end),
-                ("adjustment", adjustment.as_str()),
-            ],
-            wire::parse,
-        )
-        .await
+        let mut results: Results<Vec<BarRecord>> = self
+            .get(
+                "/v1/bars",
+                &joined,
+                &[
+                    ("symbols", &joined),
+                    ("interval", interval.as_str()),
+                    ("start", &start),
+                    ("end", &end),
+                    ("adjustment", adjustment.as_str()),
+                ],
+                wire::parse,
+            )
+            .await?;
+        results.redact_messages(&self.secrets());
+        Ok(results)
     }
 
     /// `GET /v1/news?symbols=&start=&end=&limit=`.

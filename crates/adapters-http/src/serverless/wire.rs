@@ -209,6 +209,16 @@ pub struct Results<T> {
     pub results: Vec<SymbolEntry<T>>,
 }
 
+impl<T> Results<T> {
+    /// Redacts `secrets` from every per-symbol error message (a deployment may echo the
+    /// token), as the whole-request envelope's message is.
+    pub fn redact_messages(&mut self, secrets: &[&str]) {
+        for error in self.results.iter_mut().filter_map(|e| e.error.as_mut()) {
+            error.message = provider_message(&error.message, secrets);
+        }
+    }
+}
+
 /// `{"articles": [...]}` from `/v1/news`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Articles {

@@ -289,3 +289,22 @@ fn redact_url_hides_userinfo_and_query_credentials() {
         "https://example.com/v1?symbols=A%2CB&API_KEY=REDACTED",
     );
 }
+
+/// A deployment echoing the token in one symbol's error: redacted like the whole-request one.
+#[tokio::test]
+async fn serverless_per_symbol_errors_are_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/quotes"))
+        .respond_with(body(&format!(
+            r#"{{"results":[{{"symbol":"AAPL","error":{{"kind":"entitlement_denied","message":"token {SERVERLESS_TOKEN} may not"}}}}]}}"#
+        )))
+        .mount(&server)
+        .await;
+    let err = serverless(&server.uri(), "2024-03-08T21:00:00Z")
+        .quote(&sym("AAPL"))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(SERVERLESS_TOKEN), "{shown}");
+    assert!(shown.contains("token REDACTED may not"), "{shown}");
+}
