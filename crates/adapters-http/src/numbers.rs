@@ -1,4 +1,7 @@
 //! Number parsing at the parse boundary: exact decimals with context in every error.
+//!
+//! Public so the fuzz targets (`crates/fuzz`) and tests exercise exactly what the adapters
+//! call; every error is `FetchError::Malformed` naming the field.
 
 use std::str::FromStr;
 
@@ -6,14 +9,14 @@ use rust_decimal::Decimal;
 use stockdata_domain::FetchError;
 
 /// Text a provider uses for "no value".
-pub(crate) fn is_absent(text: &str) -> bool {
+pub fn is_absent(text: &str) -> bool {
     let t = text.trim();
     t.is_empty() || t.eq_ignore_ascii_case("none") || t == "-" || t.eq_ignore_ascii_case("null")
 }
 
 /// A decimal from provider text: `"112.6300"`, `"133.0"`, `"6.3e-05"`, `"-0.5852%"`. The scale
 /// is kept as sent (`112.6300` equals `112.63`; output normalizes).
-pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
+pub fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
     if let Some(d) = plain_decimal(text) {
         return Ok(d);
     }
@@ -35,9 +38,9 @@ pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
 /// the general way.
 fn plain_decimal(text: &str) -> Option<Decimal> {
     let bytes = text.as_bytes();
-    let (negative, digits) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        _ => (false, bytes),
+    let (negative, digits) = match bytes.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
     };
     if digits.is_empty() || digits.len() > 19 {
         return None;
@@ -48,6 +51,10 @@ fn plain_decimal(text: &str) -> Option<Decimal> {
     for &b in digits {
         match b {
             b'0'..=b'9' => {
+                if count == 18 {
+                    // A 19th digit could overflow the mantissa: the general parser takes it.
+                    return None;
+                }
                 mantissa = mantissa * 10 + i64::from(b - b'0');
                 count += 1;
                 if let Some(s) = scale.as_mut() {
@@ -68,7 +75,7 @@ fn plain_decimal(text: &str) -> Option<Decimal> {
 }
 
 /// Like [`decimal`], but "", "None" and "-" mean absent.
-pub(crate) fn opt_decimal(field: &str, text: Option<&str>) -> Result<Option<Decimal>, FetchError> {
+pub fn opt_decimal(field: &str, text: Option<&str>) -> Result<Option<Decimal>, FetchError> {
     match text {
         Some(t) if !is_absent(t) => decimal(field, t).map(Some),
         _ => Ok(None),
@@ -76,7 +83,7 @@ pub(crate) fn opt_decimal(field: &str, text: Option<&str>) -> Result<Option<Deci
 }
 
 /// A non-negative integer count from provider text (`"29062853"`).
-pub(crate) fn volume(field: &str, text: &str) -> Result<u64, FetchError> {
+pub fn volume(field: &str, text: &str) -> Result<u64, FetchError> {
     let t = text.trim();
     if let Ok(v) = t.parse::<u64>() {
         return Ok(v);
@@ -87,7 +94,7 @@ pub(crate) fn volume(field: &str, text: &str) -> Result<u64, FetchError> {
 }
 
 /// A non-negative integer count from a decimal; fractions are rounded to the nearest share.
-pub(crate) fn volume_from_decimal(field: &str, d: Decimal) -> Result<u64, FetchError> {
+pub fn volume_from_decimal(field: &str, d: Decimal) -> Result<u64, FetchError> {
     if d.is_sign_negative() && !d.is_zero() {
         return Err(FetchError::malformed(format!(
             "{field}: negative volume {d}"
@@ -98,7 +105,7 @@ pub(crate) fn volume_from_decimal(field: &str, d: Decimal) -> Result<u64, FetchE
 }
 
 /// A non-negative integer count from a JSON float (Finnhub types volumes as floats).
-pub(crate) fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
+pub fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
     if !v.is_finite() || v < 0.0 {
         return Err(FetchError::malformed(format!(
             "{field}: invalid volume {v}"
@@ -106,7 +113,11 @@ pub(crate) fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
     }
     // Whole numbers (the usual case) convert directly; 2^53 is where f64 stops being exact.
     if v.fract() == 0.0 && v < 9_007_199_254_740_992.0 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "v is finite, non-negative, whole and below 2^53: exactly representable"
+        )]
         return Ok(v as u64);
     }
     let d = decimal_from_f64(v)
@@ -117,7 +128,7 @@ pub(crate) fn volume_from_f64(field: &str, v: f64) -> Result<u64, FetchError> {
 /// A decimal from a JSON float, exact to the digits the provider printed: the shortest text
 /// that round-trips the float (`161.942117`, never `161.94211699999999`), formatted on the
 /// stack by ryu.
-pub(crate) fn decimal_from_f64(v: f64) -> Option<Decimal> {
+pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
     if !v.is_finite() {
         return None;
     }
@@ -131,7 +142,7 @@ pub(crate) fn decimal_from_f64(v: f64) -> Option<Decimal> {
 }
 
 /// An RFC 3339 instant (`2022-03-18T14:02:09.722539521Z`).
-pub(crate) fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, FetchError> {
+pub fn instant(field: &str, text: &str) -> Result<jiff::Timestamp, FetchError> {
     text.parse()
         .map_err(|_| FetchError::malformed(format!("{field}: {text:?} is not an RFC 3339 instant")))
 }

@@ -24,7 +24,7 @@ impl<T: Clone> SymbolResult<T> {
     ) -> Vec<SymbolResult<T>> {
         let mut out = Vec::with_capacity(requested.len());
         for (i, symbol) in requested.iter().enumerate() {
-            let repeated_later = requested[i + 1..].contains(symbol);
+            let repeated_later = requested.iter().skip(i + 1).any(|s| s == symbol);
             let result = if repeated_later {
                 found.get(symbol).cloned()
             } else {

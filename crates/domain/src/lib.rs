@@ -6,6 +6,34 @@
 //!
 //! This crate does no I/O and knows no async runtime, no HTTP and no provider JSON.
 
+// Panicking code on outside input is forbidden outside tests: headers, bodies and numbers come
+// from providers that may be hostile (issue #12; the fuzz targets in crates/fuzz hold the line).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::get_unwrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::float_cmp,
+    clippy::allow_attributes_without_reason
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::panic,
+        reason = "unit tests fail by panicking"
+    )
+)]
+
 mod batch;
 mod error;
 mod interval;

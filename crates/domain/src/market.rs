@@ -46,17 +46,21 @@ pub struct Quote {
 
 impl Quote {
     /// Fills `change` and `change_percent` from `price` and `previous_close` where the provider
-    /// left them out. Percent is rounded to 4 decimal places, as providers report it.
+    /// left them out. Percent is rounded to 4 decimal places, as providers report it. A value
+    /// `Decimal` cannot represent (prices at its edge, from a hostile upstream) is left out.
     pub fn derive_change(&mut self) {
         let Some(prev) = self.previous_close else {
             return;
         };
+        let change = self.price.checked_sub(prev);
         if self.change.is_none() {
-            self.change = Some(self.price - prev);
+            self.change = change;
         }
-        if self.change_percent.is_none() && !prev.is_zero() {
-            let pct = (self.price - prev) * Decimal::ONE_HUNDRED / prev;
-            self.change_percent = Some(pct.round_dp(4));
+        if self.change_percent.is_none() {
+            self.change_percent = change
+                .and_then(|c| c.checked_mul(Decimal::ONE_HUNDRED))
+                .and_then(|c| c.checked_div(prev))
+                .map(|pct| pct.round_dp(4));
         }
     }
 }

@@ -61,7 +61,7 @@ pub fn check_bars(bars: &[Bar]) -> Vec<Finding> {
         check_bar(bar, &mut findings);
     }
     for pair in bars.windows(2) {
-        let (prev, next) = (&pair[0], &pair[1]);
+        let [prev, next] = pair else { continue };
         if next.start == prev.start {
             findings.push(Finding::DuplicateStart { start: next.start });
         } else if next.start < prev.start {

@@ -21,7 +21,10 @@ pub fn new_york() -> &'static TimeZone {
     TZ.get_or_init(|| {
         // The database is bundled at compile time (jiff's `tzdb-bundle-always`), so this lookup
         // does no I/O and cannot miss.
-        #[allow(clippy::expect_used)]
+        #[allow(
+            clippy::expect_used,
+            reason = "bundled at compile time (tzdb-bundle-always): the lookup cannot miss"
+        )]
         TimeZone::get(NEW_YORK).expect("America/New_York is in the bundled tz database")
     })
 }

@@ -21,6 +21,34 @@
 //!
 //! This is what lets the core retry and fail over without knowing any provider.
 
+// Panicking code on outside input is forbidden outside tests: headers, bodies and numbers come
+// from providers that may be hostile (issue #12; the fuzz targets in crates/fuzz hold the line).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::get_unwrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::float_cmp,
+    clippy::allow_attributes_without_reason
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::panic,
+        reason = "unit tests fail by panicking"
+    )
+)]
+
 use std::fmt::Debug;
 use std::time::Duration;
 

@@ -10,9 +10,7 @@ use url::Url;
 
 use super::wire::{self, BarsPage, NewsPage, Snapshots};
 use crate::batch::join;
-use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
-};
+use crate::transport::{Call, LogSafeUrl, RawResponse, Transport, endpoint_url, secret_header};
 
 const KEY_ID: HeaderName = HeaderName::from_static("apca-api-key-id");
 const SECRET_KEY: HeaderName = HeaderName::from_static("apca-api-secret-key");
@@ -53,7 +51,7 @@ pub struct NewsParams {
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     key_id: Arc<SecretString>,
     secret_key: Arc<SecretString>,
 }
@@ -69,7 +67,7 @@ impl RawClient {
     ) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             key_id: Arc::new(key_id),
             secret_key: Arc::new(secret_key),
         }
@@ -106,25 +104,11 @@ impl RawClient {
     }
 
     fn status_error(&self, resp: &RawResponse) -> FetchError {
-        let message = provider_message(
-            &wire::error_message(&resp.body),
+        wire::status_error(
+            resp.status,
+            &resp.body,
             &[self.key_id.expose_secret(), self.secret_key.expose_secret()],
-        );
-        let lower = message.to_ascii_lowercase();
-        match resp.status {
-            403 if lower.contains("subscription")
-                || lower.contains("sip")
-                || lower.contains("permit") =>
-            {
-                FetchError::EntitlementDenied {
-                    reason: format!("Alpaca: {message}"),
-                }
-            }
-            401 | 403 => FetchError::Unauthorized,
-            status => FetchError::InvalidRequest {
-                reason: format!("Alpaca HTTP {status}: {message}"),
-            },
-        }
+        )
     }
 
     /// `GET /v2/stocks/snapshots?symbols=&feed=`.

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use stockdata_domain::{FetchError, Volume};
 
 use crate::numbers::{self, json};
+use crate::transport::provider_message;
 
 /// A trade (`latestTrade`).
 #[derive(Debug, Clone, Deserialize)]
@@ -260,4 +261,27 @@ pub fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<ErrorWire>(body)
         .map(|e| e.message)
         .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
+}
+
+/// Classifies a non-2xx answer the way the adapter does: a 403 about the subscription or feed
+/// is `EntitlementDenied`, other 401/403 `Unauthorized`, anything else `InvalidRequest`, with
+/// the provider's message (`secrets` redacted) kept.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    let message = provider_message(&error_message(body), secrets);
+    let lower = message.to_ascii_lowercase();
+    match status {
+        403 if lower.contains("subscription")
+            || lower.contains("sip")
+            || lower.contains("permit") =>
+        {
+            FetchError::EntitlementDenied {
+                reason: format!("Alpaca: {message}"),
+            }
+        }
+        401 | 403 => FetchError::Unauthorized,
+        status => FetchError::InvalidRequest {
+            reason: format!("Alpaca HTTP {status}: {message}"),
+        },
+    }
 }

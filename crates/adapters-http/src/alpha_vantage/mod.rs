@@ -361,9 +361,17 @@ pub fn daily_bars(
             if row.close.is_zero() {
                 (row.open, row.high, row.low, adj)
             } else {
-                let factor = adj / row.close;
-                let scale = |p: rust_decimal::Decimal| (p * factor).round_dp(4);
-                (scale(row.open), scale(row.high), scale(row.low), adj)
+                let scale = |p: rust_decimal::Decimal| {
+                    let scaled = adj.checked_div(row.close).and_then(|f| p.checked_mul(f));
+                    scaled.map(|v| v.round_dp(4)).ok_or_else(|| {
+                        FetchError::malformed(format!(
+                            "row {}: adjusting {p} by {adj}/{} is out of range",
+                            row.wall_time.date(),
+                            row.close
+                        ))
+                    })
+                };
+                (scale(row.open)?, scale(row.high)?, scale(row.low)?, adj)
             }
         } else {
             (row.open, row.high, row.low, row.close)

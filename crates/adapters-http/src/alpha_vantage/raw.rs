@@ -7,7 +7,7 @@ use stockdata_domain::{FetchError, ProviderId, Symbol};
 use url::Url;
 
 use super::wire::{self, Body, FeedItem, GlobalQuote, Series};
-use crate::transport::{Call, Transport, endpoint_url};
+use crate::transport::{Call, LogSafeUrl, Transport, endpoint_url};
 
 /// `outputsize` of the time-series functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub struct NewsParams<'a> {
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    query_url: Url,
+    query_url: LogSafeUrl,
     api_key: Arc<SecretString>,
 }
 
@@ -55,7 +55,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: &Url, api_key: SecretString) -> Self {
         Self {
             transport,
-            query_url: endpoint_url(base_url, "/query"),
+            query_url: LogSafeUrl::new(endpoint_url(base_url, "/query")),
             api_key: Arc::new(api_key),
         }
     }
@@ -66,7 +66,7 @@ impl RawClient {
     }
 
     fn url(&self, function: &str, params: &[(&str, &str)]) -> Url {
-        let mut url = self.query_url.clone();
+        let mut url = self.query_url.as_url().clone();
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("function", function);
@@ -98,7 +98,9 @@ impl RawClient {
         self.transport
             .get(call, |resp| {
                 if !(200..300).contains(&resp.status) {
-                    return Err(self.with_secret(|s| status_error(resp.status, &resp.text(), s)));
+                    return Err(
+                        self.with_secret(|s| wire::status_error(resp.status, &resp.body, s))
+                    );
                 }
                 match parse(&resp.body)? {
                     Body::Data(data) => Ok(data),
@@ -206,22 +208,5 @@ impl RawClient {
             None,
         )
         .await
-    }
-}
-
-/// Alpha Vantage reports its errors in HTTP 200 bodies; any other 4xx is unexpected and
-/// means the request itself was refused.
-fn status_error(status: u16, body: &str, secrets: &[&str]) -> FetchError {
-    match status {
-        401 => FetchError::Unauthorized,
-        403 => FetchError::EntitlementDenied {
-            reason: crate::transport::provider_message(body, secrets),
-        },
-        _ => FetchError::InvalidRequest {
-            reason: format!(
-                "HTTP {status}: {}",
-                crate::transport::provider_message(body, secrets)
-            ),
-        },
     }
 }

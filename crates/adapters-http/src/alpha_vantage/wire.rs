@@ -90,16 +90,34 @@ impl Notice {
     }
 }
 
+/// Alpha Vantage reports its errors in HTTP 200 bodies; any other status is unexpected and
+/// means the request itself was refused: 401 `Unauthorized`, 403 `EntitlementDenied`, anything
+/// else `InvalidRequest`, with the body (`secrets` redacted) kept.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    let text = provider_message(&String::from_utf8_lossy(body), secrets);
+    match status {
+        401 => FetchError::Unauthorized,
+        403 => FetchError::EntitlementDenied { reason: text },
+        _ => FetchError::InvalidRequest {
+            reason: format!("HTTP {status}: {text}"),
+        },
+    }
+}
+
 /// Provider text with the key redacted, including the "detected your API key as XXXX" echo.
 fn redact(msg: &str, secrets: &[&str]) -> String {
     let mut text = provider_message(msg, secrets);
     const ECHO: &str = "api key as ";
     if let Some(pos) = text.to_ascii_lowercase().find(ECHO) {
+        // ASCII lower-casing keeps byte offsets, so `start` is a boundary in `text` too.
         let start = pos + ECHO.len();
-        let end = text[start..]
-            .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
-            .map_or(text.len(), |i| start + i);
-        text.replace_range(start..end, crate::transport::REDACTED);
+        if let Some(rest) = text.get(start..) {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .map_or(text.len(), |i| start + i);
+            text.replace_range(start..end, crate::transport::REDACTED);
+        }
     }
     text
 }
@@ -399,7 +417,7 @@ fn parse_wall_time(key: &str) -> Option<DateTime> {
         }
         Some(n)
     };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    if b.len() < 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
     }
     let date = Date::new(
@@ -410,7 +428,7 @@ fn parse_wall_time(key: &str) -> Option<DateTime> {
     .ok()?;
     let time = match b.len() {
         10 => Time::midnight(),
-        16 | 19 if b[10] == b' ' || b[10] == b'T' => {
+        16 | 19 if matches!(b.get(10), Some(b' ' | b'T')) => {
             let h = i8::try_from(num(11..13)?).ok()?;
             let m = i8::try_from(num(14..16)?).ok()?;
             let s = if b.len() == 19 {
@@ -498,7 +516,7 @@ pub fn parse_news(body: &[u8]) -> Result<Body<Vec<FeedItem>>, FetchError> {
 #[must_use]
 pub fn parse_news_time(text: &str) -> Option<jiff::Timestamp> {
     let b = text.as_bytes();
-    if !(b.len() == 13 || b.len() == 15) || b[8] != b'T' {
+    if !(b.len() == 13 || b.len() == 15) || b.get(8) != Some(&b'T') {
         return None;
     }
     let digits = |r: std::ops::Range<usize>| -> Option<i16> {

@@ -249,6 +249,10 @@ impl BarSource for Finnhub {
 ///
 /// # Errors
 /// `Malformed` for an unknown status, arrays of different lengths, bad times or volumes.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "every array is checked to have length n before the loop over 0..n"
+)]
 pub fn candle_bars(
     symbol: &Symbol,
     interval: Interval,

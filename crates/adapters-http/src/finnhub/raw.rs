@@ -10,9 +10,7 @@ use stockdata_domain::{FetchError, ProviderId, Symbol};
 use url::Url;
 
 use super::wire::{self, CandlesWire, NewsItemWire, QuoteWire};
-use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
-};
+use crate::transport::{Call, LogSafeUrl, RawResponse, Transport, endpoint_url, secret_header};
 
 const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-finnhub-token");
 
@@ -20,7 +18,7 @@ const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-finnhub-token");
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     api_key: Arc<SecretString>,
 }
 
@@ -30,7 +28,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: Url, api_key: SecretString) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             api_key: Arc::new(api_key),
         }
     }
@@ -60,19 +58,7 @@ impl RawClient {
     }
 
     fn status_error(&self, resp: &RawResponse) -> FetchError {
-        let message = provider_message(
-            &wire::error_message(&resp.body),
-            &[self.api_key.expose_secret()],
-        );
-        match resp.status {
-            401 => FetchError::Unauthorized,
-            403 => FetchError::EntitlementDenied {
-                reason: format!("Finnhub: {message}"),
-            },
-            status => FetchError::InvalidRequest {
-                reason: format!("Finnhub HTTP {status}: {message}"),
-            },
-        }
+        wire::status_error(resp.status, &resp.body, &[self.api_key.expose_secret()])
     }
 
     /// `GET /api/v1/quote?symbol=`.

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use stockdata_domain::FetchError;
 
 use crate::numbers::json;
+use crate::transport::provider_message;
 
 /// `GET /api/v1/quote`. An unknown symbol answers all zeros with null `d`/`dp` and `t = 0`.
 #[derive(Debug, Clone, Deserialize)]
@@ -137,4 +138,21 @@ pub fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<ErrorWire>(body)
         .map(|e| e.error)
         .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
+}
+
+/// Classifies a non-2xx answer the way the adapter does: 401 is `Unauthorized`, 403
+/// `EntitlementDenied`, anything else `InvalidRequest`, with the provider's message (`secrets`
+/// redacted) kept.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    let message = provider_message(&error_message(body), secrets);
+    match status {
+        401 => FetchError::Unauthorized,
+        403 => FetchError::EntitlementDenied {
+            reason: format!("Finnhub: {message}"),
+        },
+        status => FetchError::InvalidRequest {
+            reason: format!("Finnhub HTTP {status}: {message}"),
+        },
+    }
 }

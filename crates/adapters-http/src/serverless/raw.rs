@@ -9,15 +9,13 @@ use url::Url;
 
 use super::wire::{self, Articles, BarRecord, QuoteRecord, Results};
 use crate::batch::join;
-use crate::transport::{
-    Call, RawResponse, Transport, endpoint_url, provider_message, secret_header,
-};
+use crate::transport::{Call, LogSafeUrl, RawResponse, Transport, endpoint_url, secret_header};
 
 /// Mirrors the serverless fetcher's endpoints.
 #[derive(Debug, Clone)]
 pub struct RawClient {
     transport: Transport,
-    base_url: Url,
+    base_url: LogSafeUrl,
     token: Option<Arc<SecretString>>,
 }
 
@@ -27,7 +25,7 @@ impl RawClient {
     pub fn new(transport: Transport, base_url: Url, token: Option<SecretString>) -> Self {
         Self {
             transport,
-            base_url,
+            base_url: LogSafeUrl::new(base_url),
             token: token.map(Arc::new),
         }
     }
@@ -67,20 +65,7 @@ impl RawClient {
     }
 
     fn status_error(&self, resp: &RawResponse) -> FetchError {
-        if let Ok(envelope) = wire::parse::<wire::ErrorEnvelope>(&resp.body) {
-            let mut error = envelope.error;
-            error.message = provider_message(&error.message, &self.secrets());
-            return error.to_error(None);
-        }
-        match resp.status {
-            401 | 403 => FetchError::Unauthorized,
-            status => FetchError::InvalidRequest {
-                reason: format!(
-                    "serverless fetcher HTTP {status}: {}",
-                    provider_message(&resp.text(), &self.secrets())
-                ),
-            },
-        }
+        wire::status_error(resp.status, &resp.body, &self.secrets())
     }
 
     /// `GET /v1/quotes?symbols=`.
@@ -89,8 +74,11 @@ impl RawClient {
     /// Transport errors and the error envelope.
     pub async fn quotes(&self, symbols: &[Symbol]) -> Result<Results<QuoteRecord>, FetchError> {
         let joined = join(symbols);
-        self.get("/v1/quotes", &joined, &[("symbols", &joined)], wire::parse)
-            .await
+        let mut results: Results<QuoteRecord> = self
+            .get("/v1/quotes", &joined, &[("symbols", &joined)], wire::parse)
+            .await?;
+        results.redact_messages(&self.secrets());
+        Ok(results)
     }
 
     /// `GET /v1/bars?symbols=&interval=&start=&end=&adjustment=`.
@@ -106,19 +94,22 @@ impl RawClient {
     ) -> Result<Results<Vec<BarRecord>>, FetchError> {
         let joined = join(symbols);
         let (start, end) = (range.start().to_string(), range.end().to_string());
-        self.get(
-            "/v1/bars",
-            &joined,
-            &[
-                ("symbols", &joined),
-                ("interval", interval.as_str()),
-                ("start", &start),
-                ("end", &end),
-                ("adjustment", adjustment.as_str()),
-            ],
-            wire::parse,
-        )
-        .await
+        let mut results: Results<Vec<BarRecord>> = self
+            .get(
+                "/v1/bars",
+                &joined,
+                &[
+                    ("symbols", &joined),
+                    ("interval", interval.as_str()),
+                    ("start", &start),
+                    ("end", &end),
+                    ("adjustment", adjustment.as_str()),
+                ],
+                wire::parse,
+            )
+            .await?;
+        results.redact_messages(&self.secrets());
+        Ok(results)
     }
 
     /// `GET /v1/news?symbols=&start=&end=&limit=`.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use stockdata_domain::{FetchError, Symbol, Volume};
 
 use crate::numbers::json;
+use crate::transport::{provider_message, secs_f64_hint};
 
 /// `{"kind": "...", "message": "...", "retry_after_s": n}`: a whole-request error (inside
 /// `{"error": ...}`) or one symbol's error inside a batch.
@@ -35,10 +36,7 @@ impl ErrorWire {
         let message = self.message.clone();
         match self.kind.as_str() {
             "rate_limited" => FetchError::RateLimited {
-                retry_after: self
-                    .retry_after_s
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(std::time::Duration::from_secs_f64),
+                retry_after: self.retry_after_s.and_then(secs_f64_hint),
             },
             "quota_exhausted" => FetchError::QuotaExhausted {
                 resets_at: self.resets_at.as_deref().and_then(|t| t.parse().ok()),
@@ -211,6 +209,16 @@ pub struct Results<T> {
     pub results: Vec<SymbolEntry<T>>,
 }
 
+impl<T> Results<T> {
+    /// Redacts `secrets` from every per-symbol error message (a deployment may echo the
+    /// token), as the whole-request envelope's message is.
+    pub fn redact_messages(&mut self, secrets: &[&str]) {
+        for error in self.results.iter_mut().filter_map(|e| e.error.as_mut()) {
+            error.message = provider_message(&error.message, secrets);
+        }
+    }
+}
+
 /// `{"articles": [...]}` from `/v1/news`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Articles {
@@ -225,4 +233,25 @@ pub struct Articles {
 pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FetchError> {
     serde_json::from_slice(body)
         .map_err(|e| FetchError::malformed(format!("serverless fetcher: {e}")))
+}
+
+/// Classifies a non-2xx answer the way the adapter does: the error envelope when there is one
+/// (its message with `secrets` redacted), else 401/403 `Unauthorized` and anything else
+/// `InvalidRequest`.
+#[must_use]
+pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
+    if let Ok(envelope) = parse::<ErrorEnvelope>(body) {
+        let mut error = envelope.error;
+        error.message = provider_message(&error.message, secrets);
+        return error.to_error(None);
+    }
+    match status {
+        401 | 403 => FetchError::Unauthorized,
+        status => FetchError::InvalidRequest {
+            reason: format!(
+                "serverless fetcher HTTP {status}: {}",
+                provider_message(&String::from_utf8_lossy(body), secrets)
+            ),
+        },
+    }
 }

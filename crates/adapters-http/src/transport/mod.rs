@@ -16,11 +16,17 @@ use tracing::Instrument as _;
 use url::Url;
 
 pub use pacing::{Pacer, PacerRegistry, PacerStats, RateWindow, StatsSnapshot};
-pub use redact::{REDACTED, provider_message, redact_secrets, redact_url};
-pub use retry::{RetryPolicy, retry_after};
+pub use redact::{
+    LogSafeUrl, REDACTED, provider_message, redact_secrets, redact_url, redact_url_text,
+};
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy, retry_after, secs_f64_hint};
 
 /// The largest body read from a provider; anything larger is `Malformed`, not an out-of-memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Redirects within the request's own origin followed per attempt; one more is answered
+/// `Malformed`. A redirect to another origin is never followed (see [`http_client`]).
+pub const MAX_SAME_ORIGIN_REDIRECTS: usize = 5;
 
 /// Timeouts and retry policy for one provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,17 +141,12 @@ impl Transport {
     /// # Errors
     /// `Transport` when the TLS backend cannot be initialised.
     pub fn new(config: TransportConfig, pacer: Arc<Pacer>) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("stockdata/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Transport {
-                detail: format!("cannot build the HTTP client: {}", error_chain(&e)),
-            })?;
-        Ok(Self::with_client(client, config, pacer))
+        Ok(Self::with_client(http_client(&config)?, config, pacer))
     }
 
     /// A transport on an existing client (to share one connection pool between providers).
+    /// Build the client with [`http_client`]: a client that follows redirects to other origins
+    /// would carry credential headers there before the transport could refuse the answer.
     #[must_use]
     pub fn with_client(
         client: reqwest::Client,
@@ -264,7 +265,7 @@ impl Transport {
                 return Err(err);
             }
             let wait = err.retry_after().unwrap_or_else(|| policy.backoff(attempt));
-            if started.elapsed() + wait > policy.total_budget {
+            if started.elapsed().saturating_add(wait) > policy.total_budget {
                 tracing::warn!(attempt, status, elapsed_ms, url = %url, error.kind = kind, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "attempt failed; retry would exceed the time budget");
                 return Err(err);
             }
@@ -291,6 +292,9 @@ impl Transport {
         }
         let mut response = request.send().await.map_err(map_reqwest_error)?;
         let status = response.status().as_u16();
+        if let Some(err) = redirect_error(call, response.url(), status, response.headers()) {
+            return Err(err);
+        }
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::with_capacity(
             response
@@ -313,6 +317,82 @@ impl Transport {
             body,
         })
     }
+}
+
+/// The HTTP client every transport should use: timeouts, user agent, no `Referer`, and a
+/// redirect policy that follows at most [`MAX_SAME_ORIGIN_REDIRECTS`] redirects within the
+/// request's origin and stops at the first hop to another origin (scheme, host or port), so
+/// credential headers (`X-Finnhub-Token`, `APCA-API-*`, which reqwest would carry along) and
+/// query keys never reach it. The transport answers such a redirect as `Malformed`.
+///
+/// # Errors
+/// `Transport` when the TLS backend cannot be initialised.
+pub fn http_client(config: &TransportConfig) -> Result<reqwest::Client, FetchError> {
+    reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .user_agent(concat!("stockdata/", env!("CARGO_PKG_VERSION")))
+        .referer(false)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            // `previous()` starts with the URL first requested.
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if same_origin && attempt.previous().len() <= MAX_SAME_ORIGIN_REDIRECTS {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()
+        .map_err(|e| FetchError::Transport {
+            detail: format!("cannot build the HTTP client: {}", error_chain(&e)),
+        })
+}
+
+/// A redirect that was not followed (or a client that followed one off the request's origin),
+/// as a typed error: not retryable (the provider will redirect again) but open to fail-over
+/// (another provider's `base_url` may be right). Names the origin only, never a path, query or
+/// userinfo.
+fn redirect_error(
+    call: &Call<'_>,
+    answered: &Url,
+    status: u16,
+    headers: &HeaderMap,
+) -> Option<FetchError> {
+    let provider = call.provider;
+    let asked = call.url.origin();
+    if answered.origin() != asked {
+        return Some(FetchError::malformed(format!(
+            "{provider} answered from another origin ({}); check the configured base_url and \
+             build the HTTP client with transport::http_client",
+            answered.origin().ascii_serialization()
+        )));
+    }
+    if !(300..400).contains(&status) {
+        return None;
+    }
+    let target = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| answered.join(location).ok());
+    Some(FetchError::malformed(match target {
+        Some(target) if target.origin() != asked => format!(
+            "{provider} redirected to another origin ({}); stockdata did not follow it with \
+             credentials: check the configured base_url for {provider} (it must be the API's \
+             own address, not one that redirects)",
+            target.origin().ascii_serialization()
+        ),
+        Some(_) => format!(
+            "{provider} redirected more than {MAX_SAME_ORIGIN_REDIRECTS} times within its \
+             origin (HTTP {status}); stockdata stopped following: check the configured \
+             base_url for {provider}"
+        ),
+        None => format!(
+            "{provider} answered HTTP {status} without a usable Location; check the \
+             configured base_url for {provider}"
+        ),
+    }))
 }
 
 /// The classification every provider shares: throttling, server failures, HTML error pages.

@@ -233,7 +233,7 @@ impl Pacer {
                             let resets_at = Timestamp::now().checked_add(wait).ok();
                             return Err(FetchError::QuotaExhausted { resets_at });
                         }
-                        tracing::debug!(window = %window, wait_ms = wait.as_millis() as u64, "pacing: waiting for quota");
+                        tracing::debug!(window = %window, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "pacing: waiting for quota");
                         tokio::time::sleep(wait).await;
                         slept = true;
                     }

@@ -189,3 +189,122 @@ async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
     assert!(logs.contains("\"elapsed_ms\""), "{logs}");
     assert!(logs.contains("\"provider\":\"finnhub\""), "{logs}");
 }
+
+const URL_USER: &str = "stockuser-3c1f";
+const URL_PASSWORD: &str = "URLPASS-a07b-do-not-log";
+
+/// A base URL with userinfo (`http://user:PASSWORD@host`) must not put the password in any log
+/// line, error or Debug output, for any provider.
+#[tokio::test]
+async fn userinfo_in_a_base_url_appears_nowhere() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .json()
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    // Every endpoint fails once (retried, so logged at every level), then answers.
+    for (p, ok) in [
+        ("/query", "alphavantage_global_quote.json"),
+        ("/api/v1/quote", "finnhub_quote.json"),
+        ("/v2/stocks/snapshots", "alpaca_snapshots_multi.json"),
+        ("/v1/quotes", "serverless_quotes.json"),
+    ] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(path(p))
+            .respond_with(json(ok))
+            .mount(&server)
+            .await;
+    }
+    let addr = server.address();
+    let base = format!("http://{URL_USER}:{URL_PASSWORD}@{addr}");
+    let mut shown = String::new();
+    let client = av(&base, "2018-10-08T14:00:00Z");
+    client.quote(&sym("MSFT")).await.unwrap();
+    let finnhub = fh(&base, "2020-02-25T16:00:00Z");
+    finnhub.quote(&sym("AAPL")).await.unwrap();
+    let apca = alpaca(&base, "2021-05-03T15:00:00Z");
+    apca.quote(&sym("AAPL")).await.unwrap();
+    let sl = serverless(&base, "2024-03-08T21:00:00Z");
+    sl.quote(&sym("AAPL")).await.unwrap();
+    shown.push_str(&format!("{client:?}\n{finnhub:?}\n{apca:?}\n{sl:?}\n"));
+
+    // A dead host with userinfo: the transport error must not carry it either.
+    let dead = fh(
+        &format!("http://{URL_USER}:{URL_PASSWORD}@127.0.0.1:9"),
+        "2024-01-02T15:00:00Z",
+    );
+    let err = dead.quote(&sym("AAPL")).await.unwrap_err();
+    shown.push_str(&format!("{err}\n{err:?}\n"));
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    shown.push_str(&logs);
+    for secret in [URL_USER, URL_PASSWORD, AV_KEY] {
+        assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+    }
+    // The test could fail: the URLs were logged, userinfo replaced.
+    assert!(
+        logs.contains(&format!("http://REDACTED:REDACTED@{addr}/api/v1/quote")),
+        "{logs}"
+    );
+    assert!(logs.contains("apikey=REDACTED"), "{logs}");
+}
+
+#[test]
+fn redact_url_hides_userinfo_and_query_credentials() {
+    use stockdata_adapters_http::transport::redact_url;
+    let check = |input: &str, want: &str| {
+        assert_eq!(
+            redact_url(&url::Url::parse(input).unwrap()),
+            want,
+            "{input}"
+        );
+    };
+    check(
+        "http://user:pw@example.com:8080/query?function=X&apikey=k&token=t",
+        "http://REDACTED:REDACTED@example.com:8080/query?function=X&apikey=REDACTED&token=REDACTED",
+    );
+    check(
+        "https://user@example.com/v1",
+        "https://REDACTED@example.com/v1",
+    );
+    check(
+        "https://:pw@example.com/v1",
+        "https://:REDACTED@example.com/v1",
+    );
+    check(
+        "https://example.com/v1?symbols=A,B",
+        "https://example.com/v1?symbols=A,B",
+    );
+    check(
+        "https://example.com/v1?symbols=A%2CB&API_KEY=k",
+        "https://example.com/v1?symbols=A%2CB&API_KEY=REDACTED",
+    );
+}
+
+/// A deployment echoing the token in one symbol's error: redacted like the whole-request one.
+#[tokio::test]
+async fn serverless_per_symbol_errors_are_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/quotes"))
+        .respond_with(body(&format!(
+            r#"{{"results":[{{"symbol":"AAPL","error":{{"kind":"entitlement_denied","message":"token {SERVERLESS_TOKEN} may not"}}}}]}}"#
+        )))
+        .mount(&server)
+        .await;
+    let err = serverless(&server.uri(), "2024-03-08T21:00:00Z")
+        .quote(&sym("AAPL"))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(SERVERLESS_TOKEN), "{shown}");
+    assert!(shown.contains("token REDACTED may not"), "{shown}");
+}

@@ -100,3 +100,41 @@ fn quote_derives_change_exactly() {
         Some("-0.5852".parse::<Decimal>().unwrap())
     );
 }
+
+/// Provider prices at the edge of `Decimal`: a change that cannot be represented is left out,
+/// never a panic.
+#[test]
+fn derived_change_never_overflows() {
+    let quote = |price: Decimal, prev: Decimal| {
+        let mut q = Quote {
+            symbol: Symbol::parse("X").unwrap(),
+            price,
+            bid: None,
+            bid_size: None,
+            ask: None,
+            ask_size: None,
+            open: None,
+            high: None,
+            low: None,
+            previous_close: Some(prev),
+            change: None,
+            change_percent: None,
+            volume: None,
+            as_of: Timestamp::UNIX_EPOCH,
+            provenance: Provenance::new(ProviderId::new("test"), Timestamp::UNIX_EPOCH),
+        };
+        q.derive_change();
+        (q.change, q.change_percent)
+    };
+    assert_eq!(quote(Decimal::MAX, Decimal::MIN), (None, None));
+    let (change, pct) = quote(Decimal::MAX, Decimal::new(1, 28));
+    assert!(change.is_some());
+    assert_eq!(pct, None);
+    let (change, pct) = quote(Decimal::MAX, Decimal::ONE);
+    assert!(change.is_some());
+    assert_eq!(pct, None, "x100 overflows");
+    assert_eq!(
+        quote(Decimal::new(2, 0), Decimal::ONE),
+        (Some(Decimal::ONE), Some(Decimal::ONE_HUNDRED))
+    );
+}
