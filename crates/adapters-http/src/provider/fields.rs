@@ -189,16 +189,22 @@ impl BaseUrl {
     /// # Errors
     /// What is wrong with it and what to use.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let url = Url::parse(text.trim()).map_err(|e| {
-            format!("{text:?} is not a URL ({e}): use scheme://host[:port][/prefix]")
+        // Never echo a password: a URL with userinfo is named without it.
+        let shown = match text.rsplit_once('@') {
+            Some((_, host)) => format!("<credentials>@{host}"),
+            None => text.to_owned(),
+        };
+        let text = text.trim();
+        let url = Url::parse(text).map_err(|e| {
+            format!("{shown:?} is not a URL ({e}): use scheme://host[:port][/prefix]")
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(format!(
-                "{text:?} must be an http:// or https:// URL with a host"
+                "{shown:?} must be an http:// or https:// URL with a host"
             ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("{text:?} must not have a query or fragment"));
+            return Err(format!("{shown:?} must not have a query or fragment"));
         }
         Ok(Self(url))
     }

@@ -185,10 +185,8 @@ impl<S: Settings> ProviderSettings for S {
         Settings::default_adjustment(self)
     }
     fn view(&self) -> Box<serde_json::value::RawValue> {
-        serde_json::value::to_raw_value(self).unwrap_or_else(|_| {
-            serde_json::value::RawValue::from_string("null".to_owned())
-                .unwrap_or_else(|_| unreachable!("null is JSON"))
-        })
+        serde_json::value::to_raw_value(self)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -259,3 +259,31 @@ fn an_agent_run_has_one_run_id() {
     }
     assert_eq!(ids.len(), 1, "{ids:?}");
 }
+
+#[test]
+fn config_show_never_prints_a_password_in_a_base_url() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stockdata.toml"),
+        "[providers.finnhub]\napi_key = \"k-secret-1\"\nbase_url = \"http://user:PASSWORD-9@127.0.0.1:1/x\"\n",
+    )
+    .unwrap();
+    for format in ["table", "json"] {
+        let (code, out, err) =
+            run(stockdata(dir.path()).args(["config", "show", "--format", format]));
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("127.0.0.1:1"), "{out}");
+        assert!(
+            !out.contains("PASSWORD-9") && !out.contains("k-secret-1"),
+            "{out}"
+        );
+    }
+    std::fs::write(
+        dir.path().join("stockdata.toml"),
+        "[providers.finnhub]\nbase_url = \"ftp://user:PASSWORD-9@host\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(stockdata(dir.path()).args(["providers"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(!err.contains("PASSWORD-9"), "{err}");
+}
