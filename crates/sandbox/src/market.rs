@@ -337,4 +337,83 @@ mod tests {
         assert_eq!(cents(12_345), "123.45");
         assert_eq!(cents(5), "0.05");
     }
+
+    /// Exact values, so that a change of generator (or of its seeding) is noticed: the app's
+    /// CLI snapshots print these cents too.
+    #[test]
+    fn pinned_values() {
+        let d = Date::constant(2024, 3, 8);
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let bar = |start: &str, ohlc: [i64; 4], volume: u64, trades: u64| SynthBar {
+            start: at(start),
+            open: ohlc[0],
+            high: ohlc[1],
+            low: ohlc[2],
+            close: ohlc[3],
+            volume,
+            trades,
+        };
+        assert_eq!(hash(&[b"AAPL", b"base"]), 3_002_843_252_809_872_143);
+        let aapl = bar(
+            "2024-03-08T05:00:00Z",
+            [7248, 7266, 7140, 7247],
+            17_961_740,
+            185_172,
+        );
+        assert_eq!(daily("AAPL", d), aapl);
+        assert_eq!(
+            daily("BRK.B", Date::constant(2001, 7, 2)),
+            bar(
+                "2001-07-02T04:00:00Z",
+                [6948, 7013, 6861, 6976],
+                9_889_850,
+                101_957
+            )
+        );
+        assert_eq!(
+            intraday("MSFT", d, 0, 60),
+            bar(
+                "2024-03-08T14:30:00Z",
+                [2869, 2871, 2854, 2855],
+                4_373_182,
+                87_463
+            )
+        );
+        assert_eq!(
+            intraday("MSFT", d, 330, 60),
+            bar(
+                "2024-03-08T20:00:00Z",
+                [2834, 2834, 2821, 2823],
+                4_016_337,
+                80_326
+            )
+        );
+        let q = quote("AAPL", at("2024-03-08T21:30:00Z"));
+        assert_eq!(
+            (q.price, q.bid, q.ask, q.previous_close),
+            (7247, 7244, 7250, 7119)
+        );
+        assert_eq!(
+            (q.day, q.date, q.as_of),
+            (aapl, d, at("2024-03-08T21:00:00Z"))
+        );
+        let ids: Vec<(u64, Timestamp)> = news(
+            "NVDA",
+            at("2024-03-07T00:00:00Z"),
+            at("2024-03-08T21:30:00Z"),
+            10,
+        )
+        .iter()
+        .map(|a| (a.id, a.published_at))
+        .collect();
+        assert_eq!(
+            ids,
+            [
+                (50_638_375, at("2024-03-08T20:35:00Z")),
+                (71_895_297, at("2024-03-08T13:05:00Z")),
+                (32_353_016, at("2024-03-07T20:35:00Z")),
+                (60_931_633, at("2024-03-07T13:05:00Z")),
+            ]
+        );
+    }
 }
