@@ -11,6 +11,7 @@
 //! Sandbox data is never real: headlines say `[SANDBOX]`, links use a `.invalid` domain, and
 //! serverless records carry `"synthetic": true`.
 
+mod generator;
 pub mod market;
 mod providers;
 
@@ -113,9 +114,9 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Inner {
+            dice: generator::Dice::new(config.seed),
             config,
             windows: Mutex::new(HashMap::new()),
-            counter: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         });
         let app = Router::new()
@@ -180,7 +181,7 @@ type Windows = HashMap<(String, String, u64), (Instant, u32)>;
 struct Inner {
     config: SandboxConfig,
     windows: Mutex<Windows>,
-    counter: AtomicU64,
+    dice: generator::Dice,
     requests: AtomicU64,
 }
 
@@ -228,17 +229,6 @@ impl Inner {
             .map_or(Duration::ZERO, |(start, _)| {
                 per.saturating_sub(start.elapsed())
             })
-    }
-
-    fn dice(&self) -> f64 {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut x = self.config.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        #[allow(clippy::cast_precision_loss)]
-        let v = (x >> 11) as f64 / (1u64 << 53) as f64;
-        v
     }
 }
 
@@ -298,7 +288,7 @@ async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if faults.reset_rate > 0.0 && state.dice() < faults.reset_rate {
+    if state.dice.hit(faults.reset_rate) {
         // A body that fails mid-stream: the connection is dropped without a complete answer.
         let stream = futures_stream_error();
         return Response::builder()
@@ -306,7 +296,7 @@ async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
             .body(Body::from_stream(stream))
             .unwrap_or_default();
     }
-    if faults.error_rate > 0.0 && state.dice() < faults.error_rate {
+    if state.dice.hit(faults.error_rate) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "<html><body>503 Service Unavailable (sandbox fault)</body></html>",
@@ -330,7 +320,7 @@ async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
     };
     let answer = providers::dispatch(&state, &ask);
     let mut body = answer.body;
-    if faults.malformed_rate > 0.0 && state.dice() < faults.malformed_rate {
+    if state.dice.hit(faults.malformed_rate) {
         body.truncate(body.len() / 2);
     }
     let mut response = Response::builder()

@@ -1,10 +1,13 @@
 //! Deterministic synthetic market data: the same symbol, day and minute always give the same
-//! numbers, on any machine. Prices are whole cents; every day Monday to Friday trades (no
-//! holiday calendar). Symbols starting with `ZZ` or containing `INVALID` are unknown.
+//! numbers, on any machine (every number is a keyed draw of `generator`). Prices are whole
+//! cents; every day Monday to Friday trades (no holiday calendar). Symbols starting with `ZZ`
+//! or containing `INVALID` are unknown.
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::{Timestamp, ToSpan as _};
 use stockdata_domain::time::{daily_bar_start, new_york, new_york_to_utc};
+
+use crate::generator::{draw, unit};
 
 /// One synthetic bar, prices in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,30 +42,6 @@ pub fn cents(c: i64) -> String {
     let sign = if c < 0 { "-" } else { "" };
     let c = c.abs();
     format!("{sign}{}.{:02}", c / 100, c % 100)
-}
-
-fn hash(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in *part {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // Finalize (splitmix) so nearby inputs spread.
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-fn unit(parts: &[&[u8]]) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let v = (hash(parts) >> 11) as f64 / (1u64 << 53) as f64;
-    v
 }
 
 /// Whether the sandbox knows `symbol`.
@@ -274,7 +253,7 @@ pub fn news(symbol: &str, from: Timestamp, to: Timestamp, limit: usize) -> Vec<S
                 .compatible()
                 .unwrap_or(from);
             if at >= from && at < to && out.len() < limit {
-                let id = hash(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]])
+                let id = draw(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]])
                     % 90_000_000
                     + 10_000_000;
                 out.push(SynthArticle {
@@ -353,7 +332,6 @@ mod tests {
             volume,
             trades,
         };
-        assert_eq!(hash(&[b"AAPL", b"base"]), 3_002_843_252_809_872_143);
         let aapl = bar(
             "2024-03-08T05:00:00Z",
             [7248, 7266, 7140, 7247],
