@@ -1,6 +1,6 @@
 //! The serverless fetcher: stockdata's own schema (`docs/serverless-api.md`), answered the way
-//! `stockdata serve` answers it: `/v1/quotes`, `/v1/bars`, `/v1/news`; one result per
-//! requested symbol; the `{"error": {"kind", "message"}}` envelope; every record
+//! `stockdata serve` answers it: `/v1/quotes`, `/v1/bars`, `/v1/news`, `/healthz`, `/readyz`;
+//! one result per requested symbol; the `{"error": {"kind", "message"}}` envelope; every record
 //! `synthetic: true`. No quota (a deployment has its own upstream limits) and no token check
 //! (a loopback `stockdata serve` without tokens accepts any).
 
@@ -22,7 +22,7 @@ use crate::series::{Width, bars};
 
 /// At most this many symbols per request (the client splits larger batches).
 const MAX_SYMBOLS: usize = 100;
-/// `limit` of `/v1/news` is at most this.
+/// `limit` of `/v1/news` is 1 to this.
 const MAX_NEWS_LIMIT: usize = 1000;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -30,6 +30,19 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/v1/quotes", get(quotes))
         .route("/v1/bars", get(bars_of))
         .route("/v1/news", get(news))
+        .route(
+            "/healthz",
+            get(|| async { reply(StatusCode::OK, &json!({"status": "ok"})) }),
+        )
+        .route(
+            "/readyz",
+            get(|| async {
+                reply(
+                    StatusCode::OK,
+                    &json!({"status": "ready", "providers": ["sandbox"]}),
+                )
+            }),
+        )
         .fallback(|| async {
             envelope(
                 StatusCode::NOT_FOUND,
@@ -146,10 +159,15 @@ async fn news(
     Symbols(symbols): Symbols,
     params: Params,
 ) -> Response {
-    let limit = params
-        .parse("limit")
-        .unwrap_or(50usize)
-        .clamp(1, MAX_NEWS_LIMIT);
+    let limit = match params.get("limit").map(str::parse::<usize>) {
+        None => 50,
+        Some(Ok(n)) if (1..=MAX_NEWS_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return bad_request(&format!(
+                "limit must be a whole number from 1 to {MAX_NEWS_LIMIT}"
+            ));
+        }
+    };
     let now = shared.now();
     let start: Timestamp = params.instant("start").unwrap_or_else(|| {
         now.checked_sub(SignedDuration::from_hours(72))
@@ -209,6 +227,13 @@ mod tests {
                 .starts_with("[SANDBOX]")
         );
         assert!(articles[0]["url"].as_str().unwrap().contains(".invalid/"));
+        for probe in ["/serverless/healthz", "/serverless/readyz"] {
+            assert_eq!(
+                get(&sim, probe, &[]).await.status,
+                StatusCode::OK,
+                "{probe}"
+            );
+        }
     }
 
     #[tokio::test]
@@ -218,6 +243,8 @@ mod tests {
             "/serverless/v1/quotes",
             "/serverless/v1/bars?symbols=A&interval=2m&start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z",
             "/serverless/v1/bars?symbols=A&interval=1d",
+            "/serverless/v1/news?symbols=A&limit=0",
+            "/serverless/v1/news?symbols=A&limit=1001",
         ] {
             let a = get(&sim, uri, &[]).await;
             assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
