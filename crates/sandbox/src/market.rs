@@ -77,7 +77,9 @@ fn level(symbol: &str, day: i64) -> f64 {
     let phase = unit(&[s, b"phase"]) * std::f64::consts::TAU;
     #[allow(clippy::cast_precision_loss)]
     let d = day as f64;
-    base * (1.0 + 0.25 * (d / 45.0 + phase).sin() + 0.08 * (d / 7.0 + phase * 2.0).sin())
+    // libm's sine, not the platform's: `f64::sin` may differ by an ulp between C libraries
+    // (glibc and libm disagree on 3% of these inputs), which could move a cent on another OS.
+    base * (1.0 + 0.25 * libm::sin(d / 45.0 + phase) + 0.08 * libm::sin(d / 7.0 + phase * 2.0))
 }
 
 #[allow(clippy::cast_possible_truncation)]
