@@ -150,6 +150,66 @@ mod tests {
         }
     }
 
+    /// ARCHITECTURE.md: sandbox data can never pass for real, whichever dialect serves it.
+    #[tokio::test]
+    async fn every_dialects_news_is_marked_as_sandbox_data() {
+        let sim = Sim::new(None, Faults::default());
+        // Every dialect's credentials at once: each reads its own and ignores the others.
+        let keys = [
+            ("apca-api-key-id", "k"),
+            ("apca-api-secret-key", "s"),
+            ("x-finnhub-token", "k"),
+        ];
+        let cases = [
+            (
+                "/alpha_vantage/query?apikey=k&function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240301T0000",
+                "/feed",
+                "title",
+            ),
+            (
+                "/finnhub/api/v1/company-news?symbol=NVDA&from=2024-03-01&to=2024-03-08",
+                "",
+                "headline",
+            ),
+            (
+                "/alpaca/v1beta1/news?symbols=NVDA&start=2024-03-01T00:00:00Z&limit=50",
+                "/news",
+                "headline",
+            ),
+            (
+                "/serverless/v1/news?symbols=NVDA&start=2024-03-01T00:00:00Z",
+                "/articles",
+                "headline",
+            ),
+        ];
+        for (uri, list, headline) in cases {
+            let body = get(&sim, uri, &keys).await.json().unwrap();
+            let items = body.pointer(list).and_then(|v| v.as_array()).unwrap();
+            assert!(items.len() >= 10, "{uri}");
+            for item in items {
+                let h = item[headline].as_str().unwrap();
+                assert!(h.starts_with("[SANDBOX]"), "{uri}: {h}");
+                let u = item["url"].as_str().unwrap();
+                assert!(
+                    u.starts_with("https://news.sandbox.stockdata.invalid/"),
+                    "{uri}: {u}"
+                );
+            }
+        }
+    }
+
+    /// ARCHITECTURE.md: the sandbox is the adapters' counterpart and never depends on them.
+    #[test]
+    fn depends_on_domain_and_ports_only() {
+        let manifest = include_str!("../../Cargo.toml");
+        let internal: Vec<&str> = manifest
+            .lines()
+            .filter(|l| l.starts_with("stockdata-"))
+            .map(|l| l.split(['.', ' ']).next().unwrap_or(l))
+            .collect();
+        assert_eq!(internal, ["stockdata-domain", "stockdata-ports"]);
+    }
+
     #[test]
     fn params_decode_like_a_server() {
         let p = super::Params::of(&"/q?symbols=aapl,,brk.b&x=a%2Bb+c&x=2".parse().unwrap());
