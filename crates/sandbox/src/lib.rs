@@ -79,7 +79,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// The providers the sandbox speaks, each under its own prefix: the names
     /// [`Sandbox::base_url`] takes.
-    pub const PROVIDERS: [&'static str; 4] = dialect::PREFIXES;
+    pub const PROVIDERS: [&'static str; 4] = dialect::NAMES;
 
     /// Binds `addr` (use port 0 for any free port) and serves in the background.
     ///
@@ -187,4 +187,65 @@ fn app(shared: Arc<Shared>) -> Router {
 async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use stockdata_ports::FixedClock;
+
+    use super::*;
+
+    /// A blocking HTTP/1.1 GET over a real loopback socket: the status line.
+    fn status_line(url: &Url) -> String {
+        let addr = url.socket_addrs(|| None).unwrap()[0];
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let request = format!(
+            "GET {}?{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+            url.path(),
+            url.query().unwrap_or("")
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.lines().next().unwrap_or("").to_owned()
+    }
+
+    #[tokio::test]
+    async fn serves_every_provider_under_its_base_url() {
+        let clock = Arc::new(FixedClock(testing::NOW.parse().unwrap()));
+        let config = SandboxConfig {
+            quotas: None,
+            ..SandboxConfig::new(clock)
+        };
+        let sb = Sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        assert_eq!(
+            Sandbox::PROVIDERS,
+            ["alpha_vantage", "finnhub", "alpaca", "serverless"]
+        );
+        let probes = [
+            "query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=k",
+            "api/v1/quote?symbol=AAPL&token=k",
+            "v1beta1/news?symbols=AAPL",
+            "v1/quotes?symbols=AAPL",
+        ];
+        for (provider, probe) in Sandbox::PROVIDERS.into_iter().zip(probes) {
+            let base = sb.base_url(provider);
+            assert_eq!(base.as_str(), format!("http://{}/{provider}", sb.addr()));
+            let url = Url::parse(&format!("{base}/{probe}")).unwrap();
+            let line = tokio::task::spawn_blocking(move || status_line(&url))
+                .await
+                .unwrap();
+            let want = if provider == "alpaca" { "401" } else { "200" };
+            assert!(
+                line.starts_with(&format!("HTTP/1.1 {want}")),
+                "{provider}: {line}"
+            );
+        }
+        assert_eq!(sb.requests(), 4);
+        sb.stop().await;
+    }
 }

@@ -24,7 +24,8 @@ use crate::market::{self, SynthBar};
 use crate::quota::Window;
 use crate::series::{Width, bars};
 
-const PROVIDER: &str = "alpaca";
+/// The path prefix (`Sandbox::base_url`) and the quota key.
+pub(crate) const NAME: &str = "alpaca";
 
 pub(crate) fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
@@ -53,13 +54,13 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         return entitled(request, next).await;
     };
     let window = Window::per_minute(q.alpaca_per_minute);
-    if let Err(refused) = shared.windows.admit(PROVIDER, &key, &[window]) {
+    if let Err(refused) = shared.windows.admit(NAME, &key, &[window]) {
         let mut response = reply_text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         rate_limit_headers(response.headers_mut(), window.limit, 0, refused.resets_in);
         return response;
     }
     let mut response = entitled(request, next).await;
-    let standing = shared.windows.standing(PROVIDER, &key, window);
+    let standing = shared.windows.standing(NAME, &key, window);
     rate_limit_headers(
         response.headers_mut(),
         window.limit,

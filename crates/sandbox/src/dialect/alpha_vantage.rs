@@ -23,7 +23,8 @@ use crate::market::{self, cents};
 use crate::quota::Window;
 use crate::series::{Width, bars};
 
-const PROVIDER: &str = "alpha_vantage";
+/// The path prefix (`Sandbox::base_url`) and the quota key.
+pub(crate) const NAME: &str = "alpha_vantage";
 
 const DAILY_LIMIT: &str = "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.";
 const BURST: &str = "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints";
@@ -49,7 +50,7 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             Window::per_day(q.alpha_vantage_per_day),
             Window::per_second(q.alpha_vantage_per_second),
         ];
-        if let Err(refused) = shared.windows.admit(PROVIDER, key, &windows) {
+        if let Err(refused) = shared.windows.admit(NAME, key, &windows) {
             return information(if refused.window == 0 {
                 DAILY_LIMIT
             } else {

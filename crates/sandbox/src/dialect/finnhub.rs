@@ -22,7 +22,8 @@ use crate::market;
 use crate::quota::Window;
 use crate::series::{Width, bars};
 
-const PROVIDER: &str = "finnhub";
+/// The path prefix (`Sandbox::base_url`) and the quota key.
+pub(crate) const NAME: &str = "finnhub";
 
 pub(crate) fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
@@ -50,7 +51,7 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             Window::per_second(q.finnhub_per_second),
             Window::per_minute(q.finnhub_per_minute),
         ];
-        if shared.windows.admit(PROVIDER, &key, &windows).is_err() {
+        if shared.windows.admit(NAME, &key, &windows).is_err() {
             return reply_raw(
                 StatusCode::TOO_MANY_REQUESTS,
                 r#"{"error":"API limit reached. Please try again later. Remaining Limit: 0"}"#,

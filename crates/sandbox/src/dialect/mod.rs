@@ -23,17 +23,22 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 
-/// The path prefix of each dialect, as `Sandbox::base_url` hands them out.
-pub(crate) const PREFIXES: [&str; 4] = ["alpha_vantage", "finnhub", "alpaca", "serverless"];
+/// Each dialect's name, which is also its path prefix, as `Sandbox::base_url` takes them.
+pub(crate) const NAMES: [&str; 4] = [
+    alpha_vantage::NAME,
+    finnhub::NAME,
+    alpaca::NAME,
+    serverless::NAME,
+];
 
 /// Every dialect under its prefix; anything else is a 404 naming the prefixes.
 pub(crate) fn routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
-    let [av, fh, ap, sl] = PREFIXES.map(|p| format!("/{p}"));
+    let at = |name: &str| format!("/{name}");
     Router::new()
-        .nest(&av, alpha_vantage::router(shared))
-        .nest(&fh, finnhub::router(shared))
-        .nest(&ap, alpaca::router(shared))
-        .nest(&sl, serverless::router())
+        .nest(&at(alpha_vantage::NAME), alpha_vantage::router(shared))
+        .nest(&at(finnhub::NAME), finnhub::router(shared))
+        .nest(&at(alpaca::NAME), alpaca::router(shared))
+        .nest(&at(serverless::NAME), serverless::router())
         .fallback(unknown_prefix)
 }
 

@@ -20,6 +20,9 @@ use crate::Shared;
 use crate::market;
 use crate::series::{Width, bars};
 
+/// The path prefix (`Sandbox::base_url`).
+pub(crate) const NAME: &str = "serverless";
+
 /// At most this many symbols per request (the client splits larger batches).
 const MAX_SYMBOLS: usize = 100;
 /// `limit` of `/v1/news` is 1 to this.
