@@ -10,64 +10,36 @@
 //! `http://ADDR/finnhub/api/v1/...`, `http://ADDR/alpaca/v2/...`, `http://ADDR/serverless/v1/...`.
 //! Sandbox data is never real: headlines say `[SANDBOX]`, links use a `.invalid` domain, and
 //! serverless records carry `"synthetic": true`.
+//!
+//! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota
+//! rules, wire shapes), nested under its prefix; `faults` is the one middleware in front of
+//! them all; `quota` counts fixed windows; `market` and `series` make the synthetic data from
+//! `generator`'s keyed draws.
 
+mod dialect;
+mod faults;
+mod generator;
 pub mod market;
-mod providers;
+mod quota;
+mod series;
+#[cfg(test)]
+mod testing;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 use jiff::Timestamp;
 use stockdata_ports::Clock;
 use tokio::net::TcpListener;
 use url::Url;
 
-/// Injected faults, each a probability per request (0.0 to 1.0) except `latency`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Faults {
-    /// Answer 503.
-    pub error_rate: f64,
-    /// Added to every answer.
-    pub latency: Duration,
-    /// Drop the connection without an answer.
-    pub reset_rate: f64,
-    /// Answer 200 with a truncated body.
-    pub malformed_rate: f64,
-}
-
-/// Per-provider quotas, as the providers enforce them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quotas {
-    /// Alpha Vantage requests per day (per key).
-    pub alpha_vantage_per_day: u32,
-    /// Alpha Vantage requests per second (per key).
-    pub alpha_vantage_per_second: u32,
-    /// Finnhub requests per minute (per key).
-    pub finnhub_per_minute: u32,
-    /// Finnhub requests per second (per key).
-    pub finnhub_per_second: u32,
-    /// Alpaca requests per minute (per key).
-    pub alpaca_per_minute: u32,
-}
-
-impl Quotas {
-    /// The providers' free tiers.
-    pub const FREE: Quotas = Quotas {
-        alpha_vantage_per_day: 25,
-        alpha_vantage_per_second: 1,
-        finnhub_per_minute: 60,
-        finnhub_per_second: 30,
-        alpaca_per_minute: 200,
-    };
-}
+pub use faults::Faults;
+pub use quota::Quotas;
 
 /// How the sandbox behaves.
 #[derive(Debug, Clone)]
@@ -101,10 +73,14 @@ pub struct Sandbox {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
-    state: Arc<Inner>,
+    state: Arc<Shared>,
 }
 
 impl Sandbox {
+    /// The providers the sandbox speaks, each under its own prefix: the names
+    /// [`Sandbox::base_url`] takes.
+    pub const PROVIDERS: [&'static str; 4] = dialect::NAMES;
+
     /// Binds `addr` (use port 0 for any free port) and serves in the background.
     ///
     /// # Errors
@@ -112,15 +88,8 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Inner {
-            config,
-            windows: Mutex::new(HashMap::new()),
-            counter: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
-        });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&state));
+        let state = Arc::new(Shared::new(config));
+        let app = app(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -174,185 +143,109 @@ impl Sandbox {
     }
 }
 
-/// Fixed quota windows: (provider, key, window length in ms) → (window start, requests in it).
-type Windows = HashMap<(String, String, u64), (Instant, u32)>;
-
-struct Inner {
+/// What every handler and middleware shares.
+pub(crate) struct Shared {
     config: SandboxConfig,
-    windows: Mutex<Windows>,
-    counter: AtomicU64,
+    windows: quota::Windows,
+    dice: generator::Dice,
     requests: AtomicU64,
 }
 
-impl std::fmt::Debug for Inner {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
+        f.debug_struct("Shared")
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl Inner {
+impl Shared {
+    fn new(config: SandboxConfig) -> Self {
+        Self {
+            dice: generator::Dice::new(config.seed),
+            config,
+            windows: quota::Windows::default(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Synthetic "now", from the configured clock.
     fn now(&self) -> Timestamp {
         self.config.clock.now()
     }
+}
 
-    /// Counts a request against a fixed window; false when the window is full.
-    fn allow(&self, provider: &str, key: &str, per: Duration, limit: u32) -> bool {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let per_ms = u64::try_from(per.as_millis()).unwrap_or(u64::MAX);
-        let entry = windows
-            .entry((provider.to_owned(), key.to_owned(), per_ms))
-            .or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= per {
-            *entry = (Instant::now(), 0);
+/// The whole server: the dialects under their prefixes, behind the fault middleware, behind
+/// the request counter (so faulted requests count too).
+fn app(shared: Arc<Shared>) -> Router {
+    dialect::routes(&shared)
+        .layer(from_fn_with_state(Arc::clone(&shared), faults::inject))
+        .layer(from_fn_with_state(Arc::clone(&shared), count))
+        .with_state(shared)
+}
+
+async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use stockdata_ports::FixedClock;
+
+    use super::*;
+
+    /// A blocking HTTP/1.1 GET over a real loopback socket: the status line.
+    fn status_line(url: &Url) -> String {
+        let addr = url.socket_addrs(|| None).unwrap()[0];
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let request = format!(
+            "GET {}?{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+            url.path(),
+            url.query().unwrap_or("")
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.lines().next().unwrap_or("").to_owned()
+    }
+
+    #[tokio::test]
+    async fn serves_every_provider_under_its_base_url() {
+        let clock = Arc::new(FixedClock(testing::NOW.parse().unwrap()));
+        let config = SandboxConfig {
+            quotas: None,
+            ..SandboxConfig::new(clock)
+        };
+        let sb = Sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        assert_eq!(
+            Sandbox::PROVIDERS,
+            ["alpha_vantage", "finnhub", "alpaca", "serverless"]
+        );
+        let probes = [
+            "query?function=GLOBAL_QUOTE&symbol=AAPL&apikey=k",
+            "api/v1/quote?symbol=AAPL&token=k",
+            "v1beta1/news?symbols=AAPL",
+            "v1/quotes?symbols=AAPL",
+        ];
+        for (provider, probe) in Sandbox::PROVIDERS.into_iter().zip(probes) {
+            let base = sb.base_url(provider);
+            assert_eq!(base.as_str(), format!("http://{}/{provider}", sb.addr()));
+            let url = Url::parse(&format!("{base}/{probe}")).unwrap();
+            let line = tokio::task::spawn_blocking(move || status_line(&url))
+                .await
+                .unwrap();
+            let want = if provider == "alpaca" { "401" } else { "200" };
+            assert!(
+                line.starts_with(&format!("HTTP/1.1 {want}")),
+                "{provider}: {line}"
+            );
         }
-        if entry.1 >= limit {
-            return false;
-        }
-        entry.1 += 1;
-        true
+        assert_eq!(sb.requests(), 4);
+        sb.stop().await;
     }
-
-    fn window_reset(&self, provider: &str, key: &str, per: Duration) -> Duration {
-        let windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let per_ms = u64::try_from(per.as_millis()).unwrap_or(u64::MAX);
-        windows
-            .get(&(provider.to_owned(), key.to_owned(), per_ms))
-            .map_or(Duration::ZERO, |(start, _)| {
-                per.saturating_sub(start.elapsed())
-            })
-    }
-
-    fn dice(&self) -> f64 {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut x = self.config.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        #[allow(clippy::cast_precision_loss)]
-        let v = (x >> 11) as f64 / (1u64 << 53) as f64;
-        v
-    }
-}
-
-/// What a provider handler answers.
-pub(crate) struct Answer {
-    status: StatusCode,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    content_type: &'static str,
-}
-
-impl Answer {
-    pub(crate) fn json(status: StatusCode, body: impl Into<String>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-            content_type: "application/json",
-        }
-    }
-
-    pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-            content_type: "text/plain",
-        }
-    }
-
-    pub(crate) fn header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
-        self
-    }
-}
-
-/// A parsed request.
-pub(crate) struct Ask<'a> {
-    pub(crate) path: &'a str,
-    pub(crate) query: HashMap<String, String>,
-    pub(crate) headers: &'a HeaderMap,
-}
-
-impl Ask<'_> {
-    pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str)
-    }
-
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn handle(State(state): State<Arc<Inner>>, request: Request) -> Response {
-    state.requests.fetch_add(1, Ordering::Relaxed);
-    let faults = state.config.faults;
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
-    }
-    if faults.reset_rate > 0.0 && state.dice() < faults.reset_rate {
-        // A body that fails mid-stream: the connection is dropped without a complete answer.
-        let stream = futures_stream_error();
-        return Response::builder()
-            .status(200)
-            .body(Body::from_stream(stream))
-            .unwrap_or_default();
-    }
-    if faults.error_rate > 0.0 && state.dice() < faults.error_rate {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "<html><body>503 Service Unavailable (sandbox fault)</body></html>",
-        )
-            .into_response();
-    }
-    let query: HashMap<String, String> = request
-        .uri()
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let path = request.uri().path().to_owned();
-    let ask = Ask {
-        path: &path,
-        query,
-        headers: request.headers(),
-    };
-    let answer = providers::dispatch(&state, &ask);
-    let mut body = answer.body;
-    if faults.malformed_rate > 0.0 && state.dice() < faults.malformed_rate {
-        body.truncate(body.len() / 2);
-    }
-    let mut response = Response::builder()
-        .status(answer.status)
-        .header("content-type", answer.content_type)
-        .body(Body::from(body))
-        .unwrap_or_default();
-    for (name, value) in answer.headers {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, v);
-        }
-    }
-    response
-}
-
-/// A body that fails before its first byte: the client sees the connection drop.
-fn futures_stream_error()
--> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
-    futures_util::stream::once(async {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "sandbox fault: connection reset",
-        ))
-    })
 }

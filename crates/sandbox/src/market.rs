@@ -1,10 +1,13 @@
 //! Deterministic synthetic market data: the same symbol, day and minute always give the same
-//! numbers, on any machine. Prices are whole cents; every day Monday to Friday trades (no
-//! holiday calendar). Symbols starting with `ZZ` or containing `INVALID` are unknown.
+//! numbers, on any machine (every number is a keyed draw of `generator`). Prices are whole
+//! cents; every day Monday to Friday trades (no holiday calendar). Symbols starting with `ZZ`
+//! or containing `INVALID` are unknown.
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::{Timestamp, ToSpan as _};
 use stockdata_domain::time::{daily_bar_start, new_york, new_york_to_utc};
+
+use crate::generator::{draw, unit};
 
 /// One synthetic bar, prices in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,30 +44,6 @@ pub fn cents(c: i64) -> String {
     format!("{sign}{}.{:02}", c / 100, c % 100)
 }
 
-fn hash(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in *part {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // Finalize (splitmix) so nearby inputs spread.
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-fn unit(parts: &[&[u8]]) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let v = (hash(parts) >> 11) as f64 / (1u64 << 53) as f64;
-    v
-}
-
 /// Whether the sandbox knows `symbol`.
 #[must_use]
 pub fn known(symbol: &str) -> bool {
@@ -98,7 +77,9 @@ fn level(symbol: &str, day: i64) -> f64 {
     let phase = unit(&[s, b"phase"]) * std::f64::consts::TAU;
     #[allow(clippy::cast_precision_loss)]
     let d = day as f64;
-    base * (1.0 + 0.25 * (d / 45.0 + phase).sin() + 0.08 * (d / 7.0 + phase * 2.0).sin())
+    // libm's sine, not the platform's: `f64::sin` may differ by an ulp between C libraries
+    // (glibc and libm disagree on 3% of these inputs), which could move a cent on another OS.
+    base * (1.0 + 0.25 * libm::sin(d / 45.0 + phase) + 0.08 * libm::sin(d / 7.0 + phase * 2.0))
 }
 
 #[allow(clippy::cast_possible_truncation)]
@@ -274,7 +255,7 @@ pub fn news(symbol: &str, from: Timestamp, to: Timestamp, limit: usize) -> Vec<S
                 .compatible()
                 .unwrap_or(from);
             if at >= from && at < to && out.len() < limit {
-                let id = hash(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]])
+                let id = draw(&[symbol.as_bytes(), &day_index(day).to_le_bytes(), &[n]])
                     % 90_000_000
                     + 10_000_000;
                 out.push(SynthArticle {
@@ -336,5 +317,83 @@ mod tests {
         }
         assert_eq!(cents(12_345), "123.45");
         assert_eq!(cents(5), "0.05");
+    }
+
+    /// Exact values, so that a change of generator (or of its seeding) is noticed: the app's
+    /// CLI snapshots print these cents too.
+    #[test]
+    fn pinned_values() {
+        let d = Date::constant(2024, 3, 8);
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let bar = |start: &str, ohlc: [i64; 4], volume: u64, trades: u64| SynthBar {
+            start: at(start),
+            open: ohlc[0],
+            high: ohlc[1],
+            low: ohlc[2],
+            close: ohlc[3],
+            volume,
+            trades,
+        };
+        let aapl = bar(
+            "2024-03-08T05:00:00Z",
+            [7248, 7266, 7140, 7247],
+            17_961_740,
+            185_172,
+        );
+        assert_eq!(daily("AAPL", d), aapl);
+        assert_eq!(
+            daily("BRK.B", Date::constant(2001, 7, 2)),
+            bar(
+                "2001-07-02T04:00:00Z",
+                [6948, 7013, 6861, 6976],
+                9_889_850,
+                101_957
+            )
+        );
+        assert_eq!(
+            intraday("MSFT", d, 0, 60),
+            bar(
+                "2024-03-08T14:30:00Z",
+                [2869, 2871, 2854, 2855],
+                4_373_182,
+                87_463
+            )
+        );
+        assert_eq!(
+            intraday("MSFT", d, 330, 60),
+            bar(
+                "2024-03-08T20:00:00Z",
+                [2834, 2834, 2821, 2823],
+                4_016_337,
+                80_326
+            )
+        );
+        let q = quote("AAPL", at("2024-03-08T21:30:00Z"));
+        assert_eq!(
+            (q.price, q.bid, q.ask, q.previous_close),
+            (7247, 7244, 7250, 7119)
+        );
+        assert_eq!(
+            (q.day, q.date, q.as_of),
+            (aapl, d, at("2024-03-08T21:00:00Z"))
+        );
+        let ids: Vec<(u64, Timestamp)> = news(
+            "NVDA",
+            at("2024-03-07T00:00:00Z"),
+            at("2024-03-08T21:30:00Z"),
+            10,
+        )
+        .iter()
+        .map(|a| (a.id, a.published_at))
+        .collect();
+        assert_eq!(
+            ids,
+            [
+                (50_638_375, at("2024-03-08T20:35:00Z")),
+                (71_895_297, at("2024-03-08T13:05:00Z")),
+                (32_353_016, at("2024-03-07T20:35:00Z")),
+                (60_931_633, at("2024-03-07T13:05:00Z")),
+            ]
+        );
     }
 }

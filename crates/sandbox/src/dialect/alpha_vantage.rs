@@ -1,0 +1,401 @@
+//! Alpha Vantage: one `GET /query` path, the function named by `function`, the key in the
+//! `apikey` parameter, every price a string with four decimals, and every error, throttle and
+//! quota an HTTP 200 with a one-key body (`Error Message`, `Information`).
+//!
+//! Quota: a fixed day and a fixed second per key, both answered with `Information`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::get;
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
+use serde_json::{Value, json};
+use stockdata_domain::time::{daily_bar_start, new_york, new_york_date};
+
+use super::{Params, reply, reply_raw};
+use crate::Shared;
+use crate::market::{self, cents};
+use crate::quota::Window;
+use crate::series::{Width, bars};
+
+/// The path prefix (`Sandbox::base_url`) and the quota key.
+pub(crate) const NAME: &str = "alpha_vantage";
+
+const DAILY_LIMIT: &str = "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.";
+const BURST: &str = "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints";
+const PREMIUM: &str = "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints";
+const INVALID_KEY: &str = "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.";
+
+pub(crate) fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/query", get(query))
+        .route_layer(from_fn_with_state(Arc::clone(shared), guard))
+        .fallback(|| async { reply_raw(StatusCode::NOT_FOUND, "{}") })
+}
+
+/// The key, then the day, then the second: a refused call counts against neither window.
+async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let params = Params::of(request.uri());
+    let key = params.get("apikey").unwrap_or("");
+    if key.is_empty() {
+        return error(INVALID_KEY);
+    }
+    if let Some(q) = shared.config.quotas {
+        let windows = [
+            Window::per_day(q.alpha_vantage_per_day),
+            Window::per_second(q.alpha_vantage_per_second),
+        ];
+        if let Err(refused) = shared.windows.admit(NAME, key, &windows) {
+            return information(if refused.window == 0 {
+                DAILY_LIMIT
+            } else {
+                BURST
+            });
+        }
+    }
+    next.run(request).await
+}
+
+fn error(message: &str) -> Response {
+    reply(StatusCode::OK, &json!({ "Error Message": message }))
+}
+
+fn information(message: &str) -> Response {
+    reply(StatusCode::OK, &json!({ "Information": message }))
+}
+
+fn invalid_call(function: &str) -> Response {
+    error(&format!(
+        "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {function}."
+    ))
+}
+
+/// Cents as Alpha Vantage writes prices: `7247` → `"72.4700"`.
+fn av4(c: i64) -> String {
+    format!("{}00", cents(c))
+}
+
+async fn query(State(shared): State<Arc<Shared>>, params: Params) -> Response {
+    let now = shared.now();
+    let function = params.get("function").unwrap_or("");
+    let symbol = params.get("symbol").unwrap_or("").to_ascii_uppercase();
+    match function {
+        "GLOBAL_QUOTE" => global_quote(&symbol, now),
+        "TIME_SERIES_DAILY_ADJUSTED" => information(PREMIUM),
+        "TIME_SERIES_DAILY" => daily(&params, &symbol, now),
+        "TIME_SERIES_INTRADAY" => intraday(&params, &symbol, now),
+        "NEWS_SENTIMENT" => news_sentiment(&params, now),
+        _ => invalid_call(function),
+    }
+}
+
+/// An unknown symbol is an empty `Global Quote`, not an error.
+fn global_quote(symbol: &str, now: Timestamp) -> Response {
+    if symbol.is_empty() || !market::known(symbol) {
+        return reply_raw(StatusCode::OK, r#"{"Global Quote": {}}"#);
+    }
+    let q = market::quote(symbol, now);
+    let change = q.price - q.previous_close;
+    #[allow(clippy::cast_precision_loss)]
+    let pct = change as f64 * 100.0 / q.previous_close as f64;
+    let body = json!({"Global Quote": {
+        "01. symbol": symbol,
+        "02. open": av4(q.day.open),
+        "03. high": av4(q.day.high),
+        "04. low": av4(q.day.low),
+        "05. price": av4(q.price),
+        "06. volume": q.day.volume.to_string(),
+        "07. latest trading day": q.date.to_string(),
+        "08. previous close": av4(q.previous_close),
+        "09. change": av4(change),
+        "10. change percent": format!("{pct:.4}%"),
+    }});
+    reply(StatusCode::OK, &body)
+}
+
+fn row(b: &market::SynthBar) -> Value {
+    json!({
+        "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
+        "4. close": av4(b.close), "5. volume": b.volume.to_string(),
+    })
+}
+
+fn output_size(full: bool) -> &'static str {
+    if full { "Full size" } else { "Compact" }
+}
+
+/// Compact is the latest 100 trading days, full everything since 2000; newest first.
+fn daily(params: &Params, symbol: &str, now: Timestamp) -> Response {
+    if !market::known(symbol) {
+        return invalid_call("TIME_SERIES_DAILY");
+    }
+    let today = new_york_date(now);
+    let full = params.get("outputsize") == Some("full");
+    let from = if full {
+        Date::constant(2000, 1, 3)
+    } else {
+        today.checked_sub(160.days()).unwrap_or(today)
+    };
+    let mut days = market::trading_days(from, today);
+    days.retain(|d| daily_bar_start(*d) <= now);
+    if !full && days.len() > 100 {
+        days.drain(..days.len() - 100);
+    }
+    let mut rows = serde_json::Map::new();
+    for d in days.iter().rev() {
+        rows.insert(d.to_string(), row(&market::daily(symbol, *d)));
+    }
+    let body = json!({
+        "Meta Data": {
+            "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+            "2. Symbol": symbol,
+            "3. Last Refreshed": days.last().map(ToString::to_string).unwrap_or_default(),
+            "4. Output Size": output_size(full),
+            "5. Time Zone": "US/Eastern",
+        },
+        "Time Series (Daily)": rows,
+    });
+    reply(StatusCode::OK, &body)
+}
+
+/// Keys are naive US/Eastern bar starts; `month` selects a calendar month, else the trailing
+/// 30 days; compact keeps the latest 100 bars.
+fn intraday(params: &Params, symbol: &str, now: Timestamp) -> Response {
+    let invalid = || invalid_call("TIME_SERIES_INTRADAY");
+    if !market::known(symbol) {
+        return invalid();
+    }
+    let interval = params.get("interval").unwrap_or("");
+    let width = match interval {
+        "1min" => 1,
+        "5min" => 5,
+        "15min" => 15,
+        "30min" => 30,
+        "60min" => 60,
+        _ => return invalid(),
+    };
+    let (from, to) = match params.get("month") {
+        Some(month) => {
+            let Ok(first) = format!("{month}-01").parse::<Date>() else {
+                return invalid();
+            };
+            let next = first.checked_add(1.month()).unwrap_or(first);
+            (daily_bar_start(first), daily_bar_start(next).min(now))
+        }
+        None => (
+            now.checked_sub(SignedDuration::from_hours(30 * 24))
+                .unwrap_or(now),
+            now,
+        ),
+    };
+    let full = params.get("outputsize") == Some("full");
+    let mut series = bars(symbol, Width::Minutes(width), from, to);
+    if !full && series.len() > 100 {
+        series.drain(..series.len() - 100);
+    }
+    let tz = new_york();
+    let wall = |b: &market::SynthBar| {
+        tz.to_datetime(b.start)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let mut rows = serde_json::Map::new();
+    for b in series.iter().rev() {
+        rows.insert(wall(b), row(b));
+    }
+    let body = json!({
+        "Meta Data": {
+            "1. Information": format!("Intraday ({interval}) open, high, low, close prices and volume"),
+            "2. Symbol": symbol,
+            "3. Last Refreshed": series.last().map(wall).unwrap_or_default(),
+            "4. Interval": interval,
+            "5. Output Size": output_size(full),
+            "6. Time Zone": "US/Eastern",
+        },
+        format!("Time Series ({interval})"): rows,
+    });
+    reply(StatusCode::OK, &body)
+}
+
+/// Tickers are ANDed and each synthetic article is about one symbol, so only a single known
+/// ticker has news. Times are `YYYYMMDDTHHMM` UTC; `time_to` includes its minute.
+fn news_sentiment(params: &Params, now: Timestamp) -> Response {
+    let tickers = params.list("tickers");
+    let time = |name: &str| params.get(name).and_then(parse_time);
+    let from = time("time_from").unwrap_or_else(|| {
+        now.checked_sub(SignedDuration::from_hours(72))
+            .unwrap_or(now)
+    });
+    let to = time("time_to").map_or(now, |t| {
+        t.checked_add(SignedDuration::from_mins(1)).unwrap_or(t)
+    });
+    let limit = params.parse("limit").unwrap_or(50usize).min(1000);
+    let articles = match tickers.as_slice() {
+        [one] if market::known(one) => market::news(one, from, to.min(now), limit),
+        _ => Vec::new(),
+    };
+    let feed: Vec<Value> = articles.iter().map(|a| json!({
+        "title": a.headline,
+        "url": a.url,
+        "time_published": a.published_at.strftime("%Y%m%dT%H%M%S").to_string(),
+        "authors": ["Sandbox Desk"],
+        "summary": a.summary,
+        "banner_image": null,
+        "source": "stockdata sandbox",
+        "category_within_source": "n/a",
+        "source_domain": "news.sandbox.stockdata.invalid",
+        "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
+        "overall_sentiment_score": 0.05,
+        "overall_sentiment_label": "Neutral",
+        "ticker_sentiment": [{"ticker": a.symbol, "relevance_score": "0.9", "ticker_sentiment_score": "0.05", "ticker_sentiment_label": "Neutral"}],
+    })).collect();
+    let body = json!({
+        "items": feed.len().to_string(),
+        "sentiment_score_definition": "x <= -0.35: Bearish; -0.35 < x <= -0.15: Somewhat-Bearish; -0.15 < x < 0.15: Neutral; 0.15 <= x < 0.35: Somewhat_Bullish; x >= 0.35: Bullish",
+        "relevance_score_definition": "0 < x <= 1, with a higher score indicating higher relevance.",
+        "feed": feed,
+    });
+    reply(StatusCode::OK, &body)
+}
+
+/// `20240308T2130` → `2024-03-08T21:30:00Z`.
+fn parse_time(text: &str) -> Option<Timestamp> {
+    let (date, time) = text.split_once('T')?;
+    let (y, md) = (date.get(0..4)?, date.get(4..)?);
+    let (m, d) = (md.get(0..2)?, md.get(2..)?);
+    let (h, min) = (time.get(0..2)?, time.get(2..4)?);
+    format!("{y}-{m}-{d}T{h}:{min}:00Z").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use crate::testing::{Sim, get};
+    use crate::{Faults, Quotas};
+
+    const Q: &str = "/alpha_vantage/query?apikey=k&";
+
+    #[tokio::test]
+    async fn every_function_the_adapter_calls_answers() {
+        let sim = Sim::new(None, Faults::default());
+        let cases = [
+            ("function=GLOBAL_QUOTE&symbol=AAPL", "Global Quote"),
+            (
+                "function=TIME_SERIES_DAILY&symbol=MSFT&outputsize=compact",
+                "Time Series (Daily)",
+            ),
+            (
+                "function=TIME_SERIES_INTRADAY&symbol=MSFT&interval=60min&outputsize=full&adjusted=false&month=2024-03",
+                "Time Series (60min)",
+            ),
+            (
+                "function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240307T0000&time_to=20240308T2130&sort=LATEST&limit=10",
+                "feed",
+            ),
+            (
+                "function=TIME_SERIES_DAILY_ADJUSTED&symbol=MSFT&outputsize=full",
+                "Information",
+            ),
+        ];
+        for (query, key) in cases {
+            let a = get(&sim, &format!("{Q}{query}"), &[]).await;
+            assert_eq!(a.status, StatusCode::OK, "{query}");
+            assert!(
+                a.json().unwrap().get(key).is_some(),
+                "{query}: {}",
+                a.text()
+            );
+        }
+        let news = get(&sim, &format!("{Q}{}", cases[3].0), &[]).await;
+        assert_eq!(news.json().unwrap()["items"], "4");
+    }
+
+    #[tokio::test]
+    async fn errors_are_http_200_bodies() {
+        let sim = Sim::new(None, Faults::default());
+        let no_key = get(
+            &sim,
+            "/alpha_vantage/query?function=GLOBAL_QUOTE&symbol=AAPL",
+            &[],
+        )
+        .await;
+        assert_eq!(no_key.status, StatusCode::OK);
+        assert!(no_key.text().contains("apikey is invalid or missing"));
+        let bad = get(
+            &sim,
+            &format!("{Q}function=TIME_SERIES_DAILY&symbol=ZZZZ"),
+            &[],
+        )
+        .await;
+        assert!(bad.text().contains("Invalid API call"), "{}", bad.text());
+        let nothing = get(&sim, &format!("{Q}function=NOPE"), &[]).await;
+        assert!(nothing.text().contains("Invalid API call"));
+        let unknown = get(&sim, &format!("{Q}function=GLOBAL_QUOTE&symbol=ZZZZ"), &[]).await;
+        assert_eq!(
+            unknown.json().unwrap()["Global Quote"],
+            serde_json::json!({})
+        );
+    }
+
+    #[tokio::test]
+    async fn other_paths_are_404_and_cost_no_quota() {
+        let sim = Sim::new(
+            Some(Quotas {
+                alpha_vantage_per_day: 1,
+                ..Quotas::FREE
+            }),
+            Faults::default(),
+        );
+        for path in [
+            "/alpha_vantage",
+            "/alpha_vantage/",
+            "/alpha_vantage/api/v1/quote?apikey=k",
+        ] {
+            assert_eq!(
+                get(&sim, path, &[]).await.status,
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+        let first = get(&sim, &format!("{Q}function=GLOBAL_QUOTE&symbol=AAPL"), &[]).await;
+        assert!(first.text().contains("Global Quote"), "{}", first.text());
+        let second = get(&sim, &format!("{Q}function=GLOBAL_QUOTE&symbol=AAPL"), &[]).await;
+        assert!(
+            second.text().contains("25 requests per day"),
+            "{}",
+            second.text()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_burst_limit_is_an_information_body_too() {
+        let sim = Sim::new(Some(Quotas::FREE), Faults::default());
+        let uri = format!("{Q}function=GLOBAL_QUOTE&symbol=AAPL");
+        assert!(get(&sim, &uri, &[]).await.text().contains("Global Quote"));
+        let burst = get(&sim, &uri, &[]).await;
+        assert_eq!(burst.status, StatusCode::OK);
+        assert!(
+            burst.text().contains("1 request per second"),
+            "{}",
+            burst.text()
+        );
+    }
+
+    #[test]
+    fn news_times() {
+        assert_eq!(
+            super::parse_time("20240308T2130"),
+            Some("2024-03-08T21:30:00Z".parse().unwrap())
+        );
+        assert_eq!(super::parse_time("20240308T21"), None);
+        assert_eq!(super::parse_time("2024-03-08"), None);
+        // Not on a character boundary where a byte-offset parser would slice: no panic.
+        assert_eq!(super::parse_time("20240\u{e9}0T2130"), None);
+    }
+}
