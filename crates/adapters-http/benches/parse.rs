@@ -191,7 +191,7 @@ fn parsers(c: &mut Criterion) {
     let ibm = Symbol::parse("IBM").unwrap();
 
     let daily = av_daily(5_040);
-    let av_prov = provenance(ProviderId::ALPHA_VANTAGE);
+    let av_prov = provenance(stockdata_adapters_http::alpha_vantage::ID);
     bench_pair(c, "alpha_vantage daily 20y (5040 rows)", &daily, &|b| {
         let alpha_vantage::wire::Body::Data(series) = alpha_vantage::wire::parse_series(b).unwrap()
         else {
@@ -234,7 +234,7 @@ fn parsers(c: &mut Criterion) {
     });
 
     let candles = finnhub_candles(5_040);
-    let fh_prov = provenance(ProviderId::FINNHUB);
+    let fh_prov = provenance(stockdata_adapters_http::finnhub::ID);
     bench_pair(c, "finnhub candles 20y (5040 rows)", &candles, &|b| {
         let wire = finnhub::wire::parse_candles(b).unwrap();
         let mut bars = Vec::new();
@@ -245,7 +245,7 @@ fn parsers(c: &mut Criterion) {
 
 fn alpaca(c: &mut Criterion) {
     let page = alpaca_bars_page();
-    let prov = provenance(ProviderId::ALPACA);
+    let prov = provenance(stockdata_adapters_http::alpaca::ID);
     bench_pair(c, "alpaca bars page (10000 bars, 4 symbols)", &page, &|b| {
         let page = alpaca::wire::parse_bars_page(b).unwrap();
         page.bars

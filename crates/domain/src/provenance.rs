@@ -13,15 +13,6 @@ use jiff::Timestamp;
 pub struct ProviderId(Cow<'static, str>);
 
 impl ProviderId {
-    /// Alpha Vantage.
-    pub const ALPHA_VANTAGE: ProviderId = ProviderId::from_static("alpha_vantage");
-    /// Finnhub.
-    pub const FINNHUB: ProviderId = ProviderId::from_static("finnhub");
-    /// Alpaca market data v2.
-    pub const ALPACA: ProviderId = ProviderId::from_static("alpaca");
-    /// A user-deployed endpoint speaking stockdata's own schema.
-    pub const SERVERLESS: ProviderId = ProviderId::from_static("serverless");
-
     /// An id known at compile time.
     #[must_use]
     pub const fn from_static(id: &'static str) -> Self {

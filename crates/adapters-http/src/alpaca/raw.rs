@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use stockdata_domain::{FetchError, ProviderId, Symbol};
+use stockdata_domain::{FetchError, Symbol};
 use url::Url;
 
 use super::wire::{self, BarsPage, NewsPage, Snapshots};
@@ -91,7 +91,7 @@ impl RawClient {
         let mut url = endpoint_url(&self.base_url, endpoint);
         url.query_pairs_mut().extend_pairs(params);
         let call = Call {
-            provider: &ProviderId::ALPACA,
+            provider: &crate::alpaca::ID,
             endpoint,
             url,
             headers: self.headers()?,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use stockdata_domain::{FetchError, ProviderId, Symbol};
+use stockdata_domain::{FetchError, Symbol};
 use url::Url;
 
 use super::wire::{self, Body, FeedItem, GlobalQuote, Series};
@@ -88,7 +88,7 @@ impl RawClient {
         about: Option<&Symbol>,
     ) -> Result<T, FetchError> {
         let call = Call {
-            provider: &ProviderId::ALPHA_VANTAGE,
+            provider: &crate::alpha_vantage::ID,
             endpoint: function,
             url: self.url(function, params),
             headers: Vec::new(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
-use stockdata_domain::{FetchError, ProviderId, Symbol};
+use stockdata_domain::{FetchError, Symbol};
 use url::Url;
 
 use super::wire::{self, CandlesWire, NewsItemWire, QuoteWire};
@@ -45,7 +45,7 @@ impl RawClient {
         // The one place the key leaves its secret wrapper.
         let token = secret_header(self.api_key.expose_secret())?;
         let call = Call {
-            provider: &ProviderId::FINNHUB,
+            provider: &crate::finnhub::ID,
             endpoint,
             url,
             headers: vec![(TOKEN_HEADER, token)],

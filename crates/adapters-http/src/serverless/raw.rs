@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use stockdata_domain::{Adjustment, FetchError, Interval, ProviderId, Symbol, TimeRange};
+use stockdata_domain::{Adjustment, FetchError, Interval, Symbol, TimeRange};
 use url::Url;
 
 use super::wire::{self, Articles, BarRecord, QuoteRecord, Results};
@@ -52,7 +52,7 @@ impl RawClient {
             ));
         }
         let call = Call {
-            provider: &ProviderId::SERVERLESS,
+            provider: &crate::serverless::ID,
             endpoint,
             url,
             headers,

@@ -1,5 +1,5 @@
 use stockdata_domain::{
-    Adjustment, Decimal, FetchError, Interval, NewsQuery, ProviderId, SentimentLabel, TimeRange,
+    Adjustment, Decimal, FetchError, Interval, NewsQuery, SentimentLabel, TimeRange,
 };
 use stockdata_ports::{BarSource, NewsSource, QuoteSource};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
@@ -42,7 +42,10 @@ async fn global_quote_strings_become_exact_decimals() {
     assert_eq!(q.volume, Some(29_062_853));
     // The close (16:00 EDT) of the latest trading day.
     assert_eq!(q.as_of, ts("2018-10-05T20:00:00Z"));
-    assert_eq!(q.provenance.provider, ProviderId::ALPHA_VANTAGE);
+    assert_eq!(
+        q.provenance.provider,
+        stockdata_adapters_http::alpha_vantage::ID
+    );
     assert_eq!(q.provenance.fetched_at, ts("2018-10-08T14:00:00Z"));
     assert!(!q.provenance.synthetic);
 }

@@ -1,6 +1,5 @@
 use stockdata_domain::{
-    Adjustment, BatchBarQuery, Decimal, FetchError, Interval, NewsQuery, ProviderId, Symbol,
-    TimeRange,
+    Adjustment, BatchBarQuery, Decimal, FetchError, Interval, NewsQuery, Symbol, TimeRange,
 };
 use stockdata_ports::{BarSource, NewsSource, QuoteSource};
 use wiremock::matchers::{header, path, query_param};
@@ -39,8 +38,11 @@ async fn quotes_with_per_symbol_errors_and_a_request_id() {
     );
     assert_eq!(q.change_percent, Some(d("1.0478")));
     assert_eq!(q.as_of, ts("2024-03-08T20:59:59.912Z"));
-    assert_eq!(q.provenance.provider, ProviderId::ALPACA);
-    assert_eq!(q.provenance.via, Some(ProviderId::SERVERLESS));
+    assert_eq!(q.provenance.provider, stockdata_adapters_http::alpaca::ID);
+    assert_eq!(
+        q.provenance.via,
+        Some(stockdata_adapters_http::serverless::ID)
+    );
     assert_eq!(
         answers[1].result,
         Err(FetchError::UnknownSymbol {

@@ -32,7 +32,10 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn provenance() -> Provenance {
-    let mut p = Provenance::new(ProviderId::ALPACA, ts("2024-03-08T21:00:00Z"));
+    let mut p = Provenance::new(
+        stockdata_adapters_http::alpaca::ID,
+        ts("2024-03-08T21:00:00Z"),
+    );
     p.adjustment = Some(Adjustment::Raw);
     p
 }
@@ -40,7 +43,7 @@ fn provenance() -> Provenance {
 #[async_trait]
 impl QuoteSource for State {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        stockdata_adapters_http::alpaca::ID
     }
     fn capabilities(&self) -> &Capabilities {
         &self.caps
@@ -75,7 +78,7 @@ impl QuoteSource for State {
 #[async_trait]
 impl BarSource for State {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        stockdata_adapters_http::alpaca::ID
     }
     fn capabilities(&self) -> &Capabilities {
         &self.caps
@@ -106,7 +109,7 @@ impl BarSource for State {
 #[async_trait]
 impl NewsSource for State {
     fn provider(&self) -> ProviderId {
-        ProviderId::ALPACA
+        stockdata_adapters_http::alpaca::ID
     }
     fn capabilities(&self) -> &Capabilities {
         &self.caps

@@ -91,7 +91,7 @@ fn quote_derives_change_exactly() {
         change_percent: None,
         volume: None,
         as_of: Timestamp::UNIX_EPOCH,
-        provenance: Provenance::new(ProviderId::FINNHUB, Timestamp::UNIX_EPOCH),
+        provenance: Provenance::new(ProviderId::from_static("finnhub"), Timestamp::UNIX_EPOCH),
     };
     q.derive_change();
     assert_eq!(q.change, Some("-0.66".parse::<Decimal>().unwrap()));

@@ -19,7 +19,7 @@ fn bar(day: &str, o: &str, h: &str, l: &str, c: &str, v: u64) -> Bar {
         volume: v,
         vwap: None,
         trades: None,
-        provenance: Provenance::new(ProviderId::ALPACA, Timestamp::UNIX_EPOCH),
+        provenance: Provenance::new(ProviderId::from_static("alpaca"), Timestamp::UNIX_EPOCH),
     }
 }
 
