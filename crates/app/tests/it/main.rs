@@ -8,3 +8,4 @@ mod fakes;
 mod fetchers;
 mod logs;
 mod serve;
+mod serve_hostile;
