@@ -9,3 +9,4 @@ mod fetchers;
 mod hostile;
 mod logs;
 mod serve;
+mod serve_hostile;

@@ -10,32 +10,36 @@ use stockdata_app::adapters::transport::PacerRegistry;
 use stockdata_app::config::ServeConfig;
 use stockdata_app::domain::{ErrorKind, FetchError};
 use stockdata_app::ports::{BarSource, FixedClock, NewsSource, QuoteSource};
-use stockdata_app::serve::{check_exposure, router, run};
+use stockdata_app::serve::{ConnectionLimits, check_exposure, router, run_with_limits};
 use stockdata_app::{CancellationToken, StockData};
 
 use crate::fakes::{Fake, article, daily_bar, sym, ts};
 
-const TOKEN: &str = "serve-token-0d1f";
+pub(crate) const TOKEN: &str = "serve-token-0d1f";
 
-struct Running {
-    base: String,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+pub(crate) struct Running {
+    pub(crate) base: String,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-async fn start(fake: Arc<Fake>, config: ServeConfig) -> Running {
-    let sd = StockData::builder()
-        .clock(Arc::new(FixedClock(ts("2024-03-08T21:30:00Z"))))
-        .quote_source(fake.clone() as Arc<dyn QuoteSource>)
-        .bar_source(fake.clone() as Arc<dyn BarSource>)
-        .news_source(fake as Arc<dyn NewsSource>)
-        .build()
-        .unwrap();
+/// `serve` for `sd` on a free loopback port.
+pub(crate) async fn start_with(
+    sd: StockData,
+    config: ServeConfig,
+    limits: ConnectionLimits,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
     let grace = config.grace_period;
-    let task = tokio::spawn(run(listener, router(sd, config), grace, shutdown.clone()));
+    let task = tokio::spawn(run_with_limits(
+        listener,
+        router(sd, config),
+        limits,
+        grace,
+        shutdown.clone(),
+    ));
     Running {
         base,
         shutdown,
@@ -43,14 +47,29 @@ async fn start(fake: Arc<Fake>, config: ServeConfig) -> Running {
     }
 }
 
-fn config() -> ServeConfig {
+/// `fake` behind all three ports, at 2024-03-08T21:30:00Z.
+pub(crate) fn stockdata(fake: Arc<Fake>) -> StockData {
+    StockData::builder()
+        .clock(Arc::new(FixedClock(ts("2024-03-08T21:30:00Z"))))
+        .quote_source(fake.clone() as Arc<dyn QuoteSource>)
+        .bar_source(fake.clone() as Arc<dyn BarSource>)
+        .news_source(fake as Arc<dyn NewsSource>)
+        .build()
+        .unwrap()
+}
+
+pub(crate) async fn start(fake: Arc<Fake>, config: ServeConfig) -> Running {
+    start_with(stockdata(fake), config, ConnectionLimits::default()).await
+}
+
+pub(crate) fn config() -> ServeConfig {
     ServeConfig {
         tokens: vec![SecretString::from(TOKEN)],
         ..ServeConfig::default()
     }
 }
 
-fn fake() -> Fake {
+pub(crate) fn fake() -> Fake {
     Fake::new("fake")
         .quote("AAPL", Ok("189.98"))
         .quote(
@@ -75,11 +94,11 @@ fn fake() -> Fake {
         )]))
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+pub(crate) async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let r = client().get(url).bearer_auth(TOKEN).send().await.unwrap();
     let status = r.status().as_u16();
     let headers = r.headers().clone();
