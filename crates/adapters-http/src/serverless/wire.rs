@@ -30,6 +30,13 @@ pub struct ErrorWire {
 }
 
 impl ErrorWire {
+    /// Redacts `secrets` from the text an error may quote: the message, and the kind (an
+    /// unknown kind is quoted in the `Malformed` it becomes; a known one is unchanged).
+    pub fn redact(&mut self, secrets: &[&str]) {
+        self.message = provider_message(&self.message, secrets);
+        self.kind = provider_message(&self.kind, secrets);
+    }
+
     /// The `FetchError` this envelope names. `symbol` is the symbol it is about, if known.
     #[must_use]
     pub fn to_error(&self, symbol: Option<&Symbol>) -> FetchError {
@@ -214,7 +221,7 @@ impl<T> Results<T> {
     /// token), as the whole-request envelope's message is.
     pub fn redact_messages(&mut self, secrets: &[&str]) {
         for error in self.results.iter_mut().filter_map(|e| e.error.as_mut()) {
-            error.message = provider_message(&error.message, secrets);
+            error.redact(secrets);
         }
     }
 }
@@ -242,7 +249,7 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FetchErro
 pub fn status_error(status: u16, body: &[u8], secrets: &[&str]) -> FetchError {
     if let Ok(envelope) = parse::<ErrorEnvelope>(body) {
         let mut error = envelope.error;
-        error.message = provider_message(&error.message, secrets);
+        error.redact(secrets);
         return error.to_error(None);
     }
     match status {

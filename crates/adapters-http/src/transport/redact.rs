@@ -55,8 +55,8 @@ pub fn redact_url_text(text: &str) -> String {
         None => (text, None),
     };
     let (scheme, rest) = match head.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, head),
+        Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+        _ => (None, head),
     };
     let mut out = String::with_capacity(text.len());
     if let Some(scheme) = scheme {
@@ -76,6 +76,15 @@ pub fn redact_url_text(text: &str) -> String {
         out.push_str(&redact_query(query));
     }
     out
+}
+
+/// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986): anything else before `://` is
+/// part of the userinfo, not a scheme to keep.
+fn is_scheme(text: &str) -> bool {
+    text.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// `query` with the value of every credential parameter replaced, the rest untouched.

@@ -1,0 +1,76 @@
+//! Finnhub: quote, candles and news bodies with their domain mapping, and error bodies.
+
+use stockdata_adapters_http::finnhub::{self, wire};
+use stockdata_domain::{ErrorKind, Interval};
+
+use super::{MALFORMED, SECRET, STATUSES, Target, error_is_safe, expect_kinds, prov, sym};
+
+pub(crate) const QUOTE: Target = Target {
+    name: "fh_quote",
+    about: "/api/v1/quote body -> Quote",
+    check: quote,
+};
+
+pub(crate) const CANDLES: Target = Target {
+    name: "fh_candles",
+    about: "/api/v1/stock/candle body -> bars",
+    check: candles,
+};
+
+pub(crate) const NEWS: Target = Target {
+    name: "fh_news",
+    about: "/api/v1/company-news body -> articles",
+    check: news,
+};
+
+pub(crate) const ERRORS: Target = Target {
+    name: "fh_errors",
+    about: "error bodies (JSON or text) and statuses -> FetchError",
+    check: errors,
+};
+
+fn quote(input: &[u8]) -> Result<(), String> {
+    match wire::parse_quote(input) {
+        Ok(w) => expect_kinds(
+            "fh_quote",
+            finnhub::to_quote(&sym(), &w, prov()),
+            &[ErrorKind::Malformed, ErrorKind::UnknownSymbol],
+        ),
+        Err(e) => expect_kinds("fh_quote parse", Err::<(), _>(e), MALFORMED),
+    }
+}
+
+fn candles(input: &[u8]) -> Result<(), String> {
+    match wire::parse_candles(input) {
+        Ok(w) => {
+            let mut out = Vec::new();
+            let result = finnhub::candle_bars(&sym(), Interval::Day1, &w, &prov(), &mut out);
+            if result.is_ok() && out.len() != w.t.len() && w.s == "ok" {
+                return Err(format!("{} bars from {} times", out.len(), w.t.len()));
+            }
+            expect_kinds("fh_candles", result, MALFORMED)
+        }
+        Err(e) => expect_kinds("fh_candles parse", Err::<(), _>(e), MALFORMED),
+    }
+}
+
+fn news(input: &[u8]) -> Result<(), String> {
+    match wire::parse_news(input) {
+        Ok(items) => items.iter().try_for_each(|item| {
+            expect_kinds(
+                "fh_news",
+                finnhub::to_article(&sym(), item, &prov()),
+                MALFORMED,
+            )
+        }),
+        Err(e) => expect_kinds("fh_news parse", Err::<(), _>(e), MALFORMED),
+    }
+}
+
+fn errors(input: &[u8]) -> Result<(), String> {
+    let _ = wire::error_message(input);
+    for status in STATUSES {
+        error_is_safe("fh_errors", &wire::status_error(status, input, &[SECRET]))?;
+    }
+    Ok(())
+}
