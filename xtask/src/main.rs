@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod fuzz;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -17,6 +18,8 @@ tasks:
              the library reaches the CLI (a module of the binary)
   test       every test in the workspace (cargo-nextest when installed, else cargo test)
   contract   the contract-tests crate alone
+  fuzz       replay every fuzz corpus, then fuzz each target for a bounded time
+             ([--seconds N] per target, default 7; [--target NAME]...; ~80 s for all)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Some("test") => test(&[]),
         Some("contract") => contract(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -54,6 +58,7 @@ fn ci() -> Result {
     lint()?;
     layering()?;
     test(&[])?;
+    fuzz::run(&[])?;
     Ok(())
 }
 

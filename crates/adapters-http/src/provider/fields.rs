@@ -178,10 +178,16 @@ impl<'de> Deserialize<'de> for TimeoutMs {
     }
 }
 
-/// A provider's base URL: http(s), a host, no query or fragment. Shown with any userinfo
-/// redacted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A provider's base URL: http(s), a host, no query or fragment. Shown (Debug, `config show`)
+/// with any userinfo redacted.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BaseUrl(pub Url);
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BaseUrl({})", redact_url(&self.0))
+    }
+}
 
 impl BaseUrl {
     /// Parses and checks `text`.
