@@ -51,11 +51,10 @@ fn venv_bin(venv: &Path, name: &str) -> PathBuf {
 fn schemathesis(venv: &Path, requirements: &Path) -> Result<PathBuf> {
     let python = venv_bin(venv, "python");
     if !python.exists() {
-        step(
-            "python venv",
-            command("python3", &["-m", "venv"]).arg(venv),
-        )
-        .map_err(|e| format!("{e}: python3 with venv is required (Debian: python3-venv)"))?;
+        let mut create = Command::new("python3");
+        create.args(["-m", "venv"]).arg(venv);
+        step("python venv", create)
+            .map_err(|e| format!("{e}: python3 with venv is required (Debian: python3-venv)"))?;
     }
     let wanted = std::fs::read_to_string(requirements)
         .map_err(|e| format!("{}: {e}", requirements.display()))?;
@@ -75,12 +74,6 @@ fn schemathesis(venv: &Path, requirements: &Path) -> Result<PathBuf> {
         std::fs::write(&installed, &wanted).map_err(|e| format!("{}: {e}", installed.display()))?;
     }
     Ok(venv_bin(venv, "schemathesis"))
-}
-
-fn command(program: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args);
-    cmd
 }
 
 /// Kills the server when dropped, on every path out of [`run`].
@@ -118,14 +111,19 @@ fn start_serve(bin: &Path, dir: &Path, token: &str, log: &Path) -> Result<(Serve
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stderr = child.stderr.take().ok_or("no stderr from stockdata serve")?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or("no stderr from stockdata serve")?;
     let server = Server(child);
-    let mut file =
-        std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let mut file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let (tx, rx) = mpsc::channel();
     // Copies every line to the log, and hands over the address once.
     std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(std::result::Result::ok) {
+        for line in BufReader::new(stderr)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
             let _ = writeln!(file, "{line}");
             if let Some(addr) = line.split("listening on http://").nth(1) {
                 let _ = tx.send(addr.trim().to_owned());
