@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod schemathesis;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -16,6 +17,8 @@ tasks:
              adapters-http depends on app
   test       every test in the workspace (cargo-nextest when installed, else cargo test)
   contract   the contract-tests crate alone
+  schemathesis  fuzz docs/openapi.yaml against a live `stockdata --sandbox serve`
+             (Schemathesis, pinned in ci/schemathesis/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("layering") => layering(),
         Some("test") => test(&[]),
         Some("contract") => contract(),
+        Some("schemathesis") => schemathesis::run(),
         Some("bench") => bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             eprintln!("{USAGE}");
