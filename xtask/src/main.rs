@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod fuzz;
+mod schemathesis;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -20,6 +21,8 @@ tasks:
   contract   the contract-tests crate alone
   fuzz       replay every fuzz corpus, then fuzz each target for a bounded time
              ([--seconds N] per target, default 7; [--target NAME]...; ~80 s for all)
+  schemathesis  fuzz docs/openapi.yaml against a live `stockdata --sandbox serve`
+             (Schemathesis, pinned in ci/schemathesis/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("layering") => layering(),
         Some("test") => test(&[]),
         Some("contract") => contract(),
+        Some("schemathesis") => schemathesis::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
@@ -59,6 +63,7 @@ fn ci() -> Result {
     layering()?;
     test(&[])?;
     fuzz::run(&[])?;
+    schemathesis::run()?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use stockdata_domain::{BatchBarQuery, ErrorKind, FetchError, NewsQuery, Symbol};
 
 use super::envelope::{bad_request, envelope, error_body, fetch_error, no_data};
 use super::params::{self, Query, Window};
-use super::{AppState, Kind, MAX_NEWS_LIMIT};
+use super::{AppState, Kind, MAX_BARS_PER_REQUEST, MAX_NEWS_LIMIT};
 use crate::records::{BarRecord, NewsRecord, QuoteRecord};
 
 /// Why a request is answered with the error envelope.
@@ -89,6 +89,10 @@ pub(super) async fn bars(State(state): State<Arc<AppState>>, RawQuery(q): RawQue
         None,
     )
     .map_err(Refused::BadInput)?;
+    if let Window::Range(range) = window {
+        params::bar_budget(symbols.len(), interval, range, MAX_BARS_PER_REQUEST)
+            .map_err(Refused::BadInput)?;
+    }
     configured(&state, Kind::Bars)?;
     let range = match window {
         Window::Range(r) => r,

@@ -94,6 +94,18 @@ pub(crate) fn fake() -> Fake {
         )]))
 }
 
+/// Waits until a call has reached `fake` and is still running there (no guessing with sleeps).
+pub(crate) async fn until_in_flight(fake: &Fake) {
+    let reached = async {
+        while fake.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), reached)
+        .await
+        .expect("a call reached the port");
+}
+
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -244,7 +256,7 @@ async fn auth_is_required_and_reveals_nothing() {
 async fn saturation_is_503_with_retry_after_and_slow_requests_time_out() {
     let slow = Arc::new(fake().delay(Duration::from_millis(400)));
     let s = start(
-        slow,
+        slow.clone(),
         ServeConfig {
             concurrency: 1,
             request_timeout: Duration::from_millis(1500),
@@ -253,10 +265,13 @@ async fn saturation_is_503_with_retry_after_and_slow_requests_time_out() {
     )
     .await;
     let url = format!("{}/v1/quotes?symbols=AAPL", s.base);
-    let (a, b) = tokio::join!(get(&url), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        get(&url).await
+    let first = tokio::spawn({
+        let url = url.clone();
+        async move { get(&url).await }
     });
+    until_in_flight(&slow).await;
+    let b = get(&url).await;
+    let a = first.await.unwrap();
     assert_eq!(a.0, 200);
     assert_eq!(b.0, 503, "{}", b.2);
     assert_eq!(b.1.get("retry-after").unwrap(), "1");
@@ -315,7 +330,7 @@ async fn metrics_count_routes_statuses_and_provider_errors() {
 async fn shutdown_drains_in_flight_requests() {
     let slow = Arc::new(fake().delay(Duration::from_millis(500)));
     let s = start(
-        slow,
+        slow.clone(),
         ServeConfig {
             grace_period: Duration::from_secs(5),
             ..config()
@@ -324,7 +339,7 @@ async fn shutdown_drains_in_flight_requests() {
     .await;
     let url = format!("{}/v1/quotes?symbols=AAPL", s.base);
     let in_flight = tokio::spawn(async move { get(&url).await.0 });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    until_in_flight(&slow).await;
     s.shutdown.cancel();
     assert_eq!(
         in_flight.await.unwrap(),

@@ -546,3 +546,56 @@ async fn one_access_line_per_request_and_nothing_else_at_info() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bars_answer_is_bounded_before_any_provider_is_asked() {
+    let fake = Arc::new(fake());
+    let s = start(fake.clone(), config()).await;
+    let hundred = (0..100)
+        .map(|i| format!("S{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (symbols, interval, start, end) in [
+        // 100 symbols of 1m bars over a week: 100 × 5 sessions × 390.
+        (
+            hundred.as_str(),
+            "1m",
+            "2024-03-04T00:00:00Z",
+            "2024-03-09T00:00:00Z",
+        ),
+        // A decade of 1m bars for one symbol.
+        ("AAPL", "1m", "2014-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+    ] {
+        let (status, _, body) = get(&format!(
+            "{}/v1/bars?symbols={symbols}&interval={interval}&start={start}&end={end}",
+            s.base
+        ))
+        .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("at most 20000 per request"), "{message}");
+    }
+    assert_eq!(fake.calls(), 0, "no provider was asked");
+    // Within the bound: 50 symbols of 1m bars for one session, a decade of daily bars.
+    let fifty = (0..50)
+        .map(|i| format!("S{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (symbols, interval, start, end) in [
+        (
+            fifty.as_str(),
+            "1m",
+            "2024-03-08T00:00:00Z",
+            "2024-03-09T00:00:00Z",
+        ),
+        ("AAPL", "1d", "2014-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+    ] {
+        let (status, _, body) = get(&format!(
+            "{}/v1/bars?symbols={symbols}&interval={interval}&start={start}&end={end}",
+            s.base
+        ))
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    s.shutdown.cancel();
+}
