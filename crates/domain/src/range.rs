@@ -156,3 +156,61 @@ impl TimeRange {
         out
     }
 }
+
+/// The width of one bar in minutes (a month counted as its shortest, 28 days), and how many
+/// start in one regular New York session (09:30 to 16:00) for an intraday interval.
+fn bar_minutes(interval: crate::Interval) -> (u64, Option<u64>) {
+    use crate::Interval;
+    match interval {
+        Interval::Minute1 => (1, Some(390)),
+        Interval::Minute5 => (5, Some(78)),
+        Interval::Minute15 => (15, Some(26)),
+        Interval::Minute30 => (30, Some(13)),
+        Interval::Hour1 => (60, Some(7)),
+        Interval::Day1 => (24 * 60, Some(1)),
+        Interval::Week1 => (7 * 24 * 60, None),
+        Interval::Month1 => (28 * 24 * 60, None),
+    }
+}
+
+/// Weekdays (Monday to Friday) among the UTC dates `range` touches. A regular session lies
+/// within one UTC date, and so does the start of a daily bar (00:00 New York).
+fn weekdays(range: TimeRange) -> u64 {
+    let day = |t: jiff::Timestamp| t.as_second().div_euclid(86_400);
+    let first = day(range.start());
+    let last_instant = range
+        .end()
+        .checked_sub(jiff::SignedDuration::from_nanos(1))
+        .unwrap_or(range.end());
+    let last = day(last_instant).max(first);
+    let span = u64::try_from(last - first + 1).unwrap_or(0);
+    // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays.
+    let leftover = (0..span % 7)
+        .filter(|i| {
+            let d = first + i64::try_from(span / 7 * 7 + i).unwrap_or(0);
+            (d + 3).rem_euclid(7) < 5
+        })
+        .count();
+    span / 7 * 5 + u64::try_from(leftover).unwrap_or(0)
+}
+
+impl TimeRange {
+    /// The most bars of `interval` this range can hold for one symbol: one per interval of the
+    /// range and, for daily and intraday intervals, no more than a regular New York session's
+    /// worth (09:30 to 16:00) per weekday. An upper bound both ends of the serverless API use to
+    /// keep answers small.
+    #[must_use]
+    pub fn max_bars(self, interval: crate::Interval) -> u64 {
+        let range = self;
+        let (minutes, per_weekday) = bar_minutes(interval);
+        let seconds = range.end().duration_since(range.start()).as_secs().max(0);
+        let width = minutes.saturating_mul(60);
+        let slots = u64::try_from(seconds)
+            .unwrap_or(u64::MAX)
+            .div_ceil(width.max(1));
+        match per_weekday {
+            Some(n) => slots.min(weekdays(range).saturating_mul(n)),
+            None => slots,
+        }
+    }
+}

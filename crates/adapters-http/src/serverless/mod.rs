@@ -40,6 +40,10 @@ type GroupAnswer<R> = (Vec<Symbol>, Result<wire::Results<R>, FetchError>);
 pub const MAX_SYMBOLS_PER_REQUEST: usize = 100;
 /// The longest comma-joined `symbols` value sent.
 pub const MAX_SYMBOLS_QUERY_BYTES: usize = 4000;
+/// The most bars one bars request may answer (the API's limit, estimated with
+/// [`TimeRange::max_bars`] for each symbol: about 4.6 MB of JSON, within a Lambda function
+/// URL's 6 MB answer). Requests are split so that none goes over it.
+pub const MAX_BARS_PER_REQUEST: u64 = 20_000;
 
 /// What the serverless ports can do: native batches of every kind, every interval.
 #[must_use]
@@ -307,8 +311,16 @@ impl BarSource for Serverless {
     }
 
     async fn bars_batch(&self, query: &BatchBarQuery) -> Vec<SymbolResult<Vec<Bar>>> {
+        let each = query.range.max_bars(query.interval);
+        if each > MAX_BARS_PER_REQUEST {
+            return self.bars_in_pieces(query).await;
+        }
+        // As many symbols per request as keep the answer within the API's bar limit.
+        let per_request = usize::try_from(MAX_BARS_PER_REQUEST / each.max(1))
+            .unwrap_or(usize::MAX)
+            .clamp(1, MAX_SYMBOLS_PER_REQUEST);
         let mut answers = Vec::new();
-        for group in Self::groups(&query.symbols) {
+        for group in split_symbols(&query.symbols, per_request, MAX_SYMBOLS_QUERY_BYTES) {
             let answer = self
                 .raw
                 .bars(&group, query.interval, query.range, query.adjustment)
@@ -317,6 +329,61 @@ impl BarSource for Serverless {
         }
         Self::spread(&query.symbols, answers, |s, records| {
             self.to_bars(s, query.interval, records)
+        })
+    }
+}
+
+impl Serverless {
+    /// One symbol's range is more than one request may answer: each symbol alone, its range
+    /// in consecutive pieces of at most [`MAX_BARS_PER_REQUEST`] bar widths, merged. A piece
+    /// without data is fine; any other failing piece fails the symbol (no truncated history).
+    async fn bars_in_pieces(&self, query: &BatchBarQuery) -> Vec<SymbolResult<Vec<Bar>>> {
+        let width = query
+            .interval
+            .fixed_duration()
+            .unwrap_or(Duration::from_secs(86_400));
+        let piece = width.saturating_mul(u32::try_from(MAX_BARS_PER_REQUEST).unwrap_or(u32::MAX));
+        let pieces = query.range.split(Some(piece));
+        let mut found = HashMap::with_capacity(query.symbols.len());
+        for symbol in &query.symbols {
+            if found.contains_key(symbol) {
+                continue;
+            }
+            let group = std::slice::from_ref(symbol);
+            let mut bars = Vec::new();
+            let mut failed = None;
+            for range in &pieces {
+                let answer = self
+                    .raw
+                    .bars(group, query.interval, *range, query.adjustment)
+                    .await;
+                let result = Self::spread(group, vec![(group.to_vec(), answer)], |s, records| {
+                    self.to_bars(s, query.interval, records)
+                })
+                .pop()
+                .map(|r| r.result);
+                match result {
+                    Some(Ok(piece)) => bars.extend(piece),
+                    Some(Err(FetchError::NoData)) | None => {}
+                    Some(Err(e)) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let result = match failed {
+                Some(e) => Err(e),
+                None if bars.is_empty() => Err(FetchError::NoData),
+                None => {
+                    bars.sort_by_key(|b| b.start);
+                    bars.dedup_by_key(|b| b.start);
+                    Ok(bars)
+                }
+            };
+            found.insert(symbol.clone(), result);
+        }
+        SymbolResult::in_request_order(&query.symbols, found, |s| {
+            FetchError::malformed(format!("serverless answer has no entry for {s}"))
         })
     }
 }

@@ -201,3 +201,89 @@ async fn news_limits_are_capped_at_the_documented_maximum() {
         .unwrap();
     assert_eq!(news.len(), 1);
 }
+
+/// Answers one 1m bar at the request's `start` for every symbol asked, and records the bars
+/// the request could hold at most.
+struct EchoBars(std::sync::Mutex<Vec<u64>>);
+
+impl Respond for EchoBars {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let symbols = symbols_param(request);
+        let param = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        let (start, end) = (param("start"), param("end"));
+        let range = TimeRange::new(ts(&start), ts(&end)).unwrap();
+        let bound = range.max_bars(Interval::Minute1) * symbols.len() as u64;
+        self.0.lock().unwrap().push(bound);
+        let results: Vec<serde_json::Value> = symbols
+            .iter()
+            .map(|s| serde_json::json!({"symbol": s, "bars": [{"symbol": s, "interval": "1m", "start": start, "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1, "provider": "alpaca"}]}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "results": results }))
+    }
+}
+
+#[tokio::test]
+async fn bars_requests_stay_within_the_api_bar_limit() {
+    use stockdata_adapters_http::serverless::MAX_BARS_PER_REQUEST;
+    // 150 symbols of 1m bars over one session (390 bars each): 51 symbols a request.
+    let server = MockServer::start().await;
+    let bounds = std::sync::Arc::new(EchoBars(std::sync::Mutex::new(Vec::new())));
+    Mock::given(path("/v1/bars"))
+        .respond_with(EchoBarsRef(bounds.clone()))
+        .mount(&server)
+        .await;
+    let client = serverless(&server.uri(), "2024-06-01T00:00:00Z");
+    let day = TimeRange::new(ts("2024-03-08T14:30:00Z"), ts("2024-03-08T21:00:00Z")).unwrap();
+    let symbols: Vec<Symbol> = (0..150).map(|i| sym(&format!("S{i}"))).collect();
+    let answers = client
+        .bars_batch(&BatchBarQuery {
+            symbols: symbols.clone(),
+            interval: Interval::Minute1,
+            range: day,
+            adjustment: Adjustment::Raw,
+        })
+        .await;
+    assert_eq!(answers.len(), 150);
+    assert!(answers.iter().all(|a| a.result.is_ok()));
+    {
+        let seen = bounds.0.lock().unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.iter().all(|b| *b <= MAX_BARS_PER_REQUEST), "{seen:?}");
+        drop(seen);
+    }
+    bounds.0.lock().unwrap().clear();
+
+    // One symbol, 1m bars over three months: more than one request may answer, so the range
+    // goes in pieces, merged in order.
+    let quarter = TimeRange::new(ts("2024-01-01T00:00:00Z"), ts("2024-04-01T00:00:00Z")).unwrap();
+    let answers = client
+        .bars_batch(&BatchBarQuery {
+            symbols: vec![sym("AAPL"), sym("MSFT")],
+            interval: Interval::Minute1,
+            range: quarter,
+            adjustment: Adjustment::Raw,
+        })
+        .await;
+    let seen = bounds.0.lock().unwrap().clone();
+    assert!(seen.len() >= 2 * 2, "{seen:?}");
+    assert!(seen.iter().all(|b| *b <= MAX_BARS_PER_REQUEST), "{seen:?}");
+    let bars = answers[0].result.as_ref().unwrap();
+    assert_eq!(bars.len(), seen.len() / 2, "one bar per piece, merged");
+    assert!(bars.windows(2).all(|w| w[0].start < w[1].start));
+}
+
+/// Shares one [`EchoBars`] between the mock and the test.
+struct EchoBarsRef(std::sync::Arc<EchoBars>);
+
+impl Respond for EchoBarsRef {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
+}

@@ -46,10 +46,10 @@ pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// The most articles one news request may ask for.
 pub const MAX_NEWS_LIMIT: usize = 1000;
-/// The most bars one bars request may answer, estimated before asking any provider (one bar
-/// per interval of the range, at most a regular session's worth per weekday, for each
-/// symbol): about 4.6 MB of JSON, within a Lambda function URL's 6 MB answer.
-pub const MAX_BARS_PER_REQUEST: u64 = 20_000;
+/// The most bars one bars request may answer, estimated before asking any provider
+/// ([`TimeRange::max_bars`](stockdata_domain::TimeRange::max_bars) for each symbol): the
+/// serverless API's limit, which the serverless adapter splits its requests to respect.
+pub const MAX_BARS_PER_REQUEST: u64 = stockdata_adapters_http::serverless::MAX_BARS_PER_REQUEST;
 /// The longest `X-Request-Id` accepted from a client; longer ones are replaced.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// Time a connection has to deliver a complete request head, counted from when it opens or

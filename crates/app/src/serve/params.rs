@@ -215,66 +215,15 @@ pub(super) fn window(
         .map_err(|e| e.to_string())
 }
 
-/// The width of one bar in minutes (a month counted as its shortest, 28 days), and how many
-/// start in one regular New York session (09:30 to 16:00) for an intraday interval.
-fn bar_minutes(interval: Interval) -> (u64, Option<u64>) {
-    match interval {
-        Interval::Minute1 => (1, Some(390)),
-        Interval::Minute5 => (5, Some(78)),
-        Interval::Minute15 => (15, Some(26)),
-        Interval::Minute30 => (30, Some(13)),
-        Interval::Hour1 => (60, Some(7)),
-        Interval::Day1 => (24 * 60, Some(1)),
-        Interval::Week1 => (7 * 24 * 60, None),
-        Interval::Month1 => (28 * 24 * 60, None),
-    }
-}
-
-/// Weekdays (Monday to Friday) among the UTC dates `range` touches. A regular session lies
-/// within one UTC date, and so does the start of a daily bar (00:00 New York).
-fn weekdays(range: TimeRange) -> u64 {
-    let day = |t: Timestamp| t.as_second().div_euclid(86_400);
-    let first = day(range.start());
-    let last_instant = range
-        .end()
-        .checked_sub(jiff::SignedDuration::from_nanos(1))
-        .unwrap_or(range.end());
-    let last = day(last_instant).max(first);
-    let span = u64::try_from(last - first + 1).unwrap_or(0);
-    // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays.
-    let leftover = (0..span % 7)
-        .filter(|i| {
-            let d = first + i64::try_from(span / 7 * 7 + i).unwrap_or(0);
-            (d + 3).rem_euclid(7) < 5
-        })
-        .count();
-    span / 7 * 5 + u64::try_from(leftover).unwrap_or(0)
-}
-
-/// The most bars `range` can hold for one symbol: one per `interval` of the range, and for
-/// daily and intraday intervals no more than a regular session's worth per weekday.
-pub(super) fn bars_in(interval: Interval, range: TimeRange) -> u64 {
-    let (minutes, per_weekday) = bar_minutes(interval);
-    let seconds = range.end().duration_since(range.start()).as_secs().max(0);
-    let width = minutes.saturating_mul(60);
-    let slots = u64::try_from(seconds)
-        .unwrap_or(u64::MAX)
-        .div_ceil(width.max(1));
-    match per_weekday {
-        Some(n) => slots.min(weekdays(range).saturating_mul(n)),
-        None => slots,
-    }
-}
-
-/// Refuses a bars request that could answer more than `max` bars in all ([`bars_in`] for each
-/// symbol): the answer is built in memory and must stay small enough to send.
+/// Refuses a bars request that could answer more than `max` bars in all ([`TimeRange::max_bars`] for
+/// each symbol): the answer is built in memory and must stay small enough to send.
 pub(super) fn bar_budget(
     symbols: usize,
     interval: Interval,
     range: TimeRange,
     max: u64,
 ) -> Checked<()> {
-    let each = bars_in(interval, range);
+    let each = range.max_bars(interval);
     let total = each.saturating_mul(u64::try_from(symbols).unwrap_or(u64::MAX));
     if total > max {
         return Err(format!(
@@ -504,25 +453,10 @@ mod tests {
     }
 
     #[test]
-    fn bar_estimates() {
+    fn bar_budgets() {
         let r = |a: &str, b: &str| TimeRange::new(a.parse().unwrap(), b.parse().unwrap()).unwrap();
-        // Friday 2024-03-08 to Monday 2024-03-11 00:00, exclusive: Friday is the one weekday.
         let weekend = r("2024-03-08T00:00:00Z", "2024-03-11T00:00:00Z");
-        assert_eq!(weekdays(weekend), 1);
-        assert_eq!(bars_in(Interval::Minute1, weekend), 390);
-        assert_eq!(bars_in(Interval::Day1, weekend), 1);
-        let week = r("2024-03-04T00:00:00Z", "2024-03-11T00:00:00Z");
-        assert_eq!(weekdays(week), 5);
-        assert_eq!(bars_in(Interval::Hour1, week), 35);
-        assert_eq!(bars_in(Interval::Week1, week), 1);
-        let hour = r("2024-03-08T14:30:00Z", "2024-03-08T15:30:00Z");
-        assert_eq!(bars_in(Interval::Minute1, hour), 60);
-        assert_eq!(bars_in(Interval::Minute5, hour), 12);
-        let saturday = r("2024-03-09T00:00:00Z", "2024-03-10T00:00:00Z");
-        assert_eq!(bars_in(Interval::Minute1, saturday), 0);
         let decade = r("2014-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
-        assert_eq!(weekdays(decade), 2608);
-        assert_eq!(bars_in(Interval::Month1, decade), 131);
         assert!(bar_budget(100, Interval::Minute1, weekend, 50_000).is_ok());
         assert!(bar_budget(8, Interval::Day1, decade, 20_000).is_err());
         assert!(bar_budget(7, Interval::Day1, decade, 20_000).is_ok());

@@ -39,3 +39,28 @@ fn headlines_normalize_to_lower_case_words() {
     );
     assert_eq!(normalized_headline("..."), "");
 }
+
+#[test]
+fn bar_bounds() {
+    use stockdata_domain::Interval;
+    let r = |a: &str, b: &str| TimeRange::new(ts(a), ts(b)).unwrap();
+    // Friday 2024-03-08 to Monday 2024-03-11 00:00, exclusive: Friday is the one weekday.
+    let weekend = r("2024-03-08T00:00:00Z", "2024-03-11T00:00:00Z");
+    assert_eq!(weekend.max_bars(Interval::Minute1), 390);
+    assert_eq!(weekend.max_bars(Interval::Day1), 1);
+    let week = r("2024-03-04T00:00:00Z", "2024-03-11T00:00:00Z");
+    assert_eq!(week.max_bars(Interval::Hour1), 35);
+    assert_eq!(week.max_bars(Interval::Week1), 1);
+    let hour = r("2024-03-08T14:30:00Z", "2024-03-08T15:30:00Z");
+    assert_eq!(hour.max_bars(Interval::Minute1), 60);
+    assert_eq!(hour.max_bars(Interval::Minute5), 12);
+    let saturday = r("2024-03-09T00:00:00Z", "2024-03-10T00:00:00Z");
+    assert_eq!(saturday.max_bars(Interval::Minute1), 0);
+    let decade = r("2014-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
+    assert_eq!(
+        decade.max_bars(Interval::Day1),
+        2608,
+        "weekdays in the decade"
+    );
+    assert_eq!(decade.max_bars(Interval::Month1), 131);
+}
