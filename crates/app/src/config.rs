@@ -325,6 +325,12 @@ pub struct ServeConfig {
     /// Time in-flight requests get to finish after SIGTERM / Ctrl-C (default 10000 ms).
     #[serde(rename = "grace_period_ms", serialize_with = "millis")]
     pub grace_period: Duration,
+    /// Time a connection has to deliver a complete request head, from when it opens or from
+    /// its previous response (default 10000 ms): bounds slow headers and idle keep-alive.
+    #[serde(rename = "header_read_timeout_ms", serialize_with = "millis")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once; more wait in the listen backlog (default 1024).
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
@@ -336,6 +342,8 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(30),
             concurrency: 64,
             grace_period: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
@@ -454,6 +462,8 @@ struct RawServe {
     request_timeout_ms: Option<i64>,
     concurrency: Option<i64>,
     grace_period_ms: Option<i64>,
+    header_read_timeout_ms: Option<i64>,
+    max_connections: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -686,6 +696,8 @@ const NUMERIC_KEYS: &[&str] = &[
     "serve.request_timeout_ms",
     "serve.concurrency",
     "serve.grace_period_ms",
+    "serve.header_read_timeout_ms",
+    "serve.max_connections",
 ];
 
 fn override_value(key: &str, text: &str) -> Result<toml::Value, String> {
@@ -913,6 +925,18 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
             sv.grace_period_ms,
             10_000,
             0..=600_000,
+        )?),
+        header_read_timeout: ms(ctx.int(
+            "serve.header_read_timeout_ms",
+            sv.header_read_timeout_ms,
+            10_000,
+            100..=600_000,
+        )?),
+        max_connections: to_usize(ctx.int(
+            "serve.max_connections",
+            sv.max_connections,
+            1024,
+            1..=100_000,
         )?),
     };
 

@@ -24,8 +24,13 @@ impl ServeArgs {
         });
         let serve_config = ctx.stockdata.config().serve.clone();
         let grace = serve_config.grace_period;
+        let limits = stockdata_app::serve::ConnectionLimits {
+            header_read_timeout: serve_config.header_read_timeout,
+            max_connections: serve_config.max_connections,
+        };
         let router = stockdata_app::serve::router(ctx.stockdata, serve_config);
-        match stockdata_app::serve::run(listener, router, grace, shutdown).await {
+        match stockdata_app::serve::run_with_limits(listener, router, limits, grace, shutdown).await
+        {
             Ok(()) => Exit::Ok,
             Err(e) => {
                 eprintln!("stockdata serve: {e}");
