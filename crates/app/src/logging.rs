@@ -5,36 +5,14 @@
 //! and inside provider calls `request_id`, `provider` and `symbol`. Spans nest run → symbol →
 //! provider request, with one event per attempt.
 
-use std::fmt;
-
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{LogConfig, LogFormat};
 
-/// One id per CLI invocation or agent run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RunId(u64);
-
-impl RunId {
-    /// A fresh random id.
-    #[must_use]
-    pub fn new() -> Self {
-        Self(fastrand::u64(..))
-    }
-}
-
-impl Default for RunId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
+/// One id per CLI invocation or agent run: the same kind of id (64 random bits, 16 hex
+/// digits) as a provider request's or a served request's, so one type serves all three.
+pub type RunId = stockdata_adapters_http::transport::RequestId;
 
 /// A subscriber for `config`, writing to `writer`. `terminal` says whether the writer is a
 /// terminal (it picks the format when the config does not). `level` overrides the configured

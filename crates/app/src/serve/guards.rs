@@ -35,7 +35,7 @@ fn acceptable_request_id(value: &HeaderValue) -> bool {
 
 /// 16 random hex digits, like a run id.
 fn generated_request_id() -> HeaderValue {
-    HeaderValue::from_str(&format!("{:016x}", fastrand::u64(..)))
+    HeaderValue::from_str(&stockdata_adapters_http::transport::RequestId::new().to_string())
         .unwrap_or_else(|_| HeaderValue::from_static("0000000000000000"))
 }
 
