@@ -5,7 +5,7 @@
 //! every real sample kept as a fixture must satisfy its interaction's response under Pact's own
 //! matching rules.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,11 +132,12 @@ fn respond(i: &mut InteractionBuilder, status: u16, body: &Value) {
         .json_body(shape(body));
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stockdata-pacts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory of its own for a regenerated pact, removed when the guard drops.
+fn fresh_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("stockdata-pacts-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn transport() -> TransportConfig {
@@ -238,7 +239,8 @@ fn started<'a>(pact: &'a mut PactBuilder, dir: &Path) -> &'a mut PactBuilder {
 #[test]
 fn alpha_vantage() {
     let rt = runtime();
-    let dir = fresh_dir("alpha_vantage");
+    let tmp = fresh_dir("alpha_vantage");
+    let dir = tmp.path().to_path_buf();
     let samples = [
         (
             "a global quote for a traded symbol",
@@ -483,7 +485,8 @@ fn alpha_vantage() {
 #[test]
 fn finnhub() {
     let rt = runtime();
-    let dir = fresh_dir("finnhub");
+    let tmp = fresh_dir("finnhub");
+    let dir = tmp.path().to_path_buf();
     let token = |i: &mut InteractionBuilder| {
         i.request.header(
             "x-finnhub-token",
@@ -651,7 +654,8 @@ fn finnhub() {
 #[test]
 fn alpaca() {
     let rt = runtime();
-    let dir = fresh_dir("alpaca");
+    let tmp = fresh_dir("alpaca");
+    let dir = tmp.path().to_path_buf();
     let auth = |i: &mut InteractionBuilder| {
         i.request.header(
             "apca-api-key-id",
@@ -972,7 +976,8 @@ pub(crate) fn serverless_pact(dir: &Path) -> PactBuilder {
 #[test]
 fn serverless() {
     let rt = runtime();
-    let dir = fresh_dir("serverless");
+    let tmp = fresh_dir("serverless");
+    let dir = tmp.path().to_path_buf();
     let pact = serverless_pact(&dir);
     {
         let server = pact.start_mock_server(None, None);
