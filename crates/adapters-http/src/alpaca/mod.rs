@@ -30,7 +30,7 @@ use crate::batch::{join, split_symbols};
 use crate::numbers;
 use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
-use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
+use crate::transport::{LogSafeUrl, PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://data.alpaca.markets`; `/v2/...` and `/v1beta1/...` are appended.
 pub const DEFAULT_BASE_URL: &str = "https://data.alpaca.markets";
@@ -70,7 +70,7 @@ pub fn capabilities() -> ProviderCapabilities {
 }
 
 /// Everything the Alpaca adapter needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AlpacaConfig {
     /// `APCA-API-KEY-ID`.
     pub key_id: SecretString,
@@ -98,6 +98,21 @@ impl AlpacaConfig {
             transport: TransportConfig::default(),
             windows: vec![RateWindow::per_minute(FREE_REQUESTS_PER_MINUTE)],
         }
+    }
+}
+
+/// Debug without credentials: keys are `SecretString`s, and the base URL's userinfo is
+/// redacted.
+impl std::fmt::Debug for AlpacaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlpacaConfig")
+            .field("key_id", &self.key_id)
+            .field("secret_key", &self.secret_key)
+            .field("base_url", &LogSafeUrl::new(self.base_url.clone()))
+            .field("feed", &self.feed)
+            .field("transport", &self.transport)
+            .field("windows", &self.windows)
+            .finish()
     }
 }
 

@@ -31,7 +31,7 @@ use self::wire::{FeedItem, GlobalQuote, Series};
 use crate::numbers;
 use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
-use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
+use crate::transport::{LogSafeUrl, PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://www.alphavantage.co`; `/query` is appended.
 pub const DEFAULT_BASE_URL: &str = "https://www.alphavantage.co";
@@ -74,7 +74,7 @@ pub fn capabilities() -> ProviderCapabilities {
 }
 
 /// Everything the Alpha Vantage adapter needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AlphaVantageConfig {
     /// The API key.
     pub api_key: SecretString,
@@ -102,6 +102,20 @@ impl AlphaVantageConfig {
             ],
             max_quota_wait: Duration::ZERO,
         }
+    }
+}
+
+/// Debug without credentials: keys are `SecretString`s, and the base URL's userinfo is
+/// redacted.
+impl std::fmt::Debug for AlphaVantageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlphaVantageConfig")
+            .field("api_key", &self.api_key)
+            .field("base_url", &LogSafeUrl::new(self.base_url.clone()))
+            .field("transport", &self.transport)
+            .field("windows", &self.windows)
+            .field("max_quota_wait", &self.max_quota_wait)
+            .finish()
     }
 }
 

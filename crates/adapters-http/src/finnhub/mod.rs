@@ -28,7 +28,7 @@ use self::wire::{CandlesWire, NewsItemWire, QuoteWire};
 use crate::numbers;
 use crate::provider::ProviderCapabilities;
 use crate::series::{default_base_url, finish_news};
-use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
+use crate::transport::{LogSafeUrl, PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// `https://finnhub.io`; `/api/v1/...` is appended.
 pub const DEFAULT_BASE_URL: &str = "https://finnhub.io";
@@ -54,7 +54,7 @@ pub fn capabilities() -> ProviderCapabilities {
 }
 
 /// Everything the Finnhub adapter needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FinnhubConfig {
     /// The API key (sent as `X-Finnhub-Token`).
     pub api_key: SecretString,
@@ -79,6 +79,19 @@ impl FinnhubConfig {
                 RateWindow::per_second(MAX_REQUESTS_PER_SECOND),
             ],
         }
+    }
+}
+
+/// Debug without credentials: keys are `SecretString`s, and the base URL's userinfo is
+/// redacted.
+impl std::fmt::Debug for FinnhubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinnhubConfig")
+            .field("api_key", &self.api_key)
+            .field("base_url", &LogSafeUrl::new(self.base_url.clone()))
+            .field("transport", &self.transport)
+            .field("windows", &self.windows)
+            .finish()
     }
 }
 

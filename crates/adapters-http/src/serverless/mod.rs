@@ -31,7 +31,7 @@ use crate::batch::split_symbols;
 use crate::numbers;
 use crate::provider::ProviderCapabilities;
 use crate::series::finish_news;
-use crate::transport::{PacerRegistry, RateWindow, Transport, TransportConfig};
+use crate::transport::{LogSafeUrl, PacerRegistry, RateWindow, Transport, TransportConfig};
 
 /// One symbol group and what the deployment answered for it.
 type GroupAnswer<R> = (Vec<Symbol>, Result<wire::Results<R>, FetchError>);
@@ -61,7 +61,7 @@ pub fn capabilities() -> ProviderCapabilities {
 }
 
 /// Everything the serverless adapter needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerlessConfig {
     /// The deployment's base URL (`https://….lambda-url….on.aws`, `http://127.0.0.1:8080/prefix`).
     pub base_url: Url,
@@ -83,6 +83,19 @@ impl ServerlessConfig {
             transport: TransportConfig::default(),
             windows: Vec::new(),
         }
+    }
+}
+
+/// Debug without credentials: keys are `SecretString`s, and the base URL's userinfo is
+/// redacted.
+impl std::fmt::Debug for ServerlessConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerlessConfig")
+            .field("base_url", &LogSafeUrl::new(self.base_url.clone()))
+            .field("token", &self.token)
+            .field("transport", &self.transport)
+            .field("windows", &self.windows)
+            .finish()
     }
 }
 

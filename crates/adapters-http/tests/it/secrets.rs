@@ -308,3 +308,44 @@ async fn serverless_per_symbol_errors_are_redacted() {
     assert!(!shown.contains(SERVERLESS_TOKEN), "{shown}");
     assert!(shown.contains("token REDACTED may not"), "{shown}");
 }
+
+#[test]
+fn adapter_configs_debug_without_userinfo_or_keys() {
+    use stockdata_adapters_http::{alpaca, alpha_vantage, finnhub, serverless};
+    let url = url::Url::parse("http://user:PASSWORD-7@127.0.0.1:1/p").unwrap();
+    let key = || secrecy::SecretString::from("KEY-7".to_owned());
+    let shown = [
+        format!(
+            "{:?}",
+            alpha_vantage::AlphaVantageConfig {
+                base_url: url.clone(),
+                ..alpha_vantage::AlphaVantageConfig::new(key())
+            }
+        ),
+        format!(
+            "{:?}",
+            finnhub::FinnhubConfig {
+                base_url: url.clone(),
+                ..finnhub::FinnhubConfig::new(key())
+            }
+        ),
+        format!(
+            "{:?}",
+            alpaca::AlpacaConfig {
+                base_url: url.clone(),
+                ..alpaca::AlpacaConfig::new(key(), key())
+            }
+        ),
+        format!(
+            "{:?}",
+            serverless::ServerlessConfig::new(url.clone(), Some(key()))
+        ),
+    ];
+    for text in shown {
+        assert!(text.contains("127.0.0.1"), "{text}");
+        assert!(
+            !text.contains("PASSWORD-7") && !text.contains("KEY-7"),
+            "{text}"
+        );
+    }
+}
