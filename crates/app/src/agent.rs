@@ -188,6 +188,8 @@ impl StockDataAgent {
         on_symbol: &mut dyn FnMut(SymbolReport),
     ) -> RunStats {
         let started = Instant::now();
+        // A run's quota budget starts full.
+        self.shared.budget.reset();
         let now = self.clock.now();
         let today = new_york_date(now);
         let first = today

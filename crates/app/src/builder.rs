@@ -11,7 +11,7 @@ use stockdata_ports::{BarSource, Clock, NewsSource, QuoteSource, SystemClock};
 
 use crate::agent::StockDataAgent;
 use crate::config::Config;
-use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared};
+use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, RunBudget, Shared};
 use crate::registry;
 use crate::synthetic::Synthetic;
 
@@ -43,6 +43,7 @@ pub struct StockData {
     pacers: Arc<PacerRegistry>,
     shared: Shared,
     status: Vec<ProviderStatus>,
+    daily_quotas: Vec<(ProviderId, u64)>,
 }
 
 impl StockData {
@@ -70,18 +71,28 @@ impl StockData {
         &self.news
     }
 
-    /// The watchlist agent.
+    /// The watchlist agent. Its runs have a quota budget of their own: at most
+    /// `[agent] daily_quota_share` of each provider's daily quota per run; news follows
+    /// `[news] merge`.
     #[must_use]
     pub fn agent(&self) -> StockDataAgent {
+        let daily = self.daily_quotas.iter().cloned();
+        let shared = self.shared.clone().with_budget(RunBudget::daily_share(
+            daily,
+            self.config.agent.daily_quota_share,
+        ));
         StockDataAgent::new(
-            self.prices.clone(),
-            self.history.clone(),
-            self.news.clone(),
+            self.prices.clone().with_shared(shared.clone()),
+            self.history.clone().with_shared(shared.clone()),
+            self.news
+                .clone()
+                .with_shared(shared.clone())
+                .with_merge(self.config.news.merge),
             self.config.agent,
             self.default_adjustment(),
             Arc::clone(&self.clock),
             Arc::clone(&self.pacers),
-            self.shared.clone(),
+            shared,
         )
     }
 
@@ -126,6 +137,7 @@ pub struct StockDataBuilder {
     news: Vec<Arc<dyn NewsSource>>,
     only: Option<ProviderId>,
     synthetic: bool,
+    daily_quotas: Vec<(ProviderId, u64)>,
 }
 
 impl StockDataBuilder {
@@ -170,6 +182,14 @@ impl StockDataBuilder {
     #[must_use]
     pub fn synthetic(mut self, synthetic: bool) -> Self {
         self.synthetic = synthetic;
+        self
+    }
+
+    /// Declares `provider`'s daily quota (requests a day), for an injected source whose
+    /// limits config does not know; built adapters take theirs from their settings.
+    #[must_use]
+    pub fn daily_quota(mut self, provider: ProviderId, requests: u64) -> Self {
+        self.daily_quotas.push((provider, requests));
         self
     }
 
@@ -260,16 +280,34 @@ impl StockDataBuilder {
             return Err(FetchError::InvalidRequest { reason });
         }
 
+        // Windows of a day or more are daily quotas: an agent run takes only its share.
+        let mut daily_quotas = self.daily_quotas;
+        for p in config.providers.iter().filter(|p| p.is_configured()) {
+            if daily_quotas.iter().any(|(id, _)| id == p.id()) {
+                continue;
+            }
+            if let Some(n) = p
+                .settings
+                .limits()
+                .iter()
+                .filter(|w| w.per >= std::time::Duration::from_secs(86_400))
+                .map(|w| u64::from(w.requests.get()))
+                .min()
+            {
+                daily_quotas.push((p.id().clone(), n));
+            }
+        }
         let status = status(&config, &quotes, &bars, &news);
         Ok(StockData {
             prices: PriceFetcher::new(quotes, shared.clone()),
             history: HistoricalDataFetcher::new(bars, shared.clone()),
-            news: NewsFetcher::new(news, shared.clone()),
+            news: NewsFetcher::new(news, shared.clone()).with_merge(config.news.merge),
             config: Arc::new(config),
             clock,
             pacers,
             shared,
             status,
+            daily_quotas,
         })
     }
 }

@@ -15,6 +15,7 @@ use stockdata_adapters_http::provider::{ProviderDescriptor, ProviderSettings, Se
 use stockdata_domain::{Adjustment, ProviderId};
 use url::Url;
 
+use crate::fetch::NewsMerge;
 use crate::registry;
 
 /// The file looked for in the working directory when no path is given.
@@ -139,6 +140,8 @@ pub struct Config {
     pub routing: Routing,
     /// Agent settings.
     pub agent: AgentConfig,
+    /// News settings.
+    pub news: NewsConfig,
     /// Logging.
     pub log: LogConfig,
     /// `stockdata serve`.
@@ -286,7 +289,7 @@ impl Default for Routing {
 }
 
 /// `[agent]`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AgentConfig {
     /// Provider calls in flight at once (default 4).
     pub concurrency: usize,
@@ -294,6 +297,9 @@ pub struct AgentConfig {
     pub history_days: u32,
     /// Days of news per symbol (default 3).
     pub news_days: u32,
+    /// The most of a provider's daily quota one run may spend (default 0.5: Alpha Vantage's
+    /// 25 a day must last the day).
+    pub daily_quota_share: f64,
 }
 
 impl Default for AgentConfig {
@@ -302,8 +308,22 @@ impl Default for AgentConfig {
             concurrency: 4,
             history_days: 30,
             news_days: 3,
+            daily_quota_share: 0.5,
         }
     }
+}
+
+/// `[news]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct NewsConfig {
+    /// Which providers the agent asks for news: `all`, `budget` (default) or `first`; see
+    /// [`NewsMerge`].
+    #[serde(serialize_with = "merge_name")]
+    pub merge: NewsMerge,
+}
+
+fn merge_name<S: serde::Serializer>(m: &NewsMerge, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
 }
 
 /// `[serve]`: the HTTP service.
@@ -451,6 +471,14 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     serve: RawServe,
+    #[serde(default)]
+    news: RawNews,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNews {
+    merge: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -480,6 +508,7 @@ struct RawAgent {
     concurrency: Option<i64>,
     history_days: Option<i64>,
     news_days: Option<i64>,
+    daily_quota_share: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -701,6 +730,13 @@ const NUMERIC_KEYS: &[&str] = &[
 ];
 
 fn override_value(key: &str, text: &str) -> Result<toml::Value, String> {
+    if key == "agent.daily_quota_share" {
+        return text
+            .trim()
+            .parse::<f64>()
+            .map(toml::Value::Float)
+            .map_err(|_| format!("{text:?} is not a number: use a share such as 0.5"));
+    }
     if NUMERIC_KEYS.contains(&key) {
         return text
             .trim()
@@ -879,6 +915,28 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         .unwrap_or(agent_defaults.history_days),
         news_days: u32::try_from(ctx.int("agent.news_days", raw.agent.news_days, 3, 1..=365)?)
             .unwrap_or(agent_defaults.news_days),
+        daily_quota_share: match raw.agent.daily_quota_share {
+            None => agent_defaults.daily_quota_share,
+            Some(x) if x > 0.0 && x <= 1.0 => x,
+            Some(x) => {
+                return Err(ctx.invalid(
+                    "agent.daily_quota_share",
+                    format!("{x} is out of range: use a share above 0 and at most 1 (0.5 = half)"),
+                ));
+            }
+        },
+    };
+
+    let news = NewsConfig {
+        merge: match raw.news.merge.as_deref() {
+            None => NewsMerge::default(),
+            Some(text) => NewsMerge::parse(text).ok_or_else(|| {
+                ctx.invalid(
+                    "news.merge",
+                    format!("unknown policy {text:?}: use all, budget or first"),
+                )
+            })?,
+        },
     };
 
     let format = match raw.log.format.as_deref().map(str::trim) {
@@ -945,6 +1003,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         providers,
         routing,
         agent,
+        news,
         log: LogConfig { format, level },
         origins,
     })
@@ -956,6 +1015,7 @@ impl Default for Config {
             providers: Providers::defaults(),
             routing: Routing::default(),
             agent: AgentConfig::default(),
+            news: NewsConfig::default(),
             log: LogConfig::default(),
             serve: ServeConfig::default(),
             origins: HashMap::new(),

@@ -51,6 +51,13 @@ impl HistoricalDataFetcher {
         Self { chain, shared }
     }
 
+    /// The same chain under another bound, counters or budget (an agent run's).
+    #[must_use]
+    pub fn with_shared(mut self, shared: Shared) -> Self {
+        self.shared = shared;
+        self
+    }
+
     /// The providers tried, in order.
     #[must_use]
     pub fn providers(&self) -> Vec<ProviderId> {

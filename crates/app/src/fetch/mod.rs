@@ -6,6 +6,7 @@
 //! file; `Shared::call` is the one place a provider call takes a permit, is counted and timed.
 //! Pure rules (range splitting, news de-duplication) live in the domain.
 
+mod budget;
 mod history;
 mod news;
 mod prices;
@@ -25,8 +26,9 @@ use stockdata_domain::{Bar, ErrorKind, FetchError, ProviderId, Symbol};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+pub use self::budget::RunBudget;
 pub use self::history::HistoricalDataFetcher;
-pub use self::news::{NewsFetcher, NewsReport};
+pub use self::news::{NewsFetcher, NewsMerge, NewsReport};
 pub use self::prices::PriceFetcher;
 
 /// Splits `range` into consecutive pieces no longer than `max` (see [`TimeRange::split`]).
@@ -42,6 +44,8 @@ pub enum Outcome {
     Ok,
     /// It failed with this kind.
     Failed(ErrorKind),
+    /// Not asked: the run's share of its daily quota is spent (`[agent] daily_quota_share`).
+    OverBudget,
     /// Not asked: it cannot serve the request (e.g. the interval).
     Skipped,
 }
@@ -54,6 +58,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Failed(kind) => kind.as_str(),
             Outcome::Skipped => "skipped",
+            Outcome::OverBudget => "over_budget",
         }
     }
 }
@@ -142,6 +147,8 @@ pub struct Shared {
     pub counters: Arc<Counters>,
     /// What to configure when no provider serves a kind of data (from the registry).
     pub unconfigured_hint: Arc<str>,
+    /// Calls each scarce provider may still take in this run.
+    pub budget: Arc<RunBudget>,
 }
 
 impl Shared {
@@ -154,7 +161,15 @@ impl Shared {
             concurrency,
             counters: Arc::new(Counters::default()),
             unconfigured_hint: Arc::from("`stockdata providers` says what each provider needs"),
+            budget: Arc::new(RunBudget::unlimited()),
         }
+    }
+
+    /// The same bound and counters, with a budget of its own (an agent run's).
+    #[must_use]
+    pub fn with_budget(mut self, budget: RunBudget) -> Self {
+        self.budget = Arc::new(budget);
+        self
     }
 
     /// The same bound, with `hint` saying what to configure when no provider serves a kind.
@@ -164,24 +179,34 @@ impl Shared {
         self
     }
 
-    /// One provider call: waits for a permit, counts the call, times it. Every provider call
-    /// of every fetcher goes through here; decorators (synthetic marking, later a cache) sit
-    /// inside the port and are neither counted nor trailed as providers.
+    /// One provider call: takes one call from the provider's run budget (`None`, and nothing
+    /// sent, when it is spent), waits for a permit, counts the call, times it. Every provider
+    /// call of every fetcher goes through here; decorators (synthetic marking, later a cache)
+    /// sit inside the port and are neither counted nor trailed as providers.
     pub(crate) fn call<F: Future>(
         &self,
         provider: &ProviderId,
         fut: F,
-    ) -> impl Future<Output = (F::Output, Duration)> + use<F> {
+    ) -> impl Future<Output = Option<(F::Output, Duration)>> + use<F> {
         let permits = Arc::clone(&self.permits);
         let counters = Arc::clone(&self.counters);
+        let budget = Arc::clone(&self.budget);
         let provider = provider.clone();
         async move {
+            if !budget.try_take(&provider) {
+                return None;
+            }
             let _permit = permits.acquire().await;
             counters.call(&provider);
             let started = Instant::now();
             let out = fut.await;
-            (out, started.elapsed())
+            Some((out, started.elapsed()))
         }
+    }
+
+    /// What a call over budget reports for its symbols.
+    pub(crate) fn over_budget() -> FetchError {
+        FetchError::QuotaExhausted { resets_at: None }
     }
 
     /// The error reported when no provider is configured for a kind of data.

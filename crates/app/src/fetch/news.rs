@@ -18,6 +18,42 @@ use super::{Attempt, Outcome, Shared};
 pub struct NewsFetcher {
     sources: Vec<Arc<dyn NewsSource>>,
     shared: Shared,
+    merge: NewsMerge,
+}
+
+/// Which providers [`NewsFetcher::news_for_each`] asks (`[news] merge`). `stockdata news`
+/// for a few symbols always merges every provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewsMerge {
+    /// Every provider about every symbol: the most articles, the most requests.
+    All,
+    /// Providers that take many symbols per request are always asked (one request per batch);
+    /// a provider asked symbol by symbol only about symbols still without articles, within
+    /// the run's quota budget.
+    #[default]
+    Budget,
+    /// Each symbol from the first provider that answers for it.
+    First,
+}
+
+impl NewsMerge {
+    /// `all`, `budget` or `first`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NewsMerge::All => "all",
+            NewsMerge::Budget => "budget",
+            NewsMerge::First => "first",
+        }
+    }
+
+    /// The policy named `text`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [NewsMerge::All, NewsMerge::Budget, NewsMerge::First]
+            .into_iter()
+            .find(|m| m.as_str() == text.trim())
+    }
 }
 
 /// Merged news with the attempt of every provider asked.
@@ -34,7 +70,25 @@ impl NewsFetcher {
     /// A fetcher asking every source.
     #[must_use]
     pub fn new(sources: Vec<Arc<dyn NewsSource>>, shared: Shared) -> Self {
-        Self { sources, shared }
+        Self {
+            sources,
+            shared,
+            merge: NewsMerge::default(),
+        }
+    }
+
+    /// The same fetcher with another [`NewsMerge`] policy for `news_for_each`.
+    #[must_use]
+    pub fn with_merge(mut self, merge: NewsMerge) -> Self {
+        self.merge = merge;
+        self
+    }
+
+    /// The same sources under another bound, counters or budget (an agent run's).
+    #[must_use]
+    pub fn with_shared(mut self, shared: Shared) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// The providers asked.
@@ -51,7 +105,7 @@ impl NewsFetcher {
                 trail: Vec::new(),
             };
         }
-        type Answer = (ProviderId, Result<Vec<NewsArticle>, FetchError>, Duration);
+        type Answer = (ProviderId, Option<Called>);
         let asks: Vec<BoxFuture<'static, Answer>> = self
             .sources
             .iter()
@@ -62,10 +116,7 @@ impl NewsFetcher {
                 let call = self
                     .shared
                     .call(&provider, async move { source.news(&query).await });
-                Box::pin(async move {
-                    let (result, elapsed) = call.await;
-                    (provider, result, elapsed)
-                }) as BoxFuture<'static, Answer>
+                Box::pin(async move { (provider, call.await) }) as BoxFuture<'static, Answer>
             })
             .collect();
         let answers: Vec<Answer> = stream::iter(asks)
@@ -73,8 +124,8 @@ impl NewsFetcher {
             .collect()
             .await;
         let mut acc = NewsAcc::default();
-        for (provider, result, elapsed) in answers {
-            acc.record(&provider, result, elapsed);
+        for (provider, answer) in answers {
+            acc.record(&provider, answer);
         }
         acc.finish(query.limit, &self.shared)
     }
@@ -105,15 +156,30 @@ impl NewsFetcher {
             .collect();
         for source in &self.sources {
             let provider = source.provider();
-            if source.capabilities().max_symbols_per_request > 1 {
+            let batch = source.capabilities().max_symbols_per_request > 1;
+            // Who this provider is asked about, under the merge policy.
+            let wanted: Vec<Symbol> = distinct
+                .iter()
+                .filter(|s| {
+                    acc.get(*s).is_none_or(|a| match self.merge {
+                        NewsMerge::All => true,
+                        NewsMerge::First => !a.any_ok,
+                        NewsMerge::Budget => batch || a.articles.is_empty(),
+                    })
+                })
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            if batch {
                 let query = NewsQuery {
-                    symbols: distinct.clone(),
+                    symbols: wanted.clone(),
                     range,
-                    limit: per_symbol.saturating_mul(distinct.len()).max(1),
+                    limit: per_symbol.saturating_mul(wanted.len()).max(1),
                 };
-                let (result, elapsed) = self.shared.call(&provider, source.news(&query)).await;
-                match result {
-                    Ok(articles) => {
+                match self.shared.call(&provider, source.news(&query)).await {
+                    Some((Ok(articles), elapsed)) => {
                         let mut by_symbol: HashMap<Symbol, Vec<NewsArticle>> = HashMap::new();
                         for article in &articles {
                             for s in article.symbols.iter().filter(|s| acc.contains_key(*s)) {
@@ -123,23 +189,24 @@ impl NewsFetcher {
                                     .push(article.clone());
                             }
                         }
-                        for (s, a) in &mut acc {
-                            a.record(
-                                &provider,
-                                Ok(by_symbol.remove(s).unwrap_or_default()),
-                                elapsed,
-                            );
+                        for s in &wanted {
+                            if let Some(a) = acc.get_mut(s) {
+                                let list = by_symbol.remove(s).unwrap_or_default();
+                                a.record(&provider, Some((Ok(list), elapsed)));
+                            }
                         }
                     }
-                    Err(e) => {
-                        for a in acc.values_mut() {
-                            a.record(&provider, Err(e.clone()), elapsed);
+                    other => {
+                        for s in &wanted {
+                            if let Some(a) = acc.get_mut(s) {
+                                a.record(&provider, other.clone());
+                            }
                         }
                     }
                 }
             } else {
-                type Answer = (Symbol, Result<Vec<NewsArticle>, FetchError>, Duration);
-                let asks: Vec<BoxFuture<'static, Answer>> = distinct
+                type Answer = (Symbol, Option<Called>);
+                let asks: Vec<BoxFuture<'static, Answer>> = wanted
                     .iter()
                     .map(|symbol| {
                         let source = Arc::clone(source);
@@ -150,24 +217,20 @@ impl NewsFetcher {
                         };
                         let symbol = symbol.clone();
                         let span = tracing::info_span!("symbol", symbol = %symbol);
-                        let provider = source.provider();
                         let call = self.shared.call(
                             &provider,
                             async move { source.news(&query).await }.instrument(span),
                         );
-                        Box::pin(async move {
-                            let (result, elapsed) = call.await;
-                            (symbol, result, elapsed)
-                        }) as BoxFuture<'static, Answer>
+                        Box::pin(async move { (symbol, call.await) }) as BoxFuture<'static, Answer>
                     })
                     .collect();
                 let answers: Vec<Answer> = stream::iter(asks)
                     .buffer_unordered(self.shared.concurrency)
                     .collect()
                     .await;
-                for (symbol, result, elapsed) in answers {
+                for (symbol, answer) in answers {
                     if let Some(a) = acc.get_mut(&symbol) {
-                        a.record(&provider, result, elapsed);
+                        a.record(&provider, answer);
                     }
                 }
             }
@@ -177,6 +240,9 @@ impl NewsFetcher {
             .collect()
     }
 }
+
+/// What one call answered, and how long it took (`None`: over budget, not sent).
+type Called = (Result<Vec<NewsArticle>, FetchError>, Duration);
 
 /// One symbol's news while providers are being asked.
 #[derive(Default)]
@@ -188,12 +254,16 @@ struct NewsAcc {
 }
 
 impl NewsAcc {
-    fn record(
-        &mut self,
-        provider: &ProviderId,
-        result: Result<Vec<NewsArticle>, FetchError>,
-        elapsed: Duration,
-    ) {
+    fn record(&mut self, provider: &ProviderId, answer: Option<Called>) {
+        let Some((result, elapsed)) = answer else {
+            self.trail.push(Attempt {
+                provider: provider.clone(),
+                outcome: Outcome::OverBudget,
+                elapsed: Duration::ZERO,
+            });
+            self.first_error.get_or_insert_with(Shared::over_budget);
+            return;
+        };
         match result {
             Ok(mut list) => {
                 self.any_ok = true;

@@ -3,7 +3,7 @@
 //! allows it, and recording the attempt trail. Results come back in request order, one per
 //! requested symbol.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -12,6 +12,9 @@ use stockdata_domain::{FetchError, ProviderId, Symbol, SymbolResult};
 use tracing::Instrument as _;
 
 use super::{Attempt, Outcome, Report, Shared};
+
+/// What one call answered and how long it took; `None` when it was over budget (not sent).
+type Called<T> = (Result<T, FetchError>, Duration);
 
 /// Asks one provider about one symbol.
 pub(super) type AskOne<T> =
@@ -69,38 +72,69 @@ pub(super) async fn route<T: Clone + Send + 'static>(
             }
             continue;
         }
-        let answers: Vec<(Symbol, Result<T, FetchError>, Duration)> = if hop.batch {
-            let (results, elapsed) = shared
-                .call(&hop.provider, (hop.many)(pending.clone()))
-                .await;
-            results
-                .into_iter()
-                .map(|r| (r.symbol, r.result, elapsed))
-                .collect()
+        // A provider whose calls are scarce (a daily quota) is not asked about a symbol an
+        // earlier provider already called unknown: coverage rarely differs that much, and
+        // Alpha Vantage's 25 a day are worth more than a third opinion.
+        let mut still: HashSet<Symbol> = HashSet::new();
+        let mut ask: Vec<Symbol> = Vec::with_capacity(pending.len());
+        for s in &pending {
+            let unknown = matches!(first_error.get(s), Some(FetchError::UnknownSymbol { .. }));
+            if unknown && shared.budget.is_scarce(&hop.provider) {
+                if let Some(r) = reports.get_mut(s) {
+                    r.trail.push(Attempt {
+                        provider: hop.provider.clone(),
+                        outcome: Outcome::Skipped,
+                        elapsed: Duration::ZERO,
+                    });
+                }
+                still.insert(s.clone());
+            } else {
+                ask.push(s.clone());
+            }
+        }
+        let answers: Vec<(Symbol, Option<Called<T>>)> = if ask.is_empty() {
+            Vec::new()
+        } else if hop.batch {
+            match shared.call(&hop.provider, (hop.many)(ask.clone())).await {
+                Some((results, elapsed)) => results
+                    .into_iter()
+                    .map(|r| (r.symbol, Some((r.result, elapsed))))
+                    .collect(),
+                None => ask.iter().map(|s| (s.clone(), None)).collect(),
+            }
         } else {
-            stream::iter(pending.clone())
+            stream::iter(ask.clone())
                 .map(|symbol| {
                     let span = tracing::info_span!("symbol", symbol = %symbol);
                     let call =
                         shared.call(&hop.provider, (hop.one)(symbol.clone()).instrument(span));
-                    async move {
-                        let (result, elapsed) = call.await;
-                        (symbol, result, elapsed)
-                    }
+                    async move { (symbol, call.await) }
                 })
                 .buffer_unordered(shared.concurrency)
                 .collect()
                 .await
         };
-        let asked: std::collections::HashSet<&Symbol> = pending.iter().collect();
-        let mut still: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
-        for (symbol, result, elapsed) in answers {
+        let asked: HashSet<&Symbol> = ask.iter().collect();
+        for (symbol, answer) in answers {
             let Some(report) = reports.get_mut(&symbol) else {
                 continue;
             };
             if !asked.contains(&symbol) {
                 continue;
             }
+            let Some((result, elapsed)) = answer else {
+                // Over budget: nothing was sent; the next provider may still answer.
+                report.trail.push(Attempt {
+                    provider: hop.provider.clone(),
+                    outcome: Outcome::OverBudget,
+                    elapsed: Duration::ZERO,
+                });
+                first_error
+                    .entry(symbol.clone())
+                    .or_insert_with(Shared::over_budget);
+                still.insert(symbol);
+                continue;
+            };
             match result {
                 Ok(value) => {
                     report.trail.push(Attempt {

@@ -371,7 +371,11 @@ async fn news_for_each_batches_where_the_provider_allows() {
         "https://e.com/9",
         "2024-03-08T13:00:00Z",
     )])));
+    // `[news] merge = "all"`: every provider about every symbol.
+    let mut config = stockdata_app::config::Config::default();
+    config.news.merge = stockdata_app::fetch::NewsMerge::All;
     let sd = StockData::builder()
+        .config(config)
         .news_source(multi.clone() as Arc<dyn NewsSource>)
         .news_source(single.clone() as Arc<dyn NewsSource>)
         .build()

@@ -8,5 +8,6 @@ mod fakes;
 mod fetchers;
 mod hostile;
 mod logs;
+mod planner;
 mod serve;
 mod serve_hostile;
