@@ -27,9 +27,9 @@ pub struct NewsFetcher {
 pub enum NewsMerge {
     /// Every provider about every symbol: the most articles, the most requests.
     All,
-    /// Providers that take many symbols per request are always asked (one request per batch);
-    /// a provider asked symbol by symbol only about symbols still without articles, within
-    /// the run's quota budget.
+    /// Each provider, in routing order, only about the symbols still without articles (a
+    /// provider that takes many symbols gets one request for all of them), within the run's
+    /// quota budget: the first batch provider usually answers everything in a request or two.
     #[default]
     Budget,
     /// Each symbol from the first provider that answers for it.
@@ -164,7 +164,7 @@ impl NewsFetcher {
                     acc.get(*s).is_none_or(|a| match self.merge {
                         NewsMerge::All => true,
                         NewsMerge::First => !a.any_ok,
-                        NewsMerge::Budget => batch || a.articles.is_empty(),
+                        NewsMerge::Budget => a.articles.is_empty(),
                     })
                 })
                 .cloned()
