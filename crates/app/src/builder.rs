@@ -11,7 +11,7 @@ use stockdata_ports::{BarSource, Clock, NewsSource, QuoteSource, SystemClock};
 
 use crate::agent::StockDataAgent;
 use crate::config::Config;
-use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, RunBudget, Shared};
+use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared};
 use crate::registry;
 use crate::synthetic::Synthetic;
 
@@ -76,11 +76,7 @@ impl StockData {
     /// `[news] merge`.
     #[must_use]
     pub fn agent(&self) -> StockDataAgent {
-        let daily = self.daily_quotas.iter().cloned();
-        let shared = self.shared.clone().with_budget(RunBudget::daily_share(
-            daily,
-            self.config.agent.daily_quota_share,
-        ));
+        let shared = self.shared.clone().with_budget(self.run_budget());
         StockDataAgent::new(
             self.prices.clone().with_shared(shared.clone()),
             self.history.clone().with_shared(shared.clone()),
@@ -94,6 +90,12 @@ impl StockData {
             Arc::clone(&self.pacers),
             shared,
         )
+    }
+
+    /// Each provider's daily quota (requests a day), from its settings or the builder.
+    #[must_use]
+    pub fn daily_quotas(&self) -> &[(ProviderId, u64)] {
+        &self.daily_quotas
     }
 
     /// The configuration in force.

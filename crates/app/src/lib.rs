@@ -22,6 +22,7 @@ mod builder;
 pub mod config;
 pub mod fetch;
 pub mod logging;
+pub mod plan;
 pub mod records;
 pub mod registry;
 pub mod serve;

@@ -13,6 +13,11 @@ impl AgentArgs {
             Ok(s) => s,
             Err(e) => return usage(e),
         };
+        if self.plan {
+            let distinct: std::collections::HashSet<_> = symbols.iter().collect();
+            let plan = stockdata_app::plan::agent_plan(&ctx.stockdata, distinct.len());
+            return print_plan(&plan, ctx.format);
+        }
         let cancel = CancellationToken::new();
         let trigger = cancel.clone();
         // The handler is installed before the run starts (not on a task's first poll), so an
@@ -107,5 +112,83 @@ impl AgentArgs {
         } else {
             Exit::Partial
         }
+    }
+}
+
+/// `agent --plan`: who answers what, the requests, and the time pacing will take.
+fn print_plan(plan: &stockdata_app::plan::Plan, format: output::Format) -> Exit {
+    use stockdata_app::adapters::provider::describe_window;
+    let secs = |d: std::time::Duration| (d.as_secs_f64() * 10.0).round() / 10.0;
+    let mut out = std::io::stdout().lock();
+    let written = if matches!(format, output::Format::Table) {
+        let mut steps = comfy_table::Table::new();
+        steps.load_preset(comfy_table::presets::NOTHING);
+        steps.set_header(["kind", "provider", "symbols", "requests"]);
+        for s in &plan.steps {
+            steps.add_row([
+                s.kind.to_owned(),
+                s.provider.to_string(),
+                s.symbols.to_string(),
+                s.requests.to_string(),
+            ]);
+        }
+        let mut providers = comfy_table::Table::new();
+        providers.load_preset(comfy_table::presets::NOTHING);
+        providers.set_header(["provider", "requests", "limits", "pacing s"]);
+        for p in &plan.providers {
+            let limits: Vec<String> = p.windows.iter().map(describe_window).collect();
+            providers.add_row([
+                p.provider.to_string(),
+                p.requests.to_string(),
+                limits.join(", "),
+                secs(p.pacing).to_string(),
+            ]);
+        }
+        let unanswered: Vec<String> = plan
+            .unanswered
+            .iter()
+            .map(|(kind, n)| format!("{n} symbols' {kind} over every provider's budget"))
+            .collect();
+        writeln!(
+            out,
+            "plan for {} symbols (nothing sent)\n\n{steps}\n\n{providers}\n\nexpected: {} s \
+             of pacing, plus network time{}",
+            plan.symbols,
+            secs(plan.expected),
+            if unanswered.is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", unanswered.join("\n"))
+            }
+        )
+    } else {
+        let doc = serde_json::json!({
+            "symbols": plan.symbols,
+            "steps": plan.steps.iter().map(|s| serde_json::json!({
+                "kind": s.kind,
+                "provider": s.provider.as_str(),
+                "symbols": s.symbols,
+                "requests": s.requests,
+            })).collect::<Vec<_>>(),
+            "providers": plan.providers.iter().map(|p| serde_json::json!({
+                "provider": p.provider.as_str(),
+                "requests": p.requests,
+                "limits": p.windows.iter().map(describe_window).collect::<Vec<_>>(),
+                "pacing_s": secs(p.pacing),
+            })).collect::<Vec<_>>(),
+            "unanswered": plan.unanswered.iter().map(|(kind, n)| serde_json::json!({
+                "kind": kind,
+                "symbols": n,
+            })).collect::<Vec<_>>(),
+            "expected_s": secs(plan.expected),
+        });
+        writeln!(out, "{doc:#}")
+    };
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("stockdata: cannot write output: {e}");
+            Exit::Failed
+        }
+        _ => Exit::Ok,
     }
 }

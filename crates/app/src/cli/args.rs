@@ -150,6 +150,9 @@ pub(crate) struct AgentArgs {
     /// A file with one symbol per line (# comments allowed), or SYM,SYM,...
     #[arg(long, value_name = "FILE|SYM,SYM")]
     pub(crate) watchlist: String,
+    /// Print the request plan (requests per provider, expected time) and send nothing.
+    #[arg(long, alias = "dry-run")]
+    pub(crate) plan: bool,
 }
 
 /// `stockdata serve`

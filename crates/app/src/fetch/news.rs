@@ -91,6 +91,15 @@ impl NewsFetcher {
         self
     }
 
+    /// Each provider in order, with what its port can do (what a plan is made from).
+    #[must_use]
+    pub fn capabilities(&self) -> Vec<(ProviderId, stockdata_ports::Capabilities)> {
+        self.sources
+            .iter()
+            .map(|s| (s.provider(), s.capabilities().clone()))
+            .collect()
+    }
+
     /// The providers asked.
     #[must_use]
     pub fn providers(&self) -> Vec<ProviderId> {

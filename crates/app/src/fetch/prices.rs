@@ -30,6 +30,15 @@ impl PriceFetcher {
         self
     }
 
+    /// Each provider in order, with what its port can do (what a plan is made from).
+    #[must_use]
+    pub fn capabilities(&self) -> Vec<(ProviderId, stockdata_ports::Capabilities)> {
+        self.chain
+            .iter()
+            .map(|s| (s.provider(), s.capabilities().clone()))
+            .collect()
+    }
+
     /// The providers tried, in order.
     #[must_use]
     pub fn providers(&self) -> Vec<ProviderId> {

@@ -432,3 +432,38 @@ fn ctrl_c_during_an_agent_run_reports_what_finished() {
         assert_eq!(kinds, ["cancelled", "cancelled", "cancelled"], "{s}");
     }
 }
+
+#[test]
+fn agent_plan_sends_nothing_and_names_the_requests() {
+    let out = stdout(
+        &mut sandbox(&[
+            "--stats",
+            "agent",
+            "--watchlist",
+            "AAPL,MSFT,NVDA",
+            "--plan",
+            "--format",
+            "json",
+        ]),
+        0,
+    );
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["symbols"], 3);
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "{plan}");
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["provider"] == "serverless" && s["requests"] == 1)
+    );
+    assert_eq!(plan["expected_s"], 0.0);
+    let err = stderr(
+        &mut sandbox(&["--stats", "agent", "--watchlist", "AAPL", "--plan"]),
+        0,
+    );
+    let stats = err.lines().find(|l| l.contains("stockdata_stats")).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(stats).unwrap();
+    for (provider, s) in stats["stockdata_stats"]["http"].as_object().unwrap() {
+        assert_eq!(s["requests"], 0, "{provider} got a request from --plan");
+    }
+}
