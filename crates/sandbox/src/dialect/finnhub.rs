@@ -161,7 +161,8 @@ async fn company_news(State(shared): State<Arc<Shared>>, params: Params) -> Resp
         market::news(&symbol, utc(from), end, 250)
             .into_iter()
             .map(|a| json!({
-                "category": "company news", "datetime": a.published_at.as_second(), "headline": a.headline,
+                "category": "company news", "datetime": a.published_at.as_second(),
+                "headline": a.headline,
                 "id": a.id, "image": "", "related": a.symbol, "source": "stockdata sandbox",
                 "summary": a.summary, "url": a.url,
             }))
