@@ -55,20 +55,33 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let caps = Capabilities { max_symbols_per_request: 100, ..Capabilities::single_symbol() };
-        let sd = StockData::builder().quote_source(Arc::new(Static(caps))).build().expect("build");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let caps = Capabilities {
+            max_symbols_per_request: 100,
+            ..Capabilities::single_symbol()
+        };
+        let sd = StockData::builder()
+            .quote_source(Arc::new(Static(caps)))
+            .build()
+            .expect("build");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let shutdown = stockdata_app::CancellationToken::new();
-        let config = ServeConfig { concurrency: 256, ..ServeConfig::default() };
+        let config = ServeConfig {
+            concurrency: 256,
+            ..ServeConfig::default()
+        };
         let server = tokio::spawn(run(
             listener,
             router(sd, config),
             Duration::from_secs(5),
             shutdown.clone(),
         ));
-        let client =
-            reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().expect("client");
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .build()
+            .expect("client");
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();

@@ -325,8 +325,8 @@ async fn in_body_errors_are_classified_before_data_is_read() {
                     .map(drop),
             };
             let err = result.unwrap_err();
+            // News is not about one symbol: an invalid call there is an invalid request.
             let ok = expected(&err)
-                // News is not about one symbol: an invalid call there is an invalid request.
                 || (function == "news"
                     && name.contains("invalid_call")
                     && matches!(err, FetchError::InvalidRequest { .. }));

@@ -86,9 +86,7 @@ pub(super) async fn observe(
                 envelope(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ErrorKind::ProviderUnavailable,
-                    &format!(
-                        "internal error while serving request {id_text}: it has been logged"
-                    ),
+                    &format!("internal error while serving request {id_text}: it has been logged"),
                     None,
                 )
             }

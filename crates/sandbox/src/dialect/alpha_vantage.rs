@@ -250,26 +250,31 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
         [one] if market::known(one) => market::news(one, from, to.min(now), limit),
         _ => Vec::new(),
     };
-    let feed: Vec<Value> = articles.iter().map(|a| json!({
-        "title": a.headline,
-        "url": a.url,
-        "time_published": a.published_at.strftime("%Y%m%dT%H%M%S").to_string(),
-        "authors": ["Sandbox Desk"],
-        "summary": a.summary,
-        "banner_image": null,
-        "source": "stockdata sandbox",
-        "category_within_source": "n/a",
-        "source_domain": "news.sandbox.stockdata.invalid",
-        "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
-        "overall_sentiment_score": 0.05,
-        "overall_sentiment_label": "Neutral",
-        "ticker_sentiment": [{
-            "ticker": a.symbol,
-            "relevance_score": "0.9",
-            "ticker_sentiment_score": "0.05",
-            "ticker_sentiment_label": "Neutral",
-        }],
-    })).collect();
+    let feed: Vec<Value> = articles
+        .iter()
+        .map(|a| {
+            json!({
+                "title": a.headline,
+                "url": a.url,
+                "time_published": a.published_at.strftime("%Y%m%dT%H%M%S").to_string(),
+                "authors": ["Sandbox Desk"],
+                "summary": a.summary,
+                "banner_image": null,
+                "source": "stockdata sandbox",
+                "category_within_source": "n/a",
+                "source_domain": "news.sandbox.stockdata.invalid",
+                "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
+                "overall_sentiment_score": 0.05,
+                "overall_sentiment_label": "Neutral",
+                "ticker_sentiment": [{
+                    "ticker": a.symbol,
+                    "relevance_score": "0.9",
+                    "ticker_sentiment_score": "0.05",
+                    "ticker_sentiment_label": "Neutral",
+                }],
+            })
+        })
+        .collect();
     let body = json!({
         "items": feed.len().to_string(),
         "sentiment_score_definition": "x <= -0.35: Bearish; \

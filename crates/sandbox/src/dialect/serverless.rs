@@ -144,25 +144,34 @@ async fn bars_of(
     }
     let end = end.min(shared.now());
     let adjustment = params.get("adjustment").unwrap_or("raw");
-    let results: Vec<Value> = symbols.iter().map(|s| {
-        if !market::known(s) {
-            return unknown(s);
-        }
-        let series = bars(s, width, start, end);
-        if series.is_empty() {
-            return json!({
-                "symbol": s,
-                "error": {"kind": "no_data", "message": "no bars in the range"},
-            });
-        }
-        let list: Vec<Value> = series.iter().map(|b| json!({
-            "symbol": s, "interval": interval, "start": b.start.to_string(),
-            "open": num(b.open), "high": num(b.high), "low": num(b.low), "close": num(b.close),
-            "volume": b.volume, "vwap": num(b.vwap()), "trades": b.trades,
-            "provider": "sandbox", "adjustment": adjustment, "synthetic": true,
-        })).collect();
-        json!({"symbol": s, "bars": list})
-    }).collect();
+    let results: Vec<Value> = symbols
+        .iter()
+        .map(|s| {
+            if !market::known(s) {
+                return unknown(s);
+            }
+            let series = bars(s, width, start, end);
+            if series.is_empty() {
+                return json!({
+                    "symbol": s,
+                    "error": {"kind": "no_data", "message": "no bars in the range"},
+                });
+            }
+            let list: Vec<Value> = series
+                .iter()
+                .map(|b| {
+                    json!({
+                        "symbol": s, "interval": interval, "start": b.start.to_string(),
+                        "open": num(b.open), "high": num(b.high),
+                        "low": num(b.low), "close": num(b.close),
+                        "volume": b.volume, "vwap": num(b.vwap()), "trades": b.trades,
+                        "provider": "sandbox", "adjustment": adjustment, "synthetic": true,
+                    })
+                })
+                .collect();
+            json!({"symbol": s, "bars": list})
+        })
+        .collect();
     reply(StatusCode::OK, &json!({"results": results}))
 }
 
@@ -194,12 +203,18 @@ async fn news(
         .collect();
     all.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(a.id.cmp(&b.id)));
     all.truncate(limit);
-    let articles: Vec<Value> = all.iter().map(|a| json!({
-        "id": format!("sandbox:{}", a.id), "symbols": [a.symbol],
-        "headline": a.headline, "summary": a.summary,
-        "url": a.url, "source": "stockdata sandbox", "published_at": a.published_at.to_string(),
-        "author": "Sandbox Desk", "image": null, "provider": "sandbox", "synthetic": true,
-    })).collect();
+    let articles: Vec<Value> = all
+        .iter()
+        .map(|a| {
+            json!({
+                "id": format!("sandbox:{}", a.id), "symbols": [a.symbol],
+                "headline": a.headline, "summary": a.summary,
+                "url": a.url, "source": "stockdata sandbox",
+                "published_at": a.published_at.to_string(),
+                "author": "Sandbox Desk", "image": null, "provider": "sandbox", "synthetic": true,
+            })
+        })
+        .collect();
     reply(StatusCode::OK, &json!({"articles": articles}))
 }
 
