@@ -178,7 +178,13 @@ pub(crate) fn run(extra: &[String]) -> Result {
                 v.2 / 1e6,
                 verdict(ratio >= 1.0)
             );
-            parse_json.push(json!({"payload": g, "typed_ms": t.2 / 1e6, "value_ms": v.2 / 1e6, "typed_mib_s": mibs, "ratio": ratio}));
+            parse_json.push(json!({
+                "payload": g,
+                "typed_ms": t.2 / 1e6,
+                "value_ms": v.2 / 1e6,
+                "typed_mib_s": mibs,
+                "ratio": ratio,
+            }));
         }
     }
     results.insert("parsers".into(), Value::Array(parse_json));
@@ -196,7 +202,12 @@ pub(crate) fn run(extra: &[String]) -> Result {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("stockdata.toml"),
-        format!("[providers.serverless]\nbase_url = \"http://{addr}/serverless\"\n\n[routing]\nquotes = [\"serverless\"]\nbars = [\"serverless\"]\nnews = [\"serverless\"]\n\n[agent]\nconcurrency = 8\n"),
+        format!(
+            "[providers.serverless]\nbase_url = \"http://{addr}/serverless\"\n\n\
+             [routing]\nquotes = [\"serverless\"]\nbars = [\"serverless\"]\n\
+             news = [\"serverless\"]\n\n\
+             [agent]\nconcurrency = 8\n"
+        ),
     )
     .map_err(|e| e.to_string())?;
     let sizes: &[u64] = if quick { &[50, 500] } else { &[50, 500, 5000] };
@@ -206,7 +217,8 @@ pub(crate) fn run(extra: &[String]) -> Result {
     );
     let _ = writeln!(
         report,
-        "| symbols | wall ms | CPU ms | peak RSS MiB | requests | minimum | verdict |\n|---|---|---|---|---|---|---|"
+        "| symbols | wall ms | CPU ms | peak RSS MiB | requests | minimum | verdict |\n\
+         |---|---|---|---|---|---|---|"
     );
     let mut agent_json = Vec::new();
     for &n in sizes {
@@ -237,7 +249,14 @@ pub(crate) fn run(extra: &[String]) -> Result {
             stats["cpu_ms"].as_f64().unwrap_or(0.0),
             verdict(ok)
         );
-        agent_json.push(json!({"symbols": n, "wall_ms": stats["process_wall_ms"], "cpu_ms": stats["cpu_ms"], "peak_rss_kb": rss, "requests": sent, "minimum": minimum}));
+        agent_json.push(json!({
+            "symbols": n,
+            "wall_ms": stats["process_wall_ms"],
+            "cpu_ms": stats["cpu_ms"],
+            "peak_rss_kb": rss,
+            "requests": sent,
+            "minimum": minimum,
+        }));
     }
     results.insert("agent".into(), Value::Array(agent_json));
 
@@ -254,11 +273,13 @@ pub(crate) fn run(extra: &[String]) -> Result {
     let (wall, cpu) = runs[runs.len() / 2];
     let _ = writeln!(
         report,
-        "\n## One-shot CLI (`stockdata quote AAPL` against the sandbox, median of 11; target CPU <= 20 ms)\n"
+        "\n## One-shot CLI (`stockdata quote AAPL` against the sandbox, median of 11; \
+         target CPU <= 20 ms)\n"
     );
     let _ = writeln!(
         report,
-        "| process wall ms | CPU ms (all threads) | verdict |\n|---|---|---|\n| {wall} | {cpu:.1} | {} |",
+        "| process wall ms | CPU ms (all threads) | verdict |\n|---|---|---|\n\
+         | {wall} | {cpu:.1} | {} |",
         verdict(cpu <= 20.0)
     );
     results.insert("one_shot".into(), json!({"wall_ms": wall, "cpu_ms": cpu}));
@@ -269,7 +290,12 @@ pub(crate) fn run(extra: &[String]) -> Result {
     std::fs::create_dir_all(&pace_dir).map_err(|e| e.to_string())?;
     std::fs::write(
         pace_dir.join("stockdata.toml"),
-        format!("[providers.finnhub]\napi_key = \"bench\"\nbase_url = \"http://{addr2}/finnhub\"\nrequests_per_minute = 600\nrequests_per_second = 30\n\n[routing]\nquotes = [\"finnhub\"]\n\n[agent]\nconcurrency = 8\n"),
+        format!(
+            "[providers.finnhub]\napi_key = \"bench\"\nbase_url = \"http://{addr2}/finnhub\"\n\
+             requests_per_minute = 600\nrequests_per_second = 30\n\n\
+             [routing]\nquotes = [\"finnhub\"]\n\n\
+             [agent]\nconcurrency = 8\n"
+        ),
     )
     .map_err(|e| e.to_string())?;
     let symbols: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
@@ -284,11 +310,13 @@ pub(crate) fn run(extra: &[String]) -> Result {
     let ok = elapsed <= 1.05 * 30.0 && refused == 0 && sent == 300;
     let _ = writeln!(
         report,
-        "\n## Pacing (300 requests, sandbox enforcing 600/min and 30/s; target <= 1.05 x 30 s, 0 throttles)\n"
+        "\n## Pacing (300 requests, sandbox enforcing 600/min and 30/s; \
+         target <= 1.05 x 30 s, 0 throttles)\n"
     );
     let _ = writeln!(
         report,
-        "| elapsed s | requests | throttle answers | verdict |\n|---|---|---|---|\n| {elapsed:.2} | {sent} | {refused} | {} |",
+        "| elapsed s | requests | throttle answers | verdict |\n|---|---|---|---|\n\
+         | {elapsed:.2} | {sent} | {refused} | {} |",
         verdict(ok)
     );
     results.insert(
@@ -321,7 +349,8 @@ pub(crate) fn run(extra: &[String]) -> Result {
     );
     let _ = writeln!(
         report,
-        "| clients | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+        "| clients | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n\
+         | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
         l["clients"],
         l["requests"],
         l["req_per_s"].as_f64().unwrap_or(0.0),

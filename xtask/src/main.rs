@@ -13,7 +13,9 @@ usage: cargo xtask <task>
 
 tasks:
   ci         fmt check, clippy -D warnings, layering check, all tests (the full gate)
-  lint       cargo fmt --check and clippy on all targets with -D warnings
+  lint       cargo fmt --check, no .rs line over 100 characters in crates/ and xtask/
+             (rustfmt silently skips items holding one), clippy on all targets with
+             -D warnings
   layering   fail if domain/ports reach tokio, reqwest, hyper or serde_json, if
              adapters-http depends on app, if the sandbox depends on the adapters, or if
              the library reaches the CLI (a module of the binary)
@@ -26,6 +28,10 @@ tasks:
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
+
+/// The widest `.rs` line allowed: rustfmt's `max_width`. An item holding a wider line (a long
+/// string literal, macro call or doc comment) is silently left unformatted by rustfmt.
+const MAX_LINE_CHARS: usize = 100;
 
 /// Crates the pure layers must never reach through normal dependency edges.
 const FORBIDDEN_IN_CORE: &[&str] = &["tokio", "reqwest", "hyper", "serde_json"];
@@ -69,6 +75,15 @@ fn ci() -> Result {
 
 fn lint() -> Result {
     step("fmt", cargo(&["fmt", "--all", "--", "--check"]))?;
+    let long = long_lines()?;
+    if !long.is_empty() {
+        return Err(format!(
+            "lines over {MAX_LINE_CHARS} characters (rustfmt silently skips the items holding \
+             them: split the string literal, macro call or comment):\n  {}",
+            long.join("\n  ")
+        ));
+    }
+    eprintln!("xtask: line width ok");
     // The optional OpenTelemetry export must keep compiling although it is off by default.
     step(
         "clippy (feature otel)",
@@ -175,6 +190,45 @@ fn library_reaches_cli() -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// `path:line (N chars)` for every `.rs` line in `crates/` and `xtask/` (outside `target/`) over
+/// [`MAX_LINE_CHARS`] characters, in path and line order.
+fn long_lines() -> Result<Vec<String>> {
+    let root = root();
+    let mut long = Vec::new();
+    let mut stack = vec![root.join("crates"), root.join("xtask")];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if entry.file_name() != "target" {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                for (n, line) in text.lines().enumerate() {
+                    let width = line.chars().count();
+                    if width > MAX_LINE_CHARS {
+                        long.push((path.clone(), n + 1, width));
+                    }
+                }
+            }
+        }
+    }
+    long.sort();
+    Ok(long
+        .into_iter()
+        .map(|(path, n, width)| {
+            let shown = path.strip_prefix(&root).unwrap_or(&path);
+            format!("{}:{n} ({width} chars)", shown.display())
+        })
+        .collect())
 }
 
 /// Names of every crate `krate` reaches through normal (non-dev, non-build) edges.

@@ -33,9 +33,13 @@ fn price(i: usize, offset: usize) -> String {
 
 /// 20 years of trading days in TIME_SERIES_DAILY's shape (newest first, 4-decimal strings).
 fn av_daily(rows: usize) -> Vec<u8> {
-    let mut s = String::from(
-        r#"{"Meta Data": {"1. Information": "Daily Prices (open, high, low, close) and Volumes", "2. Symbol": "IBM", "3. Last Refreshed": "2020-05-08", "4. Output Size": "Full size", "5. Time Zone": "US/Eastern"}, "Time Series (Daily)": {"#,
-    );
+    let mut s = String::from(concat!(
+        r#"{"Meta Data": {"#,
+        r#""1. Information": "Daily Prices (open, high, low, close) and Volumes", "#,
+        r#""2. Symbol": "IBM", "3. Last Refreshed": "2020-05-08", "#,
+        r#""4. Output Size": "Full size", "5. Time Zone": "US/Eastern"}, "#,
+        r#""Time Series (Daily)": {"#,
+    ));
     for (i, d) in weekdays_back("2020-05-08".parse().unwrap(), rows)
         .iter()
         .enumerate()
@@ -45,7 +49,8 @@ fn av_daily(rows: usize) -> Vec<u8> {
         }
         write!(
             s,
-            r#""{d}": {{"1. open": "{}", "2. high": "{}", "3. low": "{}", "4. close": "{}", "5. volume": "{}"}}"#,
+            "\"{d}\": {{\"1. open\": \"{}\", \"2. high\": \"{}\", \"3. low\": \"{}\", \
+             \"4. close\": \"{}\", \"5. volume\": \"{}\"}}",
             price(i, 1),
             price(i, 3),
             price(i, 0),
@@ -60,9 +65,14 @@ fn av_daily(rows: usize) -> Vec<u8> {
 
 /// A month of 5-minute bars, 04:00-19:55 US/Eastern, in TIME_SERIES_INTRADAY's shape.
 fn av_intraday_month() -> (Vec<u8>, usize) {
-    let mut s = String::from(
-        r#"{"Meta Data": {"1. Information": "Intraday (5min) open, high, low, close prices and volume", "2. Symbol": "IBM", "3. Last Refreshed": "2020-05-29 19:55:00", "4. Interval": "5min", "5. Output Size": "Full size", "6. Time Zone": "US/Eastern"}, "Time Series (5min)": {"#,
-    );
+    let mut s = String::from(concat!(
+        r#"{"Meta Data": {"#,
+        r#""1. Information": "Intraday (5min) open, high, low, close prices and volume", "#,
+        r#""2. Symbol": "IBM", "3. Last Refreshed": "2020-05-29 19:55:00", "#,
+        r#""4. Interval": "5min", "5. Output Size": "Full size", "#,
+        r#""6. Time Zone": "US/Eastern"}, "#,
+        r#""Time Series (5min)": {"#,
+    ));
     let mut n = 0;
     for d in weekdays_back("2020-05-29".parse().unwrap(), 21) {
         for slot in (0..192).rev() {
@@ -72,7 +82,8 @@ fn av_intraday_month() -> (Vec<u8>, usize) {
             }
             write!(
                 s,
-                r#""{d} {h:02}:{m:02}:00": {{"1. open": "{}", "2. high": "{}", "3. low": "{}", "4. close": "{}", "5. volume": "{}"}}"#,
+                "\"{d} {h:02}:{m:02}:00\": {{\"1. open\": \"{}\", \"2. high\": \"{}\", \
+                 \"3. low\": \"{}\", \"4. close\": \"{}\", \"5. volume\": \"{}\"}}",
                 price(n, 1),
                 price(n, 3),
                 price(n, 0),

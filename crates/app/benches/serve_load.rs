@@ -55,19 +55,42 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let caps = Capabilities { max_symbols_per_request: 100, ..Capabilities::single_symbol() };
-        let sd = StockData::builder().quote_source(Arc::new(Static(caps))).build().expect("build");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let caps = Capabilities {
+            max_symbols_per_request: 100,
+            ..Capabilities::single_symbol()
+        };
+        let sd = StockData::builder()
+            .quote_source(Arc::new(Static(caps)))
+            .build()
+            .expect("build");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let shutdown = stockdata_app::CancellationToken::new();
-        let config = ServeConfig { concurrency: 256, ..ServeConfig::default() };
-        let server = tokio::spawn(run(listener, router(sd, config), Duration::from_secs(5), shutdown.clone()));
-        let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().expect("client");
+        let config = ServeConfig {
+            concurrency: 256,
+            ..ServeConfig::default()
+        };
+        let server = tokio::spawn(run(
+            listener,
+            router(sd, config),
+            Duration::from_secs(5),
+            shutdown.clone(),
+        ));
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .build()
+            .expect("client");
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..CLIENTS {
-            let (client, next, url) = (client.clone(), Arc::clone(&next), format!("{base}/v1/quotes?symbols=AAPL,MSFT,NVDA"));
+            let (client, next, url) = (
+                client.clone(),
+                Arc::clone(&next),
+                format!("{base}/v1/quotes?symbols=AAPL,MSFT,NVDA"),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
@@ -96,7 +119,11 @@ fn main() {
         let _ = server.await;
         latencies.sort();
         let pct = |p: f64| {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
             let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
             latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
         };
@@ -106,7 +133,8 @@ fn main() {
             "{}",
             serde_json::json!({"serve_load": {
                 "clients": CLIENTS, "requests": latencies.len(), "errors": errors,
-                "elapsed_s": elapsed.as_secs_f64(), "req_per_s": rps, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                "elapsed_s": elapsed.as_secs_f64(), "req_per_s": rps,
+                "p50_ms": pct(0.5), "p99_ms": pct(0.99),
             }})
         );
     });

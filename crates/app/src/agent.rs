@@ -291,7 +291,10 @@ impl StockDataAgent {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => HashMap::new(),
-                r = self.news.news_for_each(&distinct, range, NEWS_PER_SYMBOL) => { tick(distinct.len()); r }
+                r = self.news.news_for_each(&distinct, range, NEWS_PER_SYMBOL) => {
+                    tick(distinct.len());
+                    r
+                }
             }
         };
         let (quotes, bars, mut news) = tokio::join!(quotes, bars, news);

@@ -10,7 +10,10 @@ use crate::Symbol;
 /// Why a fetch failed. Every adapter maps every failure onto exactly one variant, and the core
 /// decides everything (retry, fail over, report) from the variant alone.
 ///
-/// | variant | [`is_retryable`](Self::is_retryable) (same provider, soon) | [`allows_failover`](Self::allows_failover) (next provider) | typical cause |
+/// [`is_retryable`](Self::is_retryable) says whether to try the same provider again soon,
+/// [`allows_failover`](Self::allows_failover) whether to try the next provider:
+///
+/// | variant | `is_retryable` | `allows_failover` | typical cause |
 /// |---|---|---|---|
 /// | `RateLimited` | yes, after `retry_after` | yes | burst or per-minute limit hit |
 /// | `QuotaExhausted` | no (not before `resets_at`) | yes | daily quota used up |
@@ -29,13 +32,19 @@ use crate::Symbol;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// Too many requests for now.
-    #[error("rate limited by the provider{}: slow down or configure a lower request rate", fmt_retry(.retry_after))]
+    #[error(
+        "rate limited by the provider{}: slow down or configure a lower request rate",
+        fmt_retry(.retry_after)
+    )]
     RateLimited {
         /// How long the provider asked to wait, when it said.
         retry_after: Option<Duration>,
     },
     /// The quota for the current period (usually the day) is used up.
-    #[error("request quota exhausted{}: wait for the reset or use another provider", fmt_reset(.resets_at))]
+    #[error(
+        "request quota exhausted{}: wait for the reset or use another provider",
+        fmt_reset(.resets_at)
+    )]
     QuotaExhausted {
         /// When the quota resets, when known.
         resets_at: Option<Timestamp>,

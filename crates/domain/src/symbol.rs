@@ -4,8 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// The longest symbol accepted, in bytes after trimming (`TSCO.LON`, `BRK.B`, `^GSPC` all fit easily;
-/// anything longer is almost certainly a pasted sentence or a list).
+/// The longest symbol accepted, in bytes after trimming (`TSCO.LON`, `BRK.B`, `^GSPC` all fit
+/// easily; anything longer is almost certainly a pasted sentence or a list).
 pub const MAX_SYMBOL_LEN: usize = 24;
 
 /// A validated, upper-cased ticker symbol such as `AAPL`, `BRK.B`, `BF-B`, `TSCO.LON` or `^GSPC`.

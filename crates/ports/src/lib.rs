@@ -9,14 +9,14 @@
 //!
 //! | situation | variant |
 //! |---|---|
-//! | too many requests right now (burst, per-minute limit, HTTP 429) | `RateLimited { retry_after }` |
+//! | too many requests now (burst, per-minute limit, HTTP 429) | `RateLimited { retry_after }` |
 //! | the day's (or period's) quota is used up | `QuotaExhausted { resets_at }` |
 //! | missing, wrong or revoked credentials | `Unauthorized` |
-//! | the plan or feed does not cover the request (premium endpoint, SIP feed) | `EntitlementDenied` |
+//! | the plan or feed does not cover it (premium endpoint, SIP feed) | `EntitlementDenied` |
 //! | the provider does not know the symbol | `UnknownSymbol` |
 //! | the symbol is known but nothing lies in the range | `NoData` |
-//! | the request cannot be served as asked (interval unsupported, range too long) | `InvalidRequest` |
-//! | no answer in time / connection failure / 5xx | `Timeout` / `Transport` / `ProviderUnavailable` |
+//! | cannot be served as asked (interval unsupported, range too long) | `InvalidRequest` |
+//! | timeout / connection failure / 5xx | `Timeout` / `Transport` / `ProviderUnavailable` |
 //! | the body does not have the documented shape | `Malformed` |
 //!
 //! This is what lets the core retry and fail over without knowing any provider.

@@ -580,7 +580,8 @@ mod tests {
 
     #[test]
     fn key_echo_is_redacted() {
-        let msg = "We have detected your API key as ABC123XYZ and our standard API rate limit is 25 requests per day.";
+        let msg = "We have detected your API key as ABC123XYZ and our standard API rate limit \
+                   is 25 requests per day.";
         let out = redact(msg, &[]);
         assert!(!out.contains("ABC123XYZ"), "{out}");
         assert!(out.contains("API key as REDACTED and"), "{out}");

@@ -251,7 +251,14 @@ impl Transport {
             let paced_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
             let err = match outcome {
                 Ok(value) => {
-                    tracing::debug!(attempt, status, elapsed_ms, paced_ms, url = %url, "attempt succeeded");
+                    tracing::debug!(
+                        attempt,
+                        status,
+                        elapsed_ms,
+                        paced_ms,
+                        url = %url,
+                        "attempt succeeded"
+                    );
                     return Ok(value);
                 }
                 Err(err) => err,
@@ -261,15 +268,42 @@ impl Transport {
                 stats.throttled.fetch_add(1, Ordering::Relaxed);
             }
             if !err.is_retryable() || attempt >= policy.max_attempts {
-                tracing::warn!(attempt, status, elapsed_ms, paced_ms, url = %url, error.kind = kind, error = %err, "attempt failed; giving up");
+                tracing::warn!(
+                    attempt,
+                    status,
+                    elapsed_ms,
+                    paced_ms,
+                    url = %url,
+                    error.kind = kind,
+                    error = %err,
+                    "attempt failed; giving up"
+                );
                 return Err(err);
             }
             let wait = err.retry_after().unwrap_or_else(|| policy.backoff(attempt));
             if started.elapsed().saturating_add(wait) > policy.total_budget {
-                tracing::warn!(attempt, status, elapsed_ms, url = %url, error.kind = kind, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "attempt failed; retry would exceed the time budget");
+                tracing::warn!(
+                    attempt,
+                    status,
+                    elapsed_ms,
+                    url = %url,
+                    error.kind = kind,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "attempt failed; retry would exceed the time budget"
+                );
                 return Err(err);
             }
-            tracing::info!(attempt, status, elapsed_ms, paced_ms, url = %url, error.kind = kind, error = %err, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "attempt failed; retrying");
+            tracing::info!(
+                attempt,
+                status,
+                elapsed_ms,
+                paced_ms,
+                url = %url,
+                error.kind = kind,
+                error = %err,
+                retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "attempt failed; retrying"
+            );
             tokio::time::sleep(wait).await;
         }
     }

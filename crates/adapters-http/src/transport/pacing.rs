@@ -107,9 +107,10 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<s
 /// Paces one API key at one provider across several windows at once (e.g. 25/day and 1/s).
 ///
 /// Built on governor's GCRA: windows of a minute or more allow their full count as a burst and
-/// then refill evenly; shorter windows are paced evenly from the start. Windows shorter than an hour are waited out; when a window of an hour or more would
-/// make the caller wait longer than `max_quota_wait`, [`Pacer::acquire`] answers
-/// `QuotaExhausted` with the instant the next request would be allowed.
+/// then refill evenly; shorter windows are paced evenly from the start. Windows shorter than an
+/// hour are waited out; when a window of an hour or more would make the caller wait longer than
+/// `max_quota_wait`, [`Pacer::acquire`] answers `QuotaExhausted` with the instant the next
+/// request would be allowed.
 pub struct Pacer {
     windows: Vec<(RateWindow, Limiter)>,
     max_quota_wait: Duration,
@@ -233,7 +234,11 @@ impl Pacer {
                             let resets_at = Timestamp::now().checked_add(wait).ok();
                             return Err(FetchError::QuotaExhausted { resets_at });
                         }
-                        tracing::debug!(window = %window, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "pacing: waiting for quota");
+                        tracing::debug!(
+                            window = %window,
+                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "pacing: waiting for quota"
+                        );
                         tokio::time::sleep(wait).await;
                         slept = true;
                     }

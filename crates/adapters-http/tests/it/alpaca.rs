@@ -77,7 +77,10 @@ impl Respond for EverySymbol {
             .iter()
             .map(|s| {
                 let snap = serde_json::json!({
-                    "latestTrade": {"t": "2021-05-03T14:48:06.563Z", "x": "D", "p": 10.25, "s": 1, "c": ["@"], "i": 1, "z": "C"}
+                    "latestTrade": {
+                        "t": "2021-05-03T14:48:06.563Z",
+                        "x": "D", "p": 10.25, "s": 1, "c": ["@"], "i": 1, "z": "C",
+                    }
                 });
                 (s.to_owned(), snap)
             })
@@ -259,7 +262,10 @@ async fn null_and_missing_bars_are_no_data_for_that_symbol_only() {
     Mock::given(path("/v2/stocks/bars"))
         .respond_with(page(&format!(
             r#"{{"bars":{{"AAPL":[{}],"TSLA":null}},"next_page_token":null}}"#,
-            r#"{"t":"2022-03-09T05:00:00Z","o":161.51,"h":163.41,"l":159.41,"c":162.95,"v":88496480}"#
+            concat!(
+                r#"{"t":"2022-03-09T05:00:00Z","#,
+                r#""o":161.51,"h":163.41,"l":159.41,"c":162.95,"v":88496480}"#,
+            )
         )))
         .mount(&server)
         .await;

@@ -325,14 +325,17 @@ async fn in_body_errors_are_classified_before_data_is_read() {
                     .map(drop),
             };
             let err = result.unwrap_err();
+            // News is not about one symbol: an invalid call there is an invalid request.
             let ok = expected(&err)
-                // News is not about one symbol: an invalid call there is an invalid request.
-                || (function == "news" && name.contains("invalid_call") && matches!(err, FetchError::InvalidRequest { .. }));
+                || (function == "news"
+                    && name.contains("invalid_call")
+                    && matches!(err, FetchError::InvalidRequest { .. }));
             assert!(ok, "{name} via {function}: got {err:?}");
             let sent = server.received_requests().await.unwrap().len();
             assert_eq!(
                 sent, 1,
-                "{name} via {function}: in-body errors with a long or no retry-after are not retried"
+                "{name} via {function}: \
+                 in-body errors with a long or no retry-after are not retried"
             );
         }
     }
@@ -343,7 +346,12 @@ async fn burst_throttle_is_retried_after_a_second() {
     let server = MockServer::start().await;
     Mock::given(path("/query"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans to lift the free key rate limit (25 requests per day)."}"#,
+            concat!(
+                r#"{"Information": "Thank you for using Alpha Vantage! "#,
+                r#"Please consider spreading out your free API requests more sparingly "#,
+                r#"(1 request per second). You may subscribe to any of the premium plans "#,
+                r#"to lift the free key rate limit (25 requests per day)."}"#,
+            ),
             "application/json",
         ))
         .up_to_n_times(1)

@@ -179,16 +179,28 @@ async fn truncated_json(t: Target) {
 macro_rules! matrix {
     ($($name:ident),*) => {
         mod alpha_vantage {
-            $( #[tokio::test] async fn $name() { super::$name(super::Target::AlphaVantage).await } )*
+            $(
+                #[tokio::test]
+                async fn $name() { super::$name(super::Target::AlphaVantage).await }
+            )*
         }
         mod finnhub {
-            $( #[tokio::test] async fn $name() { super::$name(super::Target::Finnhub).await } )*
+            $(
+                #[tokio::test]
+                async fn $name() { super::$name(super::Target::Finnhub).await }
+            )*
         }
         mod alpaca {
-            $( #[tokio::test] async fn $name() { super::$name(super::Target::Alpaca).await } )*
+            $(
+                #[tokio::test]
+                async fn $name() { super::$name(super::Target::Alpaca).await }
+            )*
         }
         mod serverless {
-            $( #[tokio::test] async fn $name() { super::$name(super::Target::Serverless).await } )*
+            $(
+                #[tokio::test]
+                async fn $name() { super::$name(super::Target::Serverless).await }
+            )*
         }
     };
 }

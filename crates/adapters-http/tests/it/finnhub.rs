@@ -133,7 +133,10 @@ async fn mismatched_candle_arrays_are_malformed() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v1/stock/candle"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"s":"ok","t":[1569297600,1569384000],"o":[1],"h":[1,2],"l":[1,2],"c":[1,2],"v":[1,2]}"#,
+            concat!(
+                r#"{"s":"ok","t":[1569297600,1569384000],"#,
+                r#""o":[1],"h":[1,2],"l":[1,2],"c":[1,2],"v":[1,2]}"#,
+            ),
             "application/json",
         ))
         .mount(&server)

@@ -152,7 +152,10 @@ async fn serverless_envelopes_with_absurd_retry_hints() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/quotes"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            r#"{"results":[{"symbol":"AAPL","error":{"kind":"rate_limited","message":"slow","retry_after_s":1e300}}]}"#,
+            concat!(
+                r#"{"results":[{"symbol":"AAPL","#,
+                r#""error":{"kind":"rate_limited","message":"slow","retry_after_s":1e300}}]}"#,
+            ),
             "application/json",
         ))
         .expect(1)
@@ -160,7 +163,10 @@ async fn serverless_envelopes_with_absurd_retry_hints() {
         .await;
     Mock::given(path("/v1/bars"))
         .respond_with(ResponseTemplate::new(400).set_body_raw(
-            r#"{"error":{"kind":"rate_limited","message":"slow","retry_after_s":1.7976931348623157e308}}"#,
+            concat!(
+                r#"{"error":{"kind":"rate_limited","message":"slow","#,
+                r#""retry_after_s":1.7976931348623157e308}}"#,
+            ),
             "application/json",
         ))
         .expect(1)

@@ -55,10 +55,12 @@ async fn keys_appear_nowhere_through_failing_and_succeeding_exchanges() {
     // Alpha Vantage: in-body errors that echo the key, throttling, a 5xx, then success.
     let server = MockServer::start().await;
     let echo_info = format!(
-        r#"{{"Information": "We have detected your API key as {AV_KEY} and our standard API rate limit is 25 requests per day."}}"#
+        "{{\"Information\": \"We have detected your API key as {AV_KEY} and our standard API \
+         rate limit is 25 requests per day.\"}}"
     );
     let echo_other = format!(
-        r#"{{"Information": "We have detected your API key as {AV_KEY}. Please read the documentation."}}"#
+        "{{\"Information\": \"We have detected your API key as {AV_KEY}. \
+         Please read the documentation.\"}}"
     );
     let echo_error =
         format!(r#"{{"Error Message": "Invalid API call with {AV_KEY}. Please retry."}}"#);
@@ -296,7 +298,8 @@ async fn serverless_per_symbol_errors_are_redacted() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/quotes"))
         .respond_with(body(&format!(
-            r#"{{"results":[{{"symbol":"AAPL","error":{{"kind":"entitlement_denied","message":"token {SERVERLESS_TOKEN} may not"}}}}]}}"#
+            "{{\"results\":[{{\"symbol\":\"AAPL\",\"error\":{{\"kind\":\"entitlement_denied\",\
+             \"message\":\"token {SERVERLESS_TOKEN} may not\"}}}}]}}"
         )))
         .mount(&server)
         .await;

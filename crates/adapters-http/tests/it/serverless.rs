@@ -155,7 +155,12 @@ impl Respond for EchoQuotes {
         let symbols = symbols_param(request);
         let results: Vec<serde_json::Value> = symbols
             .iter()
-            .map(|s| serde_json::json!({"symbol": s, "quote": {"price": 1.5, "as_of": "2024-03-08T20:00:00Z", "provider": "finnhub"}}))
+            .map(|s| {
+                serde_json::json!({
+                    "symbol": s,
+                    "quote": {"price": 1.5, "as_of": "2024-03-08T20:00:00Z", "provider": "finnhub"},
+                })
+            })
             .collect();
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "results": results }))
     }
@@ -223,7 +228,12 @@ impl Respond for EchoBars {
         self.0.lock().unwrap().push(bound);
         let results: Vec<serde_json::Value> = symbols
             .iter()
-            .map(|s| serde_json::json!({"symbol": s, "bars": [{"symbol": s, "interval": "1m", "start": start, "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1, "provider": "alpaca"}]}))
+            .map(|s| {
+                serde_json::json!({"symbol": s, "bars": [{
+                    "symbol": s, "interval": "1m", "start": start,
+                    "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1, "provider": "alpaca",
+                }]})
+            })
             .collect();
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "results": results }))
     }

@@ -31,7 +31,14 @@ pub(crate) fn print(started: std::time::Instant, http: &[(ProviderId, StatsSnaps
     let http: serde_json::Map<String, serde_json::Value> = http
         .iter()
         .map(|(p, s)| {
-            (p.to_string(), serde_json::json!({"requests": s.requests, "retries": s.retries, "throttled": s.throttled, "waits": s.waits, "waited_ms": s.waited_ms}))
+            let counts = serde_json::json!({
+                "requests": s.requests,
+                "retries": s.retries,
+                "throttled": s.throttled,
+                "waits": s.waits,
+                "waited_ms": s.waited_ms,
+            });
+            (p.to_string(), counts)
         })
         .collect();
     let line = serde_json::json!({"stockdata_stats": {

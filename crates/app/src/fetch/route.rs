@@ -155,7 +155,12 @@ pub(super) async fn route<T: Clone + Send + 'static>(
                         .entry(symbol.clone())
                         .or_insert_with(|| err.clone());
                     if allows {
-                        tracing::info!(provider = %hop.provider, symbol = %symbol, error.kind = err.kind().as_str(), "failing over to the next provider");
+                        tracing::info!(
+                            provider = %hop.provider,
+                            symbol = %symbol,
+                            error.kind = err.kind().as_str(),
+                            "failing over to the next provider"
+                        );
                         still.insert(symbol);
                     } else {
                         report.result = Err(err);

@@ -72,7 +72,8 @@ pub(super) async fn observe(
         if replaced {
             tracing::debug!(
                 len = given_len,
-                "the client's X-Request-Id is not 1 to {MAX_REQUEST_ID_LEN} visible ASCII characters: replaced"
+                "the client's X-Request-Id is not 1 to {MAX_REQUEST_ID_LEN} visible ASCII \
+                 characters: replaced"
             );
         }
         match AssertUnwindSafe(next.run(request)).catch_unwind().await {
@@ -85,9 +86,7 @@ pub(super) async fn observe(
                 envelope(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ErrorKind::ProviderUnavailable,
-                    &format!(
-                        "internal error while serving request {id_text}: it has been logged"
-                    ),
+                    &format!("internal error while serving request {id_text}: it has been logged"),
                     None,
                 )
             }
@@ -129,7 +128,8 @@ pub(super) async fn classify(request: Request, next: Next) -> Response {
         .is_some_and(|q| q.len() > MAX_QUERY_BYTES)
     {
         return bad_request(format!(
-            "the query string is longer than {MAX_QUERY_BYTES} bytes: ask for fewer symbols per request"
+            "the query string is longer than {MAX_QUERY_BYTES} bytes: \
+             ask for fewer symbols per request"
         ));
     }
     let header_bytes: usize = request

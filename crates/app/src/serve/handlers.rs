@@ -68,7 +68,10 @@ pub(super) async fn quotes(State(state): State<Arc<AppState>>, RawQuery(q): RawQ
             state.metrics.trail(&r.trail);
             match &r.result {
                 Ok(quote) => {
-                    serde_json::json!({"symbol": r.symbol.as_str(), "quote": QuoteRecord::from(quote)})
+                    serde_json::json!({
+                        "symbol": r.symbol.as_str(),
+                        "quote": QuoteRecord::from(quote),
+                    })
                 }
                 Err(e) => serde_json::json!({"symbol": r.symbol.as_str(), "error": error_body(e)}),
             }
@@ -179,7 +182,8 @@ pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         return envelope(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::ProviderUnavailable,
-            "no provider is configured for quotes, bars or news: `stockdata providers` says what is missing",
+            "no provider is configured for quotes, bars or news: \
+             `stockdata providers` says what is missing",
             None,
         );
     }

@@ -271,7 +271,9 @@ mod tests {
             ("application/openmetrics-text", true),
             ("application/openmetrics-text;version=1.0.0", true),
             (
-                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                "application/openmetrics-text;version=1.0.0,\
+                 application/openmetrics-text;version=0.0.1;q=0.75,\
+                 text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
                 true,
             ),
             ("application/openmetrics-text;q=0.2, text/plain", false),
@@ -284,10 +286,23 @@ mod tests {
 
     #[test]
     fn counters_are_named_after_their_samples_in_text_format() {
-        let om = "# HELP a_requests Requests.\n# TYPE a_requests counter\na_requests_total{route=\"/x\"} 1\na_requests_created{route=\"/x\"} 1.5\n# HELP a_up Up.\n# TYPE a_up unknown\n# UNIT a_up seconds\na_up 1\n# EOF\n";
+        let om = "# HELP a_requests Requests.\n\
+                  # TYPE a_requests counter\n\
+                  a_requests_total{route=\"/x\"} 1\n\
+                  a_requests_created{route=\"/x\"} 1.5\n\
+                  # HELP a_up Up.\n\
+                  # TYPE a_up unknown\n\
+                  # UNIT a_up seconds\n\
+                  a_up 1\n\
+                  # EOF\n";
         assert_eq!(
             to_prometheus_text(om),
-            "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total{route=\"/x\"} 1\n# HELP a_up Up.\n# TYPE a_up untyped\na_up 1\n"
+            "# HELP a_requests_total Requests.\n\
+             # TYPE a_requests_total counter\n\
+             a_requests_total{route=\"/x\"} 1\n\
+             # HELP a_up Up.\n\
+             # TYPE a_up untyped\n\
+             a_up 1\n"
         );
     }
 }

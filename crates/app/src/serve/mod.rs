@@ -70,7 +70,8 @@ pub fn check_exposure(bind: &SocketAddr, tokens: &[SecretString]) -> Result<(), 
         return Ok(());
     }
     Err(format!(
-        "refusing to serve on {bind} without a bearer token: set STOCKDATA_SERVE_TOKEN, or `tokens = [\"...\"]` under [serve] in stockdata.toml (or bind to 127.0.0.1)"
+        "refusing to serve on {bind} without a bearer token: set STOCKDATA_SERVE_TOKEN, \
+         or `tokens = [\"...\"]` under [serve] in stockdata.toml (or bind to 127.0.0.1)"
     ))
 }
 

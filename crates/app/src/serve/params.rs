@@ -215,8 +215,9 @@ pub(super) fn window(
         .map_err(|e| e.to_string())
 }
 
-/// Refuses a bars request that could answer more than `max` bars in all ([`TimeRange::max_bars`] for
-/// each symbol): the answer is built in memory and must stay small enough to send.
+/// Refuses a bars request that could answer more than `max` bars in all
+/// ([`TimeRange::max_bars`] for each symbol): the answer is built in memory and must stay small
+/// enough to send.
 pub(super) fn bar_budget(
     symbols: usize,
     interval: Interval,
@@ -227,7 +228,9 @@ pub(super) fn bar_budget(
     let total = each.saturating_mul(u64::try_from(symbols).unwrap_or(u64::MAX));
     if total > max {
         return Err(format!(
-            "this request could answer up to {total} bars ({symbols} symbols × {each}): at most {max} per request, so narrow the range, ask for fewer symbols or use a wider interval"
+            "this request could answer up to {total} bars ({symbols} symbols × {each}): \
+             at most {max} per request, so narrow the range, ask for fewer symbols or use a \
+             wider interval"
         ));
     }
     Ok(())

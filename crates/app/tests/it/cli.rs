@@ -373,7 +373,9 @@ fn ctrl_c_during_an_agent_run_reports_what_finished() {
         .expect("the sandbox says where it listens");
     let dir = workdir();
     let config = format!(
-        "[providers.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\nbase_url = \"http://{addr}/alpaca\"\n\n[routing]\nquotes = [\"alpaca\"]\nbars = [\"alpaca\"]\nnews = [\"alpaca\"]\n"
+        "[providers.alpaca]\nkey_id = \"k\"\nsecret_key = \"s\"\n\
+         base_url = \"http://{addr}/alpaca\"\n\n\
+         [routing]\nquotes = [\"alpaca\"]\nbars = [\"alpaca\"]\nnews = [\"alpaca\"]\n"
     );
     std::fs::write(dir.path().join("stockdata.toml"), config).unwrap();
     let mut agent = StdCommand::new(&bin)

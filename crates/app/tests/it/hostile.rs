@@ -265,7 +265,8 @@ fn config_show_never_prints_a_password_in_a_base_url() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("stockdata.toml"),
-        "[providers.finnhub]\napi_key = \"k-secret-1\"\nbase_url = \"http://user:PASSWORD-9@127.0.0.1:1/x\"\n",
+        "[providers.finnhub]\napi_key = \"k-secret-1\"\n\
+         base_url = \"http://user:PASSWORD-9@127.0.0.1:1/x\"\n",
     )
     .unwrap();
     for format in ["table", "json"] {

@@ -75,7 +75,8 @@ async fn every_provider_line_carries_run_and_request_ids_and_no_secret() {
         .await;
 
     let text = format!(
-        "[providers.alpha_vantage]\napi_key = \"{KEY}\"\nbase_url = \"{}\"\nrequests_per_second = 100\nrequests_per_day = 1000\n",
+        "[providers.alpha_vantage]\napi_key = \"{KEY}\"\nbase_url = \"{}\"\n\
+         requests_per_second = 100\nrequests_per_day = 1000\n",
         server.uri()
     );
     let config = from_toml(&text, std::path::Path::new("test.toml")).unwrap();

@@ -188,7 +188,8 @@ async fn repeated_symbols_parameters_are_merged_in_order_without_duplicates() {
     .await;
     assert_eq!(status, 400, "120 symbols in all: {body}");
     let (status, _, body) = get(&format!(
-        "{}/v1/bars?symbols=AAPL&interval=1d&interval=1m&start=2024-03-07T05:00:00Z&end=2024-03-09T05:00:00Z",
+        "{}/v1/bars?symbols=AAPL&interval=1d&interval=1m\
+         &start=2024-03-07T05:00:00Z&end=2024-03-09T05:00:00Z",
         s.base
     ))
     .await;
@@ -329,7 +330,8 @@ async fn metrics_speak_the_format_asked_for() {
     // transport counters, read by the collector at scrape time.
     let upstream = start(Arc::new(fake()), config()).await;
     let toml = format!(
-        "[providers.serverless]\nbase_url = \"{}\"\ntoken = \"{TOKEN}\"\n\n[routing]\nquotes = [\"serverless\"]\nbars = [\"serverless\"]\nnews = [\"serverless\"]\n",
+        "[providers.serverless]\nbase_url = \"{}\"\ntoken = \"{TOKEN}\"\n\n\
+         [routing]\nquotes = [\"serverless\"]\nbars = [\"serverless\"]\nnews = [\"serverless\"]\n",
         upstream.base
     );
     let sd = StockData::builder()

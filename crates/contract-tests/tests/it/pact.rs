@@ -176,7 +176,8 @@ async fn settle(dir: &Path, provider: &str, samples: &[(&str, u16, Value)]) {
         let old = std::fs::read_to_string(&committed).unwrap_or_default();
         assert!(
             old == fresh,
-            "the {provider} pact changed: review `diff {} {}`, then run `STOCKDATA_UPDATE_PACTS=1 cargo xtask contract` and commit pacts/",
+            "the {provider} pact changed: review `diff {} {}`, \
+             then run `STOCKDATA_UPDATE_PACTS=1 cargo xtask contract` and commit pacts/",
             committed.display(),
             written.display()
         );
@@ -357,7 +358,11 @@ fn alpha_vantage() {
         i.given("the key is sending faster than one request per second");
         request(&mut i, "/query", &quote("BURST"));
         // Wording quoted in PROVIDERS.md §1.2 (2025-26 captures; no recorded file).
-        respond(&mut i, 200, &serde_json::json!({"Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints"}));
+        let burst = "Thank you for using Alpha Vantage! Please consider spreading out your free \
+            API requests more sparingly (1 request per second). You may subscribe to any of the \
+            premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit \
+            (25 requests per day) and instantly unlock all premium endpoints";
+        respond(&mut i, 200, &serde_json::json!({"Information": burst}));
         i
     })
     .interaction(samples[5].0, "", |mut i| {

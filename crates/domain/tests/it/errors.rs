@@ -60,7 +60,8 @@ fn messages_say_what_to_do() {
     .to_string();
     assert_eq!(
         shown,
-        "rate limited by the provider (retry after 1.5s): slow down or configure a lower request rate"
+        "rate limited by the provider (retry after 1.5s): \
+         slow down or configure a lower request rate"
     );
     assert!(
         FetchError::Unauthorized

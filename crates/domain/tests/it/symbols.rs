@@ -76,7 +76,11 @@ fn interval_display_and_aliases() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn symbol_round_trips(s in "[A-Za-z0-9^][A-Za-z0-9.^=/_-]{0,23}") {

@@ -47,7 +47,10 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     ) else {
         return reply_raw(
             StatusCode::UNAUTHORIZED,
-            r#"{"code":40110000,"message":"access key verification failed : access key not found (Code = 40110000)"}"#,
+            concat!(
+                r#"{"code":40110000,"message":"access key verification failed : "#,
+                r#"access key not found (Code = 40110000)"}"#,
+            ),
         );
     };
     let Some(q) = shared.config.quotas else {
@@ -82,7 +85,10 @@ async fn entitled(request: Request, next: Next) -> Response {
     if Params::of(request.uri()).get("feed") == Some("sip") {
         return reply_raw(
             StatusCode::FORBIDDEN,
-            r#"{"code":42210000,"message":"subscription does not permit querying recent SIP data"}"#,
+            concat!(
+                r#"{"code":42210000,"#,
+                r#""message":"subscription does not permit querying recent SIP data"}"#,
+            ),
         );
     }
     next.run(request).await
@@ -135,8 +141,13 @@ async fn snapshots(State(shared): State<Arc<Shared>>, params: Params) -> Respons
         let prev = market::daily(&s, market::previous_trading_day(q.date));
         let ts = q.as_of.to_string();
         let snapshot = json!({
-            "latestTrade": {"t": ts, "x": "V", "p": num(q.price), "s": 100, "c": ["@"], "i": 1, "z": "C"},
-            "latestQuote": {"t": ts, "ax": "V", "ap": num(q.ask), "as": 2, "bx": "V", "bp": num(q.bid), "bs": 3, "c": ["R"], "z": "C"},
+            "latestTrade": {
+                "t": ts, "x": "V", "p": num(q.price), "s": 100, "c": ["@"], "i": 1, "z": "C",
+            },
+            "latestQuote": {
+                "t": ts, "ax": "V", "ap": num(q.ask), "as": 2, "bx": "V", "bp": num(q.bid), "bs": 3,
+                "c": ["R"], "z": "C",
+            },
             "minuteBar": bar_json(&q.day),
             "dailyBar": bar_json(&q.day),
             "prevDailyBar": bar_json(&prev),
@@ -268,7 +279,9 @@ mod tests {
         assert!(snap["ZZZZ"].is_null());
         let bars = get(
             &sim,
-            "/alpaca/v2/stocks/bars?symbols=MSFT&timeframe=1Day&start=2024-02-01T05:00:00Z&end=2024-03-09T04:59:59Z&limit=10&adjustment=raw&feed=iex&sort=asc",
+            "/alpaca/v2/stocks/bars?symbols=MSFT&timeframe=1Day\
+             &start=2024-02-01T05:00:00Z&end=2024-03-09T04:59:59Z\
+             &limit=10&adjustment=raw&feed=iex&sort=asc",
             &KEYS,
         )
         .await;
@@ -277,7 +290,8 @@ mod tests {
         assert_eq!(page["next_page_token"], "sbx10");
         let last = get(
             &sim,
-            "/alpaca/v2/stocks/bars?symbols=MSFT&timeframe=1Day&start=2024-02-01T05:00:00Z&end=2024-03-09T04:59:59Z&limit=10&page_token=sbx20",
+            "/alpaca/v2/stocks/bars?symbols=MSFT&timeframe=1Day\
+             &start=2024-02-01T05:00:00Z&end=2024-03-09T04:59:59Z&limit=10&page_token=sbx20",
             &KEYS,
         )
         .await;
@@ -286,7 +300,8 @@ mod tests {
         assert!(last["next_page_token"].is_null());
         let news = get(
             &sim,
-            "/alpaca/v1beta1/news?symbols=NVDA&start=2024-03-07T00:00:00Z&end=2024-03-08T21:30:00Z&limit=50&sort=desc",
+            "/alpaca/v1beta1/news?symbols=NVDA\
+             &start=2024-03-07T00:00:00Z&end=2024-03-08T21:30:00Z&limit=50&sort=desc",
             &KEYS,
         )
         .await;

@@ -26,10 +26,19 @@ use crate::series::{Width, bars};
 /// The path prefix (`Sandbox::base_url`) and the quota key.
 pub(crate) const NAME: &str = "alpha_vantage";
 
-const DAILY_LIMIT: &str = "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.";
-const BURST: &str = "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly (1 request per second). You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints";
-const PREMIUM: &str = "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints";
-const INVALID_KEY: &str = "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.";
+const DAILY_LIMIT: &str = "Thank you for using Alpha Vantage! Our standard API rate limit is \
+    25 requests per day. Please subscribe to any of the premium plans at \
+    https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.";
+const BURST: &str = "Thank you for using Alpha Vantage! Please consider spreading out your free \
+    API requests more sparingly (1 request per second). You may subscribe to any of the premium \
+    plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests \
+    per day) and instantly unlock all premium endpoints";
+const PREMIUM: &str = "Thank you for using Alpha Vantage! This is a premium endpoint. You may \
+    subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly \
+    unlock all premium endpoints";
+const INVALID_KEY: &str = "the parameter apikey is invalid or missing. Please claim your free \
+    API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 \
+    seconds.";
 
 pub(crate) fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
@@ -71,7 +80,8 @@ fn information(message: &str) -> Response {
 
 fn invalid_call(function: &str) -> Response {
     error(&format!(
-        "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {function}."
+        "Invalid API call. Please retry or visit the documentation \
+         (https://www.alphavantage.co/documentation/) for {function}."
     ))
 }
 
@@ -210,7 +220,8 @@ fn intraday(params: &Params, symbol: &str, now: Timestamp) -> Response {
     }
     let body = json!({
         "Meta Data": {
-            "1. Information": format!("Intraday ({interval}) open, high, low, close prices and volume"),
+            "1. Information":
+                format!("Intraday ({interval}) open, high, low, close prices and volume"),
             "2. Symbol": symbol,
             "3. Last Refreshed": series.last().map(wall).unwrap_or_default(),
             "4. Interval": interval,
@@ -239,25 +250,38 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
         [one] if market::known(one) => market::news(one, from, to.min(now), limit),
         _ => Vec::new(),
     };
-    let feed: Vec<Value> = articles.iter().map(|a| json!({
-        "title": a.headline,
-        "url": a.url,
-        "time_published": a.published_at.strftime("%Y%m%dT%H%M%S").to_string(),
-        "authors": ["Sandbox Desk"],
-        "summary": a.summary,
-        "banner_image": null,
-        "source": "stockdata sandbox",
-        "category_within_source": "n/a",
-        "source_domain": "news.sandbox.stockdata.invalid",
-        "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
-        "overall_sentiment_score": 0.05,
-        "overall_sentiment_label": "Neutral",
-        "ticker_sentiment": [{"ticker": a.symbol, "relevance_score": "0.9", "ticker_sentiment_score": "0.05", "ticker_sentiment_label": "Neutral"}],
-    })).collect();
+    let feed: Vec<Value> = articles
+        .iter()
+        .map(|a| {
+            json!({
+                "title": a.headline,
+                "url": a.url,
+                "time_published": a.published_at.strftime("%Y%m%dT%H%M%S").to_string(),
+                "authors": ["Sandbox Desk"],
+                "summary": a.summary,
+                "banner_image": null,
+                "source": "stockdata sandbox",
+                "category_within_source": "n/a",
+                "source_domain": "news.sandbox.stockdata.invalid",
+                "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
+                "overall_sentiment_score": 0.05,
+                "overall_sentiment_label": "Neutral",
+                "ticker_sentiment": [{
+                    "ticker": a.symbol,
+                    "relevance_score": "0.9",
+                    "ticker_sentiment_score": "0.05",
+                    "ticker_sentiment_label": "Neutral",
+                }],
+            })
+        })
+        .collect();
     let body = json!({
         "items": feed.len().to_string(),
-        "sentiment_score_definition": "x <= -0.35: Bearish; -0.35 < x <= -0.15: Somewhat-Bearish; -0.15 < x < 0.15: Neutral; 0.15 <= x < 0.35: Somewhat_Bullish; x >= 0.35: Bullish",
-        "relevance_score_definition": "0 < x <= 1, with a higher score indicating higher relevance.",
+        "sentiment_score_definition": "x <= -0.35: Bearish; \
+            -0.35 < x <= -0.15: Somewhat-Bearish; -0.15 < x < 0.15: Neutral; \
+            0.15 <= x < 0.35: Somewhat_Bullish; x >= 0.35: Bullish",
+        "relevance_score_definition":
+            "0 < x <= 1, with a higher score indicating higher relevance.",
         "feed": feed,
     });
     reply(StatusCode::OK, &body)
@@ -291,11 +315,13 @@ mod tests {
                 "Time Series (Daily)",
             ),
             (
-                "function=TIME_SERIES_INTRADAY&symbol=MSFT&interval=60min&outputsize=full&adjusted=false&month=2024-03",
+                "function=TIME_SERIES_INTRADAY&symbol=MSFT&interval=60min\
+                 &outputsize=full&adjusted=false&month=2024-03",
                 "Time Series (60min)",
             ),
             (
-                "function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240307T0000&time_to=20240308T2130&sort=LATEST&limit=10",
+                "function=NEWS_SENTIMENT&tickers=NVDA\
+                 &time_from=20240307T0000&time_to=20240308T2130&sort=LATEST&limit=10",
                 "feed",
             ),
             (

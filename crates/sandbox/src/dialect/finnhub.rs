@@ -160,11 +160,14 @@ async fn company_news(State(shared): State<Arc<Shared>>, params: Params) -> Resp
     let items: Vec<Value> = if market::known(&symbol) {
         market::news(&symbol, utc(from), end, 250)
             .into_iter()
-            .map(|a| json!({
-                "category": "company news", "datetime": a.published_at.as_second(), "headline": a.headline,
-                "id": a.id, "image": "", "related": a.symbol, "source": "stockdata sandbox",
-                "summary": a.summary, "url": a.url,
-            }))
+            .map(|a| {
+                json!({
+                    "category": "company news", "datetime": a.published_at.as_second(),
+                    "headline": a.headline,
+                    "id": a.id, "image": "", "related": a.symbol, "source": "stockdata sandbox",
+                    "summary": a.summary, "url": a.url,
+                })
+            })
             .collect()
     } else {
         Vec::new()

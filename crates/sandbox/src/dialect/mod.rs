@@ -167,7 +167,8 @@ mod tests {
         ];
         let cases = [
             (
-                "/alpha_vantage/query?apikey=k&function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240301T0000",
+                "/alpha_vantage/query?apikey=k\
+                 &function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240301T0000",
                 "/feed",
                 "title",
             ),

@@ -85,7 +85,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Symbols {
 }
 
 fn unknown(s: &str) -> Value {
-    json!({"symbol": s, "error": {"kind": "unknown_symbol", "message": format!("unknown symbol {s}")}})
+    json!({
+        "symbol": s,
+        "error": {"kind": "unknown_symbol", "message": format!("unknown symbol {s}")},
+    })
 }
 
 async fn quotes(State(shared): State<Arc<Shared>>, Symbols(symbols): Symbols) -> Response {
@@ -98,9 +101,12 @@ async fn quotes(State(shared): State<Arc<Shared>>, Symbols(symbols): Symbols) ->
             }
             let q = market::quote(s, now);
             json!({"symbol": s, "quote": {
-                "symbol": s, "price": num(q.price), "bid": num(q.bid), "ask": num(q.ask), "bid_size": 3, "ask_size": 2,
-                "open": num(q.day.open), "high": num(q.day.high), "low": num(q.day.low), "previous_close": num(q.previous_close),
-                "change": num(q.price - q.previous_close), "change_percent": null, "volume": q.day.volume,
+                "symbol": s, "price": num(q.price), "bid": num(q.bid), "ask": num(q.ask),
+                "bid_size": 3, "ask_size": 2,
+                "open": num(q.day.open), "high": num(q.day.high), "low": num(q.day.low),
+                "previous_close": num(q.previous_close),
+                "change": num(q.price - q.previous_close), "change_percent": null,
+                "volume": q.day.volume,
                 "as_of": q.as_of.to_string(), "provider": "sandbox", "synthetic": true,
             }})
         })
@@ -138,21 +144,34 @@ async fn bars_of(
     }
     let end = end.min(shared.now());
     let adjustment = params.get("adjustment").unwrap_or("raw");
-    let results: Vec<Value> = symbols.iter().map(|s| {
-        if !market::known(s) {
-            return unknown(s);
-        }
-        let series = bars(s, width, start, end);
-        if series.is_empty() {
-            return json!({"symbol": s, "error": {"kind": "no_data", "message": "no bars in the range"}});
-        }
-        let list: Vec<Value> = series.iter().map(|b| json!({
-            "symbol": s, "interval": interval, "start": b.start.to_string(), "open": num(b.open), "high": num(b.high),
-            "low": num(b.low), "close": num(b.close), "volume": b.volume, "vwap": num(b.vwap()), "trades": b.trades,
-            "provider": "sandbox", "adjustment": adjustment, "synthetic": true,
-        })).collect();
-        json!({"symbol": s, "bars": list})
-    }).collect();
+    let results: Vec<Value> = symbols
+        .iter()
+        .map(|s| {
+            if !market::known(s) {
+                return unknown(s);
+            }
+            let series = bars(s, width, start, end);
+            if series.is_empty() {
+                return json!({
+                    "symbol": s,
+                    "error": {"kind": "no_data", "message": "no bars in the range"},
+                });
+            }
+            let list: Vec<Value> = series
+                .iter()
+                .map(|b| {
+                    json!({
+                        "symbol": s, "interval": interval, "start": b.start.to_string(),
+                        "open": num(b.open), "high": num(b.high),
+                        "low": num(b.low), "close": num(b.close),
+                        "volume": b.volume, "vwap": num(b.vwap()), "trades": b.trades,
+                        "provider": "sandbox", "adjustment": adjustment, "synthetic": true,
+                    })
+                })
+                .collect();
+            json!({"symbol": s, "bars": list})
+        })
+        .collect();
     reply(StatusCode::OK, &json!({"results": results}))
 }
 
@@ -184,11 +203,18 @@ async fn news(
         .collect();
     all.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(a.id.cmp(&b.id)));
     all.truncate(limit);
-    let articles: Vec<Value> = all.iter().map(|a| json!({
-        "id": format!("sandbox:{}", a.id), "symbols": [a.symbol], "headline": a.headline, "summary": a.summary,
-        "url": a.url, "source": "stockdata sandbox", "published_at": a.published_at.to_string(),
-        "author": "Sandbox Desk", "image": null, "provider": "sandbox", "synthetic": true,
-    })).collect();
+    let articles: Vec<Value> = all
+        .iter()
+        .map(|a| {
+            json!({
+                "id": format!("sandbox:{}", a.id), "symbols": [a.symbol],
+                "headline": a.headline, "summary": a.summary,
+                "url": a.url, "source": "stockdata sandbox",
+                "published_at": a.published_at.to_string(),
+                "author": "Sandbox Desk", "image": null, "provider": "sandbox", "synthetic": true,
+            })
+        })
+        .collect();
     reply(StatusCode::OK, &json!({"articles": articles}))
 }
 
@@ -209,7 +235,8 @@ mod tests {
         assert_eq!(results[1]["error"]["kind"], "unknown_symbol");
         let bars = get(
             &sim,
-            "/serverless/v1/bars?symbols=MSFT&interval=1h&start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z&adjustment=raw",
+            "/serverless/v1/bars?symbols=MSFT&interval=1h\
+             &start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z&adjustment=raw",
             &[],
         )
         .await;
@@ -217,7 +244,8 @@ mod tests {
         assert_eq!(bars["results"][0]["bars"].as_array().unwrap().len(), 7);
         let news = get(
             &sim,
-            "/serverless/v1/news?symbols=NVDA&start=2024-03-07T00:00:00Z&end=2024-03-08T21:30:00Z&limit=10",
+            "/serverless/v1/news?symbols=NVDA\
+             &start=2024-03-07T00:00:00Z&end=2024-03-08T21:30:00Z&limit=10",
             &[],
         )
         .await;
@@ -244,7 +272,8 @@ mod tests {
         let sim = Sim::new(None, Faults::default());
         for uri in [
             "/serverless/v1/quotes",
-            "/serverless/v1/bars?symbols=A&interval=2m&start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z",
+            "/serverless/v1/bars?symbols=A&interval=2m\
+             &start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z",
             "/serverless/v1/bars?symbols=A&interval=1d",
             "/serverless/v1/news?symbols=A&limit=0",
             "/serverless/v1/news?symbols=A&limit=1001",
