@@ -193,7 +193,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         1 => (pos, vec(any::<u8>(), 1..8)).prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
         2 => (pos, 1usize..32).prop_map(|(at, len)| Mutation::Delete { at, len }),
         1 => pos.prop_map(|at| Mutation::Truncate { at }),
-        1 => (pos, 1usize..64, pos).prop_map(|(from, len, to)| Mutation::Duplicate { from, len, to }),
+        1 => (pos, 1usize..64, pos)
+            .prop_map(|(from, len, to)| Mutation::Duplicate { from, len, to }),
         6 => (pos, pos).prop_map(|(nth, token)| Mutation::ReplaceNumber { nth, token }),
         5 => (pos, pos).prop_map(|(nth, token)| Mutation::ReplaceString { nth, token }),
         2 => (pos, pos).prop_map(|(at, token)| Mutation::InsertToken { at, token }),
