@@ -142,7 +142,7 @@ impl StockDataAgent {
 
     /// Runs the watchlist and returns the whole report. When `cancel` fires, what finished is
     /// kept and everything else is reported `Cancelled`; `on_progress` is called with
-    /// (sections done, sections in all).
+    /// (symbols done, symbols in all), a section at a time.
     pub async fn run(
         &self,
         watchlist: &[Symbol],
@@ -214,9 +214,10 @@ impl StockDataAgent {
         };
         let total: usize = watchlist.chunks(CHUNK).map(|c| distinct_in(c) * 3).sum();
         let done = std::sync::atomic::AtomicUsize::new(0);
+        // Progress counts symbols: a symbol is a third done per section (quotes, bars, news).
         let tick = |n: usize| {
             let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-            on_progress(d, total);
+            on_progress(d / 3, total / 3);
         };
         let (mut complete, mut partial, mut failed) = (0, 0, 0);
         for chunk in watchlist.chunks(CHUNK) {

@@ -43,14 +43,7 @@ impl AgentArgs {
             symbols = symbols.len(),
             "agent started; Ctrl-C reports what finished"
         );
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
+        let bar = ctx.bar.start(std::io::stderr().is_terminal());
         let progress = |done: usize, total: usize| {
             if let Some(bar) = &bar {
                 bar.set_length(total as u64);
@@ -92,9 +85,7 @@ impl AgentArgs {
             }
             stats
         };
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
+        ctx.bar.finish();
         if let Some(e) = write_error.or_else(|| stdout.flush().err())
             && e.kind() != std::io::ErrorKind::BrokenPipe
         {

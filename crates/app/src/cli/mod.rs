@@ -8,6 +8,7 @@ mod config_cmd;
 mod exit;
 mod news;
 pub(crate) mod output;
+mod progress;
 mod providers;
 mod quote;
 mod sandbox;
@@ -46,6 +47,8 @@ pub(crate) struct Ctx {
     pub(crate) today: Date,
     /// This invocation's id, on every log line.
     pub(crate) run_id: RunId,
+    /// Where a progress bar goes, so log lines are written around it.
+    pub(crate) bar: progress::BarSlot,
 }
 
 /// Runs the CLI; the binary's `main`.
@@ -101,7 +104,15 @@ async fn run(cli: Cli) -> Exit {
         (false, 2) => Some("debug"),
         (false, _) => Some("trace"),
     };
-    if let Err(e) = logging::init(&config.log, level, std::io::stderr().is_terminal()) {
+    let bar = progress::BarSlot::default();
+    let subscriber = logging::subscriber(
+        &config.log,
+        level,
+        progress::Stderr(bar.clone()),
+        std::io::stderr().is_terminal(),
+    )
+    .and_then(|s| tracing::subscriber::set_global_default(s).map_err(|e| e.to_string()));
+    if let Err(e) = subscriber {
         return usage(format!("log.level: {e}"));
     }
     let clock: Arc<dyn Clock> = match global.now {
@@ -139,7 +150,7 @@ async fn run(cli: Cli) -> Exit {
         sandbox = Some(sb);
     }
 
-    let exit = execute(global, command, config, clock).await;
+    let exit = execute(global, command, config, clock, bar).await;
     if let Some(sb) = sandbox {
         sb.stop().await;
     }
@@ -151,6 +162,7 @@ async fn execute(
     command: Command,
     config: Config,
     clock: Arc<dyn Clock>,
+    bar: progress::BarSlot,
 ) -> Exit {
     let explicit_format = global.format;
     let format = explicit_format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -191,6 +203,7 @@ async fn execute(
         format,
         csv_safe: global.csv_safe,
         run_id: RunId::new(),
+        bar,
     };
     let span = tracing::info_span!("run", run_id = %ctx.run_id);
     let exit = match command {

@@ -81,7 +81,11 @@ async fn one_entry_per_symbol_under_the_concurrency_bound() {
         report.stats.calls,
         vec![(stockdata_app::domain::ProviderId::new("fake"), 21)]
     );
-    assert_eq!(progress.lock().unwrap().last(), Some(&(21, 21)));
+    assert_eq!(
+        progress.lock().unwrap().last(),
+        Some(&(7, 7)),
+        "7 distinct symbols"
+    );
 }
 
 #[tokio::test(start_paused = true)]
