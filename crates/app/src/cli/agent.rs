@@ -44,6 +44,10 @@ impl AgentArgs {
             "agent started; Ctrl-C reports what finished"
         );
         let bar = ctx.bar.start(std::io::stderr().is_terminal());
+        if let Some(bar) = &bar {
+            let distinct: std::collections::HashSet<_> = symbols.iter().collect();
+            bar.set_length(distinct.len() as u64);
+        }
         let progress = |done: usize, total: usize| {
             if let Some(bar) = &bar {
                 bar.set_length(total as u64);
