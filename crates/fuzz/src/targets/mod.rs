@@ -58,6 +58,13 @@ pub fn find(name: &str) -> Option<&'static Target> {
 /// ever show it.
 pub const SECRET: &str = "FUZZKEY-7d1e-do-not-leak";
 
+/// A password planted in the userinfo of config URLs (`base_url`): no error, Debug output or
+/// `config show` view may show it.
+pub const PASSWORD: &str = "FUZZPASS-93c4-do-not-leak";
+
+/// The bearer token the guarded `serve` router of the `serve_request` target requires.
+pub const SERVE_TOKEN: &str = "fuzz-serve-token";
+
 /// The statuses error classifiers are tried with.
 pub(crate) const STATUSES: [u16; 7] = [400, 401, 403, 404, 422, 429, 451];
 
