@@ -5,6 +5,7 @@ use stockdata_domain::{ErrorKind, FetchError, Provenance, ProviderId, Symbol, Ti
 
 mod alpaca;
 mod alpha_vantage;
+mod config;
 mod finnhub;
 mod headers;
 mod numbers;
@@ -46,6 +47,8 @@ pub const TARGETS: &[Target] = &[
     headers::RETRY_AFTER,
     numbers::DECIMAL,
     redact::REDACT_URL,
+    config::CONFIG_TOML,
+    config::CONFIG_ENV,
 ];
 
 /// The target called `name`.
