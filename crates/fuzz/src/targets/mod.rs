@@ -11,6 +11,7 @@ mod headers;
 mod numbers;
 mod redact;
 mod serverless;
+mod watchlist;
 
 /// One fuzz target.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,7 @@ pub const TARGETS: &[Target] = &[
     redact::REDACT_URL,
     config::CONFIG_TOML,
     config::CONFIG_ENV,
+    watchlist::WATCHLIST,
 ];
 
 /// The target called `name`.
