@@ -10,6 +10,7 @@ mod finnhub;
 mod headers;
 mod numbers;
 mod redact;
+mod serve;
 mod serverless;
 mod watchlist;
 
@@ -51,6 +52,7 @@ pub const TARGETS: &[Target] = &[
     config::CONFIG_TOML,
     config::CONFIG_ENV,
     watchlist::WATCHLIST,
+    serve::SERVE_REQUEST,
 ];
 
 /// The target called `name`.
