@@ -27,6 +27,7 @@ pub mod records;
 pub mod registry;
 pub mod serve;
 pub mod synthetic;
+pub mod watchlist;
 
 pub use agent::{AgentReport, RunStats, StockDataAgent, SymbolReport};
 pub use builder::{ProviderStatus, StockData, StockDataBuilder};

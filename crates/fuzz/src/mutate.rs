@@ -4,10 +4,11 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use crate::targets::SECRET;
+use crate::targets::{PASSWORD, SECRET, SERVE_TOKEN};
 
 /// Tokens a hostile or broken upstream sends: absurd numbers, absent-value spellings, dates at
-/// the edge of every calendar, structural breakage, provider keywords, and the planted secret.
+/// the edge of every calendar, structural breakage, provider keywords; what a user writes in
+/// config, environment and watchlists and a client in a request; and the planted secrets.
 pub const DICTIONARY: &[&str] = &[
     // numbers
     "1e300",
@@ -88,7 +89,42 @@ pub const DICTIONARY: &[&str] = &[
     "%40",
     "#",
     "://",
+    // config files and environment variables
+    "api_key",
+    "tokens",
+    "base_url",
+    "[providers.finnhub]",
+    "[serve]",
+    "[[",
+    " = ",
+    "\n",
+    "\"\"\"",
+    "STOCKDATA__",
+    "__",
+    "@0",
+    // watchlists: line ends, comments and Unicode whitespace, case and control characters
+    "\r\n",
+    "\u{feff}",
+    "\u{85}",
+    "\u{2028}",
+    "\u{3000}",
+    "ß",
+    "ı",
+    // requests
+    "symbols=",
+    "&",
+    "%2C",
+    "%00",
+    "%FF",
+    "interval=1m",
+    "start=",
+    "limit=",
+    "9999-12-31T23:59:60Z",
+    "Bearer ",
+    SERVE_TOKEN,
+    // planted secrets
     SECRET,
+    PASSWORD,
 ];
 
 /// One edit of a seed. Positions and indices are reduced modulo what they index when applied,

@@ -1,6 +1,8 @@
-//! Watchlists: a file with one symbol per line (`#` comments), or `SYM,SYM`.
+//! `--watchlist`: a file with one symbol per line (`#` comments), or `SYM,SYM`, parsed by
+//! [`stockdata_app::watchlist::parse`].
 
 use stockdata_app::domain::Symbol;
+use stockdata_app::watchlist;
 
 /// The symbols `arg` names.
 ///
@@ -13,28 +15,5 @@ pub(crate) fn read(arg: &str) -> Result<Vec<Symbol>, String> {
     } else {
         arg.replace(',', "\n")
     };
-    parse(&text, arg)
-}
-
-/// The symbols in watchlist `text` (`arg` names it in errors).
-///
-/// # Errors
-/// The first symbol that does not parse, or an empty list.
-pub(crate) fn parse(text: &str, arg: &str) -> Result<Vec<Symbol>, String> {
-    let mut symbols = Vec::new();
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        for part in line.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            symbols.push(Symbol::parse(part).map_err(|e| format!("--watchlist: {e}"))?);
-        }
-    }
-    if symbols.is_empty() {
-        return Err(format!(
-            "--watchlist {arg}: no symbols: give a file with one symbol per line, or SYM,SYM"
-        ));
-    }
-    Ok(symbols)
+    watchlist::parse(&text, arg)
 }

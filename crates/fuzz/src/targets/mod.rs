@@ -5,11 +5,14 @@ use stockdata_domain::{ErrorKind, FetchError, Provenance, ProviderId, Symbol, Ti
 
 mod alpaca;
 mod alpha_vantage;
+mod config;
 mod finnhub;
 mod headers;
 mod numbers;
 mod redact;
+mod serve;
 mod serverless;
+mod watchlist;
 
 /// One fuzz target.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +49,10 @@ pub const TARGETS: &[Target] = &[
     headers::RETRY_AFTER,
     numbers::DECIMAL,
     redact::REDACT_URL,
+    config::CONFIG_TOML,
+    config::CONFIG_ENV,
+    watchlist::WATCHLIST,
+    serve::SERVE_REQUEST,
 ];
 
 /// The target called `name`.
@@ -57,6 +64,13 @@ pub fn find(name: &str) -> Option<&'static Target> {
 /// A credential planted in inputs (the mutator's dictionary holds it too): no error text may
 /// ever show it.
 pub const SECRET: &str = "FUZZKEY-7d1e-do-not-leak";
+
+/// A password planted in the userinfo of config URLs (`base_url`): no error, Debug output or
+/// `config show` view may show it.
+pub const PASSWORD: &str = "FUZZPASS-93c4-do-not-leak";
+
+/// The bearer token the guarded `serve` router of the `serve_request` target requires.
+pub const SERVE_TOKEN: &str = "fuzz-serve-token";
 
 /// The statuses error classifiers are tried with.
 pub(crate) const STATUSES: [u16; 7] = [400, 401, 403, 404, 422, 429, 451];
