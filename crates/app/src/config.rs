@@ -484,7 +484,7 @@ struct RawNews {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServe {
-    tokens: Option<Vec<String>>,
+    tokens: Option<Tokens>,
     max_symbols: Option<i64>,
     max_range_days: Option<i64>,
     request_timeout_ms: Option<i64>,
@@ -492,6 +492,33 @@ struct RawServe {
     grace_period_ms: Option<i64>,
     header_read_timeout_ms: Option<i64>,
     max_connections: Option<i64>,
+}
+
+/// `tokens = ["a", "b"]`, or one token as a string. Never echoed in an error or Debug.
+struct Tokens(Vec<String>);
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tokens({} REDACTED)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for Tokens {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        match OneOrMany::deserialize(d) {
+            Ok(OneOrMany::One(t)) => Ok(Self(vec![t])),
+            Ok(OneOrMany::Many(t)) => Ok(Self(t)),
+            Err(_) => Err(serde::de::Error::custom(
+                "must be a list of token strings, like tokens = [\"...\"] (value not shown)",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -816,7 +843,7 @@ impl Ctx<'_> {
         };
         let mut out: Vec<ProviderId> = Vec::with_capacity(names.len());
         for name in names {
-            let provider = registry::find(&name).ok_or_else(|| {
+            let provider = registry::find(name.trim()).ok_or_else(|| {
                 self.invalid(
                     key,
                     format!("unknown provider {name:?}: use {}", registry::names()),
@@ -959,6 +986,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
     let serve = ServeConfig {
         tokens: sv
             .tokens
+            .map(|t| t.0)
             .unwrap_or_default()
             .into_iter()
             .filter_map(|t| secret(Some(t)))

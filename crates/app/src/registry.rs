@@ -13,10 +13,9 @@ pub static PROVIDERS: &[&dyn ProviderDescriptor] = &[
     &serverless::DESCRIPTOR,
 ];
 
-/// The provider named `name` (its id, as in config and `--provider`).
+/// The provider named exactly `name` (its id, as in config and `--provider`).
 #[must_use]
 pub fn find(name: &str) -> Option<&'static dyn ProviderDescriptor> {
-    let name = name.trim();
     PROVIDERS.iter().copied().find(|d| d.id().as_str() == name)
 }
 

@@ -282,3 +282,27 @@ fn serve_settings_and_token() {
     assert_eq!(key, "serve.concurency");
     assert!(message.contains("unknown field"), "{message}");
 }
+
+#[test]
+fn a_serve_token_is_never_echoed_and_one_token_may_be_a_string() {
+    let path = PathBuf::from("/etc/stockdata.toml");
+    let config = from_toml("[serve]\ntokens = \"tok-SECRET-1\"\n", &path).unwrap();
+    assert_eq!(config.serve.tokens.len(), 1);
+    assert_eq!(config.serve.tokens[0].expose_secret(), "tok-SECRET-1");
+    let err = from_toml("[serve]\ntokens = [\"tok-SECRET-2\", [1]]\n", &path).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("tok-SECRET-2"), "{err}");
+}
+
+#[test]
+fn provider_sections_must_be_named_exactly() {
+    let path = PathBuf::from("/etc/stockdata.toml");
+    let (key, _, message) = invalid(from_toml(
+        "[providers.\" finnhub\"]\napi_key = \"abc\"\n",
+        &path,
+    ));
+    assert_eq!(key, "providers. finnhub");
+    assert!(message.contains("unknown provider"), "{message}");
+    // Routing lists are forgiving about spaces around names.
+    let config = from_toml("[routing]\nquotes = [\" finnhub \"]\n", &path).unwrap();
+    assert_eq!(config.routing.quotes, [finnhub::ID]);
+}
