@@ -1,6 +1,7 @@
 //! Pacing: a caller over quota waits, or is told the quota is exhausted, instead of sending.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use stockdata_adapters_http::alpha_vantage::AlphaVantage;
@@ -17,56 +18,92 @@ fn n(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v).unwrap()
 }
 
-#[tokio::test(start_paused = true)]
-async fn call_n_plus_one_waits_for_the_window() {
-    let pacer = Pacer::new(&[RateWindow::per_minute(n(3))], Duration::ZERO);
+/// The instants (from the first call) at which `count` sequential acquires were let go.
+async fn schedule(pacer: &Pacer, count: usize) -> Vec<Duration> {
     let start = Instant::now();
-    for _ in 0..3 {
-        assert_eq!(pacer.acquire().await.unwrap(), Duration::ZERO);
+    let mut at = Vec::with_capacity(count);
+    for _ in 0..count {
+        pacer.acquire().await.unwrap();
+        at.push(start.elapsed());
     }
-    assert_eq!(start.elapsed(), Duration::ZERO, "the first N go at once");
-    let waited = pacer.acquire().await.unwrap();
-    assert!(
-        waited >= Duration::from_secs(20) && waited <= Duration::from_millis(20_450),
-        "call N+1 waits one refill (60 s / 3, with 2% + 10 ms headroom), waited {waited:?}"
-    );
+    at
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
 }
 
 #[tokio::test(start_paused = true)]
-async fn sub_minute_windows_are_paced_evenly() {
-    let pacer = Pacer::new(&[RateWindow::per_second(n(4))], Duration::ZERO);
-    let start = Instant::now();
-    let mut at = Vec::new();
-    for _ in 0..5 {
-        pacer.acquire().await.unwrap();
-        at.push(start.elapsed().as_millis());
+async fn call_n_plus_one_waits_for_the_window() {
+    let window = RateWindow::per_minute(n(3));
+    assert_eq!(
+        window.margin(),
+        ms(260),
+        "200 ms of skew plus 0.1% of the minute"
+    );
+    let pacer = Pacer::new(&[window], Duration::ZERO);
+    for _ in 0..3 {
+        assert_eq!(
+            pacer.acquire().await.unwrap(),
+            Duration::ZERO,
+            "the first N go at once"
+        );
     }
-    // 250 ms apart (+2% + 10 ms): never more than 4 in any one-second window.
-    assert_eq!(at, [0, 265, 530, 795, 1060]);
+    // Not one refill later (governor's GCRA let it go after 20 s, a 4th request in every
+    // minute window starting before the first): the whole window and its margin later.
+    assert_eq!(pacer.acquire().await.unwrap(), ms(60_260));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sub_minute_windows_let_their_count_go_at_once() {
+    let pacer = Pacer::new(&[RateWindow::per_second(n(4))], Duration::ZERO);
+    // Four at once, the fifth a second and the margin (201 ms) after the first.
+    let at = schedule(&pacer, 9).await;
+    let expect = [0, 0, 0, 0, 1201, 1201, 1201, 1201, 2402].map(ms);
+    assert_eq!(at, expect);
 }
 
 #[tokio::test(start_paused = true)]
 async fn several_windows_at_once() {
-    // 5 per minute and 2 per second: the per-second window spaces the requests, the
-    // per-minute window stops them.
+    // 5 per minute and 2 per second: the per-second window lets 2 go per 1.201 s, the
+    // per-minute window stops the 6th until a minute (and 260 ms) after the first.
     let pacer = Pacer::new(
         &[RateWindow::per_second(n(2)), RateWindow::per_minute(n(5))],
         Duration::ZERO,
     );
-    let start = Instant::now();
-    for _ in 0..5 {
-        pacer.acquire().await.unwrap();
+    let at = schedule(&pacer, 7).await;
+    assert_eq!(at, [0, 0, 1201, 1201, 2402, 60_260, 60_260].map(ms));
+    let stats = pacer.stats().snapshot();
+    // The 3rd, 5th and 6th waited; the others found their slot free when they asked.
+    assert_eq!((stats.waits, stats.waited_ms), (3, 1201 + 1201 + 57_858));
+}
+
+#[tokio::test(start_paused = true)]
+async fn finnhub_free_tier_300_requests() {
+    // 60/min and 30/s: 30 at once, 30 more 1.201 s later, then the next 60 a minute (and
+    // 260 ms) after the first ones, and so on: 300 requests in 242.2 s, never 61 in a minute.
+    let pacer = Pacer::new(
+        &[RateWindow::per_minute(n(60)), RateWindow::per_second(n(30))],
+        Duration::ZERO,
+    );
+    let at = schedule(&pacer, 300).await;
+    for (i, chunk) in at.chunks(30).enumerate() {
+        let minute = u64::try_from(i / 2).unwrap() * 60_260;
+        let second = u64::try_from(i % 2).unwrap() * 1201;
+        assert!(
+            chunk.iter().all(|&t| t == ms(minute + second)),
+            "chunk {i}: {chunk:?}"
+        );
     }
-    let five = start.elapsed();
-    assert!(
-        five >= Duration::from_millis(2000) && five < Duration::from_millis(2200),
-        "four gaps of 520 ms: {five:?}"
-    );
-    pacer.acquire().await.unwrap();
-    assert!(
-        start.elapsed() >= Duration::from_secs(12),
-        "the 6th waits for the minute window"
-    );
+    assert_eq!(at[299], ms(242_241));
+}
+
+#[tokio::test(start_paused = true)]
+async fn alpaca_free_tier_lets_200_go_at_once() {
+    let pacer = Pacer::new(&[RateWindow::per_minute(n(200))], Duration::ZERO);
+    let at = schedule(&pacer, 201).await;
+    assert!(at[..200].iter().all(|t| t.is_zero()));
+    assert_eq!(at[200], ms(60_260));
 }
 
 #[tokio::test(start_paused = true)]
@@ -84,11 +121,57 @@ async fn daily_quota_answers_quota_exhausted_without_consuming() {
     else {
         panic!("expected QuotaExhausted with a reset time, got {err:?}");
     };
-    let hours = (at.as_second() - jiff::Timestamp::now().as_second()) as f64 / 3600.0;
+    // Not after half a day (the GCRA refill: a 3rd request in every day window starting
+    // before the first): a day and its margin (86.6 s) after the first request, which went
+    // 1.201 s ago (the second waited for the 1/s window).
+    let in_secs = at.as_second() - jiff::Timestamp::now().as_second();
     assert!(
-        (12.0..=12.5).contains(&hours),
-        "next request allowed in ~12h (plus headroom), got {hours}h"
+        (86_484..=86_486).contains(&in_secs),
+        "next request allowed in a day and 86.6 s less 1.2 s, got {in_secs} s"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quota_wait_within_max_quota_wait_is_waited_out() {
+    let pacer = Pacer::new(
+        &[RateWindow::per_day(n(1))],
+        Duration::from_secs(2 * 86_400),
+    );
+    let at = schedule(&pacer, 2).await;
+    assert_eq!(at, [Duration::ZERO, ms(86_486_600)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_absurdly_long_window_is_refused_not_a_panic() {
+    let forever = RateWindow {
+        requests: n(1),
+        per: Duration::MAX,
+    };
+    let pacer = Pacer::new(&[forever], Duration::ZERO);
+    pacer.acquire().await.unwrap();
+    let err = pacer.acquire().await.unwrap_err();
+    assert!(matches!(err, FetchError::QuotaExhausted { .. }), "{err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn callers_sharing_a_pacer_are_served_in_order() {
+    let pacer = Arc::new(Pacer::new(&[RateWindow::per_second(n(1))], Duration::ZERO));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..4u64)
+        .map(|i| {
+            let pacer = Arc::clone(&pacer);
+            tokio::spawn(async move {
+                tokio::time::sleep(ms(i)).await;
+                pacer.acquire().await.unwrap();
+                start.elapsed()
+            })
+        })
+        .collect();
+    let mut at = Vec::new();
+    for task in tasks {
+        at.push(task.await.unwrap());
+    }
+    assert_eq!(at, [0, 1201, 2402, 3603].map(ms));
 }
 
 #[tokio::test]
