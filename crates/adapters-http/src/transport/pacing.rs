@@ -96,6 +96,18 @@ impl fmt::Display for RateWindow {
     }
 }
 
+/// Where one window stands at one moment: what a planner needs to avoid a wait, and what a
+/// progress bar shows ("finnhub quota: next request in 12 s").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// The window.
+    pub window: RateWindow,
+    /// Requests this window lets go now without waiting.
+    pub remaining: u32,
+    /// Until one more slot frees (`remaining` grows by one); zero when no slot is in use.
+    pub next_free_in: Duration,
+}
+
 /// A sliding log of one window: the instants granted (sent, or reserved for a caller that is
 /// waiting) within the last [`RateWindow::span`], oldest first, at most `requests` of them.
 #[derive(Debug)]
@@ -149,6 +161,17 @@ impl Log {
             self.granted.pop_front();
         }
         self.granted.push_back(at);
+    }
+
+    fn state(&self, now: Instant) -> WindowState {
+        let used = u32::try_from(self.granted.len()).unwrap_or(u32::MAX);
+        WindowState {
+            window: self.window,
+            remaining: self.window.requests.get().saturating_sub(used),
+            next_free_in: self.granted.front().map_or(Duration::ZERO, |&oldest| {
+                self.expiry(oldest).saturating_duration_since(now)
+            }),
+        }
     }
 }
 
@@ -268,6 +291,36 @@ impl Pacer {
     /// The windows enforced, longest first.
     pub fn windows(&self) -> impl Iterator<Item = RateWindow> + '_ {
         self.windows.iter().copied()
+    }
+
+    /// Every window's standing now, longest first: how many requests it lets go at once and
+    /// when its next slot frees. Requests already reserved by waiting callers count as used.
+    #[must_use]
+    pub fn remaining(&self) -> Vec<WindowState> {
+        let now = Instant::now();
+        let mut logs = self.logs();
+        logs.iter_mut()
+            .map(|log| {
+                log.prune(now);
+                log.state(now)
+            })
+            .collect()
+    }
+
+    /// The earliest instant the next request could be sent: now when it would not wait. A
+    /// quota window may still refuse it (see [`acquire`](Self::acquire)).
+    #[must_use]
+    pub fn ready_at(&self) -> Instant {
+        let now = Instant::now();
+        let mut logs = self.logs();
+        logs.iter_mut().for_each(|log| log.prune(now));
+        earliest(&logs, now)
+    }
+
+    /// How long the next request would wait for pacing: zero when it could go now.
+    #[must_use]
+    pub fn ready_in(&self) -> Duration {
+        self.ready_at().saturating_duration_since(Instant::now())
     }
 
     /// Waits until every window allows one more request and takes it. Returns how long it

@@ -129,6 +129,12 @@ async fn daily_quota_answers_quota_exhausted_without_consuming() {
         (86_484..=86_486).contains(&in_secs),
         "next request allowed in a day and 86.6 s less 1.2 s, got {in_secs} s"
     );
+    let day = pacer.remaining()[0];
+    assert_eq!(
+        day.remaining, 0,
+        "the refused request consumed nothing, and was not sent"
+    );
+    assert_eq!(day.next_free_in, Duration::from_millis(86_486_600 - 1201));
 }
 
 #[tokio::test(start_paused = true)]
@@ -151,6 +157,76 @@ async fn an_absurdly_long_window_is_refused_not_a_panic() {
     pacer.acquire().await.unwrap();
     let err = pacer.acquire().await.unwrap_err();
     assert!(matches!(err, FetchError::QuotaExhausted { .. }), "{err:?}");
+    assert_eq!(pacer.remaining()[0].remaining, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn remaining_says_what_can_go_now_and_when_the_next_slot_frees() {
+    let pacer = Pacer::new(
+        &[RateWindow::per_second(n(30)), RateWindow::per_minute(n(60))],
+        Duration::ZERO,
+    );
+    let fresh = pacer.remaining();
+    let states: Vec<_> = fresh
+        .iter()
+        .map(|s| (s.window, s.remaining, s.next_free_in))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (RateWindow::per_minute(n(60)), 60, Duration::ZERO),
+            (RateWindow::per_second(n(30)), 30, Duration::ZERO),
+        ],
+        "longest window first; nothing in use"
+    );
+    assert_eq!(pacer.ready_in(), Duration::ZERO);
+
+    for _ in 0..10 {
+        pacer.acquire().await.unwrap();
+    }
+    tokio::time::advance(ms(500)).await;
+    let [minute, second] = pacer.remaining()[..] else {
+        panic!("two windows")
+    };
+    assert_eq!((minute.remaining, minute.next_free_in), (50, ms(59_760)));
+    assert_eq!((second.remaining, second.next_free_in), (20, ms(701)));
+
+    for _ in 0..20 {
+        pacer.acquire().await.unwrap();
+    }
+    let [minute, second] = pacer.remaining()[..] else {
+        panic!("two windows")
+    };
+    assert_eq!((minute.remaining, second.remaining), (30, 0));
+    assert_eq!(
+        second.next_free_in,
+        ms(701),
+        "the oldest of the 30 frees first"
+    );
+    let ready_at = pacer.ready_at();
+    assert_eq!(pacer.ready_in(), ms(701));
+
+    // A caller waiting for its slot holds it: the planner sees it as used.
+    let waiting = {
+        let pacer = Arc::new(pacer);
+        let handle = tokio::spawn({
+            let pacer = Arc::clone(&pacer);
+            async move {
+                pacer.acquire().await.unwrap();
+                Instant::now()
+            }
+        });
+        tokio::task::yield_now().await;
+        let [minute, _] = pacer.remaining()[..] else {
+            panic!("two windows")
+        };
+        assert_eq!(minute.remaining, 29);
+        handle.await.unwrap()
+    };
+    assert_eq!(
+        waiting, ready_at,
+        "the request went exactly when ready_at said"
+    );
 }
 
 #[tokio::test(start_paused = true)]
