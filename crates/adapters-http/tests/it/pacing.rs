@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stockdata_adapters_http::alpha_vantage::AlphaVantage;
-use stockdata_adapters_http::transport::{Pacer, PacerRegistry, RateWindow};
-use stockdata_domain::FetchError;
+use stockdata_adapters_http::transport::{Call, Pacer, PacerRegistry, RateWindow, Transport};
+use stockdata_domain::{FetchError, ProviderId};
 use stockdata_ports::QuoteSource;
 use tokio::time::Instant;
 use wiremock::matchers::path;
-use wiremock::{Mock, MockServer};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{av_config, clock, json, sym};
+use crate::support::{av_config, clock, fast_transport, json, sym};
 
 fn n(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v).unwrap()
@@ -271,4 +271,68 @@ async fn one_pacer_per_key_shared_by_every_client() {
     let err = a.quote(&sym("MSFT")).await.unwrap_err();
     assert!(matches!(err, FetchError::QuotaExhausted { .. }), "{err:?}");
     // `.expect(2)`: the third request was never sent.
+}
+
+/// One GET through the real transport (its retry loop), answering the status it got.
+async fn get_status(transport: &Transport, server: &MockServer) -> Result<u16, FetchError> {
+    let provider = ProviderId::from_static("test");
+    let call = Call {
+        provider: &provider,
+        endpoint: "/x",
+        url: format!("{}/x", server.uri()).parse().unwrap(),
+        headers: Vec::new(),
+        symbol: None,
+        send_request_id: false,
+    };
+    transport.get(call, |resp| Ok(resp.status)).await
+}
+
+#[tokio::test]
+async fn every_attempt_takes_a_permit() {
+    // 429, then 503, then 200: three attempts, three permits.
+    let server = MockServer::start().await;
+    let throttled = ResponseTemplate::new(429).insert_header("retry-after", "0");
+    Mock::given(path("/x"))
+        .respond_with(throttled)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pacer = Arc::new(Pacer::new(&[RateWindow::per_day(n(3))], Duration::ZERO));
+    let transport = Transport::new(fast_transport(), Arc::clone(&pacer)).unwrap();
+    assert_eq!(get_status(&transport, &server).await.unwrap(), 200);
+    let stats = pacer.stats().snapshot();
+    assert_eq!((stats.requests, stats.retries, stats.throttled), (3, 2, 1));
+    assert_eq!(
+        pacer.remaining()[0].remaining,
+        0,
+        "each attempt used the day's quota"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_the_quota_cannot_cover_is_not_sent() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pacer = Arc::new(Pacer::new(&[RateWindow::per_day(n(1))], Duration::ZERO));
+    let transport = Transport::new(fast_transport(), Arc::clone(&pacer)).unwrap();
+    let err = get_status(&transport, &server).await.unwrap_err();
+    assert!(matches!(err, FetchError::QuotaExhausted { .. }), "{err:?}");
+    // `.expect(1)`: the retry asked the pacer, was refused, and never reached the provider.
+    assert_eq!(pacer.stats().snapshot().requests, 1);
 }
