@@ -15,7 +15,9 @@ use stockdata_domain::{FetchError, ProviderId};
 use tracing::Instrument as _;
 use url::Url;
 
-pub use pacing::{Pacer, PacerRegistry, PacerStats, RateWindow, StatsSnapshot};
+pub use pacing::{
+    Pacer, PacerRegistry, PacerStats, RateWindow, SKEW_MARGIN, StatsSnapshot, WindowState,
+};
 pub use redact::{
     LogSafeUrl, REDACTED, provider_message, redact_secrets, redact_url, redact_url_text,
 };

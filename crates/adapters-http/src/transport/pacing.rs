@@ -1,20 +1,23 @@
 //! Pacing: never send a request the provider's quota will refuse.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use governor::clock::Clock as _;
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use stockdata_domain::{FetchError, ProviderId, Timestamp};
+use tokio::time::Instant;
+
+/// The fixed part of every window's safety margin: how much later than its neighbours a request
+/// may reach the provider after leaving the pacer (a cold connection's DNS, TCP and TLS round
+/// trips against a pooled one's none, scheduling, a provider stamping arrivals coarsely)
+/// without any of the provider's windows counting one too many.
+pub const SKEW_MARGIN: Duration = Duration::from_millis(200);
 
 /// One quota window: at most `requests` per `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,27 +57,29 @@ impl RateWindow {
     }
 
     /// Windows of an hour or more are quotas: waiting them out is not pacing, it is giving up
-    /// for a long time, so the caller gets `QuotaExhausted` instead.
-    fn is_quota(&self) -> bool {
+    /// for a long time, so the caller gets `QuotaExhausted` instead (unless the pacer's
+    /// `max_quota_wait` allows the wait).
+    #[must_use]
+    pub fn is_quota(&self) -> bool {
         self.per >= Duration::from_secs(3600)
     }
 
-    fn quota(&self) -> Quota {
-        // Headroom per refill (2%, plus up to 10 ms): a provider counting when requests arrive
-        // must never see one too many in a window because of network jitter.
-        let even = self.per / self.requests.get();
-        let period = even.mul_f64(1.02) + (even / 20).min(Duration::from_millis(10));
-        // Sub-minute windows are paced evenly (no burst): a burst of N followed by the GCRA
-        // refill would put up to 2N into a provider's first fixed window. Minute and longer
-        // windows keep their whole count as a burst, so interactive use is not slowed down.
-        let burst = if self.per < Duration::from_secs(60) {
-            NonZeroU32::MIN
-        } else {
-            self.requests
-        };
-        Quota::with_period(period.max(Duration::from_nanos(1)))
-            .unwrap_or_else(|| Quota::per_second(self.requests))
-            .allow_burst(burst)
+    /// The safety margin kept on top of the window's length: [`SKEW_MARGIN`] for network
+    /// skew, plus 0.1% of the window for the provider's clock running at another rate than
+    /// ours (NTP keeps clocks within 0.01%): 201 ms on a second, 260 ms on a minute, 86.6 s
+    /// on a day.
+    #[must_use]
+    pub fn margin(&self) -> Duration {
+        SKEW_MARGIN.saturating_add(self.per / 1000)
+    }
+
+    /// The shortest time between a request and the `requests`-th after it: the window's
+    /// length plus its [`margin`](Self::margin). Then no interval of the window's length
+    /// holds more than `requests`, so neither does any fixed window, wherever it is aligned,
+    /// even with every request's arrival delayed by up to the margin.
+    #[must_use]
+    pub fn span(&self) -> Duration {
+        self.per.saturating_add(self.margin())
     }
 }
 
@@ -91,28 +96,103 @@ impl fmt::Display for RateWindow {
     }
 }
 
-/// A governor clock on tokio's time, so a paused test runtime controls pacing too.
-#[derive(Debug, Clone, Copy, Default)]
-struct TokioClock;
+/// Where one window stands at one moment: what a planner needs to avoid a wait, and what a
+/// progress bar shows ("finnhub quota: next request in 12 s").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// The window.
+    pub window: RateWindow,
+    /// Requests this window lets go now without waiting.
+    pub remaining: u32,
+    /// Until one more slot frees (`remaining` grows by one); zero when no slot is in use.
+    pub next_free_in: Duration,
+}
 
-impl governor::clock::Clock for TokioClock {
-    type Instant = std::time::Instant;
-    fn now(&self) -> Self::Instant {
-        tokio::time::Instant::now().into_std()
+/// A sliding log of one window: the instants granted (sent, or reserved for a caller that is
+/// waiting) within the last [`RateWindow::span`], oldest first, at most `requests` of them.
+#[derive(Debug)]
+struct Log {
+    window: RateWindow,
+    granted: VecDeque<Instant>,
+}
+
+impl Log {
+    fn new(window: RateWindow) -> Self {
+        Self {
+            window,
+            granted: VecDeque::new(),
+        }
+    }
+
+    fn limit(&self) -> usize {
+        usize::try_from(self.window.requests.get()).unwrap_or(usize::MAX)
+    }
+
+    /// When a grant made at `at` stops counting. A window longer than a century is held to
+    /// one, so the arithmetic never overflows an `Instant`.
+    fn expiry(&self, at: Instant) -> Instant {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+        at + self.window.span().min(CENTURY)
+    }
+
+    /// Forgets grants that no longer count at `now`.
+    fn prune(&mut self, now: Instant) {
+        while self
+            .granted
+            .front()
+            .is_some_and(|&at| self.expiry(at) <= now)
+        {
+            self.granted.pop_front();
+        }
+    }
+
+    /// The earliest instant from `now` on at which one more grant keeps every interval of
+    /// the span at `requests` or fewer: now while the log has room, else a span after the
+    /// oldest grant (the `requests`-th before the new one).
+    fn earliest(&self, now: Instant) -> Instant {
+        match self.granted.front() {
+            Some(&oldest) if self.granted.len() >= self.limit() => now.max(self.expiry(oldest)),
+            _ => now,
+        }
+    }
+
+    fn grant(&mut self, at: Instant) {
+        if self.granted.len() >= self.limit() {
+            self.granted.pop_front();
+        }
+        self.granted.push_back(at);
+    }
+
+    fn state(&self, now: Instant) -> WindowState {
+        let used = u32::try_from(self.granted.len()).unwrap_or(u32::MAX);
+        WindowState {
+            window: self.window,
+            remaining: self.window.requests.get().saturating_sub(used),
+            next_free_in: self.granted.front().map_or(Duration::ZERO, |&oldest| {
+                self.expiry(oldest).saturating_duration_since(now)
+            }),
+        }
     }
 }
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<std::time::Instant>>;
-
-/// Paces one API key at one provider across several windows at once (e.g. 25/day and 1/s).
+/// Paces one API key at one provider across several windows at once (e.g. 25/day and 1/s),
+/// so that no fixed window of the provider's, wherever it is aligned, ever counts one request
+/// too many.
 ///
-/// Built on governor's GCRA: windows of a minute or more allow their full count as a burst and
-/// then refill evenly; shorter windows are paced evenly from the start. Windows shorter than an
-/// hour are waited out; when a window of an hour or more would make the caller wait longer than
-/// `max_quota_wait`, [`Pacer::acquire`] answers `QuotaExhausted` with the instant the next
-/// request would be allowed.
+/// Each window keeps a sliding log of the instants it granted: a request goes when every
+/// window has granted fewer than `requests` within the last [`RateWindow::span`] (its length
+/// plus a safety margin). No interval of a window's length then holds more than its count, and
+/// so no fixed window at any alignment does. A fresh window lets its whole count go at once.
+///
+/// Callers are served in order: [`acquire`](Self::acquire) reserves the earliest instant
+/// every window allows, then sleeps until it (a caller dropped while waiting keeps its slot:
+/// the pacer errs towards sending less). Windows shorter than an hour are waited out; when a
+/// window of an hour or more would make the caller wait longer than `max_quota_wait`,
+/// `acquire` answers `QuotaExhausted` with the instant the next request would be allowed, and
+/// consumes nothing.
 pub struct Pacer {
-    windows: Vec<(RateWindow, Limiter)>,
+    windows: Vec<RateWindow>,
+    logs: Mutex<Vec<Log>>,
     max_quota_wait: Duration,
     stats: PacerStats,
 }
@@ -173,11 +253,11 @@ impl std::ops::AddAssign for StatsSnapshot {
 
 impl fmt::Debug for Pacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let windows: Vec<String> = self.windows.iter().map(|(w, _)| w.to_string()).collect();
+        let windows: Vec<String> = self.windows.iter().map(ToString::to_string).collect();
         f.debug_struct("Pacer")
             .field("windows", &windows)
             .field("max_quota_wait", &self.max_quota_wait)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,13 +266,11 @@ impl Pacer {
     #[must_use]
     pub fn new(windows: &[RateWindow], max_quota_wait: Duration) -> Self {
         let mut sorted = windows.to_vec();
-        // Longest first: a refused quota consumes nothing from the shorter windows.
+        // Longest first, the order `windows` and `remaining` report.
         sorted.sort_by_key(|w| std::cmp::Reverse(w.per));
         Self {
-            windows: sorted
-                .into_iter()
-                .map(|w| (w, RateLimiter::direct_with_clock(w.quota(), TokioClock)))
-                .collect(),
+            logs: Mutex::new(sorted.iter().copied().map(Log::new).collect()),
+            windows: sorted,
             max_quota_wait,
             stats: PacerStats::default(),
         }
@@ -212,7 +290,37 @@ impl Pacer {
 
     /// The windows enforced, longest first.
     pub fn windows(&self) -> impl Iterator<Item = RateWindow> + '_ {
-        self.windows.iter().map(|(w, _)| *w)
+        self.windows.iter().copied()
+    }
+
+    /// Every window's standing now, longest first: how many requests it lets go at once and
+    /// when its next slot frees. Requests already reserved by waiting callers count as used.
+    #[must_use]
+    pub fn remaining(&self) -> Vec<WindowState> {
+        let now = Instant::now();
+        let mut logs = self.logs();
+        logs.iter_mut()
+            .map(|log| {
+                log.prune(now);
+                log.state(now)
+            })
+            .collect()
+    }
+
+    /// The earliest instant the next request could be sent: now when it would not wait. A
+    /// quota window may still refuse it (see [`acquire`](Self::acquire)).
+    #[must_use]
+    pub fn ready_at(&self) -> Instant {
+        let now = Instant::now();
+        let mut logs = self.logs();
+        logs.iter_mut().for_each(|log| log.prune(now));
+        earliest(&logs, now)
+    }
+
+    /// How long the next request would wait for pacing: zero when it could go now.
+    #[must_use]
+    pub fn ready_in(&self) -> Duration {
+        self.ready_at().saturating_duration_since(Instant::now())
     }
 
     /// Waits until every window allows one more request and takes it. Returns how long it
@@ -222,43 +330,64 @@ impl Pacer {
     /// `QuotaExhausted` when a quota window (an hour or longer) would make the caller wait
     /// longer than `max_quota_wait`; nothing is consumed from any window then.
     pub async fn acquire(&self) -> Result<Duration, FetchError> {
-        let started = tokio::time::Instant::now();
-        let mut slept = false;
-        for (window, limiter) in &self.windows {
-            loop {
-                match limiter.check() {
-                    Ok(()) => break,
-                    Err(not_until) => {
-                        let wait = not_until.wait_time_from(TokioClock.now());
-                        if window.is_quota() && wait > self.max_quota_wait {
-                            let resets_at = Timestamp::now().checked_add(wait).ok();
-                            return Err(FetchError::QuotaExhausted { resets_at });
-                        }
-                        tracing::debug!(
-                            window = %window,
-                            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            "pacing: waiting for quota"
-                        );
-                        tokio::time::sleep(wait).await;
-                        slept = true;
-                    }
+        let now = Instant::now();
+        let at = {
+            let mut logs = self.logs();
+            logs.iter_mut().for_each(|log| log.prune(now));
+            for log in logs.iter().filter(|log| log.window.is_quota()) {
+                let wait = log.earliest(now) - now;
+                if wait > self.max_quota_wait {
+                    let resets_at = Timestamp::now().checked_add(wait).ok();
+                    return Err(FetchError::QuotaExhausted { resets_at });
                 }
             }
-        }
-        let waited = if slept {
-            started.elapsed()
-        } else {
-            Duration::ZERO
+            let at = earliest(&logs, now);
+            if at > now {
+                let binding = logs.iter().max_by_key(|log| log.earliest(now));
+                let window = binding
+                    .map(|log| log.window.to_string())
+                    .unwrap_or_default();
+                let wait_ms = millis(at - now);
+                tracing::debug!(window, wait_ms, "pacing: waiting for quota");
+            }
+            logs.iter_mut().for_each(|log| log.grant(at));
+            at
         };
-        if slept {
-            self.stats.waits.fetch_add(1, Ordering::Relaxed);
-            self.stats.waited_ms.fetch_add(
-                u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                Ordering::Relaxed,
-            );
+        if at <= now {
+            return Ok(Duration::ZERO);
         }
+        tokio::time::sleep_until(at).await;
+        let waited = now.elapsed();
+        self.stats.waits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .waited_ms
+            .fetch_add(millis(waited), Ordering::Relaxed);
         Ok(waited)
     }
+
+    fn logs(&self) -> MutexGuard<'_, Vec<Log>> {
+        // Every critical section leaves the logs consistent: a poisoned lock is still usable.
+        self.logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The earliest instant from `now` every window allows, and never before a grant already made:
+/// callers are served in the order they asked, and every log stays sorted.
+fn earliest(logs: &[Log], now: Instant) -> Instant {
+    logs.iter()
+        .flat_map(|log| {
+            [
+                log.earliest(now),
+                log.granted.back().copied().unwrap_or(now),
+            ]
+        })
+        .fold(now, Instant::max)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Hands out one shared [`Pacer`] per (provider, API key): every client using the same key

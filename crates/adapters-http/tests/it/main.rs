@@ -11,3 +11,4 @@ mod redirects;
 mod secrets;
 mod serverless;
 mod support;
+mod zero_throttles;
