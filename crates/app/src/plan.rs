@@ -165,24 +165,28 @@ fn requests_for(
     }
 }
 
-/// The time `requests` take under `windows`: windows under a minute pace evenly from the
-/// first request; longer windows allow their count at once, then one per `per / count`.
-/// Windows of an hour or more are quotas the budget already accounts for.
+/// The time `requests`, all ready at once, take under `windows`, as the pacer sends them:
+/// each window lets its count go at once, and a request goes only when every window has sent
+/// fewer than its count within its span (the window plus the pacer's safety margin). Windows
+/// of an hour or more are quotas the budget already accounts for.
 #[must_use]
 pub fn pacing_time(requests: u64, windows: &[RateWindow]) -> Duration {
-    let mut slowest = Duration::ZERO;
-    for w in windows.iter().filter(|w| w.per < Duration::from_secs(3600)) {
-        let n = u64::from(w.requests.get());
-        let spacing = w.per / w.requests.get();
-        let paced = if w.per < Duration::from_secs(60) {
-            requests.saturating_sub(1)
-        } else {
-            requests.saturating_sub(n)
-        };
-        let time = spacing.saturating_mul(u32::try_from(paced).unwrap_or(u32::MAX));
-        slowest = slowest.max(time);
+    let windows: Vec<&RateWindow> = windows.iter().filter(|w| !w.is_quota()).collect();
+    let count = usize::try_from(requests).unwrap_or(usize::MAX);
+    let mut sent: Vec<Duration> = Vec::with_capacity(count.min(1 << 20));
+    for i in 0..count {
+        let at = windows
+            .iter()
+            .filter_map(|w| {
+                let n = usize::try_from(w.requests.get()).unwrap_or(usize::MAX);
+                let earlier = i.checked_sub(n)?;
+                sent.get(earlier).map(|t| t.saturating_add(w.span()))
+            })
+            .max()
+            .unwrap_or(Duration::ZERO);
+        sent.push(at);
     }
-    slowest
+    sent.last().copied().unwrap_or(Duration::ZERO)
 }
 
 impl StockData {
@@ -212,14 +216,20 @@ mod tests {
             RateWindow::per_minute(rate(60)),
             RateWindow::per_second(rate(30)),
         ];
-        let burst = pacing_time(60, &finnhub).as_secs_f64();
-        assert!((burst - 59.0 / 30.0).abs() < 1e-6, "{burst}");
-        assert_eq!(pacing_time(120, &finnhub), Duration::from_secs(60));
+        let second = RateWindow::per_second(rate(30)).span();
+        let minute = RateWindow::per_minute(rate(60)).span();
+        assert_eq!(pacing_time(30, &finnhub), Duration::ZERO, "a burst of 30");
+        assert_eq!(pacing_time(60, &finnhub), second);
+        assert_eq!(pacing_time(61, &finnhub), minute);
+        assert_eq!(pacing_time(120, &finnhub), minute + second);
         let av = [
             RateWindow::per_day(rate(25)),
             RateWindow::per_second(rate(1)),
         ];
-        assert_eq!(pacing_time(12, &av), Duration::from_secs(11));
+        assert_eq!(
+            pacing_time(12, &av),
+            RateWindow::per_second(rate(1)).span() * 11
+        );
         assert_eq!(pacing_time(0, &av), Duration::ZERO);
         assert_eq!(pacing_time(500, &[]), Duration::ZERO);
     }

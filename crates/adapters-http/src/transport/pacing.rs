@@ -427,6 +427,26 @@ impl PacerRegistry {
         )
     }
 
+    /// For each provider, how long until its next request may go (the longest over its
+    /// keys): what a progress bar shows while a quota makes the run wait.
+    #[must_use]
+    pub fn ready_in(&self) -> Vec<(ProviderId, Duration)> {
+        let pacers = self
+            .pacers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<(ProviderId, Duration)> = Vec::new();
+        for ((provider, _), pacer) in pacers.iter() {
+            let wait = pacer.ready_in();
+            match out.iter_mut().find(|(p, _)| p == provider) {
+                Some((_, w)) => *w = (*w).max(wait),
+                None => out.push((provider.clone(), wait)),
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Statistics per provider, summed over its keys.
     #[must_use]
     pub fn stats(&self) -> Vec<(ProviderId, StatsSnapshot)> {

@@ -48,6 +48,43 @@ impl AgentArgs {
             let distinct: std::collections::HashSet<_> = symbols.iter().collect();
             bar.set_length(distinct.len() as u64);
         }
+        // While a quota makes the run wait, the bar says which and for how long.
+        // The ETA comes from the plan (pacing time), not from progress so far: a run waiting on
+        // a quota makes no progress for a minute and then finishes a batch at once.
+        let planned = bar.as_ref().map(|_| {
+            let distinct: std::collections::HashSet<_> = symbols.iter().collect();
+            stockdata_app::plan::agent_plan(&ctx.stockdata, distinct.len()).expected
+        });
+        let quota_watch = bar.clone().map(|bar| {
+            let pacers = std::sync::Arc::clone(ctx.stockdata.pacers());
+            let planned = planned.unwrap_or_default();
+            let started = std::time::Instant::now();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let waiting = pacers
+                        .ready_in()
+                        .into_iter()
+                        .filter(|(_, wait)| *wait >= std::time::Duration::from_secs(1))
+                        .max_by_key(|(_, wait)| *wait);
+                    let eta = planned.saturating_sub(started.elapsed()).as_secs();
+                    let eta = if eta > 0 {
+                        format!("ETA ~{eta} s")
+                    } else {
+                        String::new()
+                    };
+                    bar.set_message(match waiting {
+                        Some((provider, wait)) => {
+                            format!(
+                                "{eta}  {provider} quota: next request in {} s",
+                                wait.as_secs()
+                            )
+                        }
+                        None => eta,
+                    });
+                }
+            })
+        });
         let progress = |done: usize, total: usize| {
             if let Some(bar) = &bar {
                 bar.set_length(total as u64);
@@ -89,6 +126,9 @@ impl AgentArgs {
             }
             stats
         };
+        if let Some(task) = quota_watch {
+            task.abort();
+        }
         ctx.bar.finish();
         if let Some(e) = write_error.or_else(|| stdout.flush().err())
             && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -19,10 +19,8 @@ impl BarSlot {
         }
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} symbols  {elapsed} elapsed, ETA {eta}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:20} {pos}/{len} symbols  {elapsed}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(bar.clone());
         Some(bar)
