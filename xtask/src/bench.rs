@@ -259,6 +259,10 @@ pub(crate) fn run(extra: &[String]) -> Result {
         }));
     }
     results.insert("agent".into(), Value::Array(agent_json));
+    results.insert(
+        "free_tier".into(),
+        free_tier(&bin, &out_dir, quick, &mut report)?,
+    );
 
     // 4. One-shot CLI cost.
     let mut runs: Vec<(u64, f64)> = Vec::new();
@@ -369,4 +373,113 @@ pub(crate) fn run(extra: &[String]) -> Result {
     .map_err(|e| e.to_string())?;
     eprintln!("xtask: wrote {}", path.display());
     Ok(())
+}
+
+/// The agent as a user with free keys runs it: `--sandbox`, every free-tier quota enforced
+/// the way the provider does, planned (`--plan`) and then run.
+fn free_tier(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result<Value> {
+    use std::fmt::Write as _;
+    let dir = out_dir.join("free-tier");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let list = |n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let a = char::from(b'A' + u8::try_from(i / 26 % 26).unwrap_or(0));
+                let b = char::from(b'A' + u8::try_from(i % 26).unwrap_or(0));
+                format!("{a}{b}X")
+            })
+            .collect()
+    };
+    let no_batch = "[routing]\nquotes = [\"finnhub\", \"alpha_vantage\"]\n\
+                    bars = [\"alpha_vantage\", \"finnhub\"]\n\
+                    news = [\"finnhub\", \"alpha_vantage\"]\n";
+    // (name, symbols, config, wall target as a multiple of the plan's pacing bound or a
+    // fixed bound in ms)
+    let mut scenarios: Vec<(&str, usize, &str, Option<u64>)> = vec![
+        (
+            "300 symbols, all four providers keyed",
+            300,
+            "",
+            Some(15_000),
+        ),
+        ("3 symbols (README command)", 3, "", Some(1_000)),
+    ];
+    if !quick {
+        scenarios.push((
+            "40 symbols, Finnhub + Alpha Vantage only",
+            40,
+            no_batch,
+            None,
+        ));
+    }
+    let _ = writeln!(
+        report,
+        "\n## Agent on free-tier quotas (`--sandbox`, quotas on)\n\n\
+         | scenario | wall ms | target | requests | planned | throttled | Alpha Vantage | \
+         verdict |\n|---|---|---|---|---|---|---|---|"
+    );
+    let mut out = Vec::new();
+    for (name, n, config, fixed) in scenarios {
+        let case = dir.join(n.to_string());
+        std::fs::create_dir_all(&case).map_err(|e| e.to_string())?;
+        std::fs::write(case.join("stockdata.toml"), config).map_err(|e| e.to_string())?;
+        std::fs::write(case.join("watchlist.txt"), list(n).join("\n"))
+            .map_err(|e| e.to_string())?;
+        let plan = Command::new(bin)
+            .current_dir(&case)
+            .args([
+                "--sandbox",
+                "agent",
+                "--watchlist",
+                "watchlist.txt",
+                "--plan",
+            ])
+            .args(["--format", "json"])
+            .output()
+            .map_err(|e| format!("cannot run stockdata: {e}"))?;
+        let plan: Value = serde_json::from_slice(&plan.stdout)
+            .map_err(|e| format!("agent --plan printed no JSON: {e}"))?;
+        let planned: u64 = plan["steps"].as_array().map_or(0, |s| {
+            s.iter().map(|x| x["requests"].as_u64().unwrap_or(0)).sum()
+        });
+        let bound_ms = plan["expected_s"].as_f64().unwrap_or(0.0) * 1000.0;
+        let stats = run_cli(
+            bin,
+            &case,
+            &[
+                "--sandbox",
+                "agent",
+                "--watchlist",
+                "watchlist.txt",
+                "--format",
+                "json",
+            ],
+        )?;
+        let wall = stats["process_wall_ms"].as_u64().unwrap_or(0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let target = fixed.unwrap_or((bound_ms * 1.1).ceil() as u64);
+        let sent = requests(&stats);
+        let av = stats["http"]["alpha_vantage"]["requests"]
+            .as_u64()
+            .unwrap_or(0);
+        let thr = throttled(&stats);
+        #[allow(clippy::cast_precision_loss)]
+        let ok = wall <= target && thr == 0 && av <= 12 && sent as f64 <= planned as f64 * 1.2;
+        let _ = writeln!(
+            report,
+            "| {name} | {wall} | {target} | {sent} | {planned} | {thr} | {av} | {} |",
+            verdict(ok)
+        );
+        out.push(json!({
+            "scenario": name,
+            "wall_ms": wall,
+            "target_ms": target,
+            "plan_pacing_ms": bound_ms,
+            "requests": sent,
+            "planned": planned,
+            "throttled": thr,
+            "alpha_vantage": av,
+        }));
+    }
+    Ok(Value::Array(out))
 }
