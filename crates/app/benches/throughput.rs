@@ -53,9 +53,13 @@ fn price(i: usize, offset: usize) -> String {
 
 /// 20 years of trading days in TIME_SERIES_DAILY's shape (newest first, 4-decimal strings).
 fn av_daily(rows: usize) -> Vec<u8> {
-    let mut s = String::from(
-        r#"{"Meta Data": {"1. Information": "Daily Prices (open, high, low, close) and Volumes", "2. Symbol": "IBM", "3. Last Refreshed": "2020-05-08", "4. Output Size": "Full size", "5. Time Zone": "US/Eastern"}, "Time Series (Daily)": {"#,
-    );
+    let mut s = String::from(concat!(
+        r#"{"Meta Data": {"#,
+        r#""1. Information": "Daily Prices (open, high, low, close) and Volumes", "#,
+        r#""2. Symbol": "IBM", "3. Last Refreshed": "2020-05-08", "#,
+        r#""4. Output Size": "Full size", "5. Time Zone": "US/Eastern"}, "#,
+        r#""Time Series (Daily)": {"#,
+    ));
     for (i, d) in weekdays_back("2020-05-08".parse().unwrap(), rows)
         .iter()
         .enumerate()
@@ -65,7 +69,8 @@ fn av_daily(rows: usize) -> Vec<u8> {
         }
         write!(
             s,
-            r#""{d}": {{"1. open": "{}", "2. high": "{}", "3. low": "{}", "4. close": "{}", "5. volume": "{}"}}"#,
+            "\"{d}\": {{\"1. open\": \"{}\", \"2. high\": \"{}\", \"3. low\": \"{}\", \
+             \"4. close\": \"{}\", \"5. volume\": \"{}\"}}",
             price(i, 1),
             price(i, 3),
             price(i, 0),
