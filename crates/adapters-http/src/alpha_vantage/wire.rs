@@ -476,6 +476,23 @@ mod fast {
         pos: usize,
     }
 
+    /// Bytes a string may hold here: printable ASCII but `"` and `\`.
+    static PLAIN: [bool; 256] = plain_bytes();
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const fn plain_bytes() -> [bool; 256] {
+        let mut table = [false; 256];
+        let mut b = 0x20;
+        while b < 0x7f {
+            table[b] = b != b'"' as usize && b != b'\\' as usize;
+            b += 1;
+        }
+        table
+    }
+
     impl<'a> Cursor<'a> {
         /// The next byte after JSON whitespace, not consumed.
         fn peek(&mut self) -> Option<u8> {
@@ -495,20 +512,15 @@ mod fast {
         /// A string of printable ASCII without escapes: its content.
         fn string(&mut self) -> Option<&'a [u8]> {
             self.eat(b'"')?;
-            let bytes = self.bytes;
-            let start = self.pos;
-            let mut end = start;
-            while let Some(&b) = bytes.get(end) {
-                if b == b'"' {
-                    self.pos = end + 1;
-                    return bytes.get(start..end);
-                }
-                if b == b'\\' || !(0x20..0x7f).contains(&b) {
-                    return None;
-                }
-                end += 1;
+            let rest = self.bytes.get(self.pos..)?;
+            let len = rest
+                .iter()
+                .position(|&b| PLAIN.get(usize::from(b)) != Some(&true))?;
+            if rest.get(len) != Some(&b'"') {
+                return None;
             }
-            None
+            self.pos += len + 1;
+            rest.get(..len)
         }
 
         /// An object: `entry` reads each value after its key.
