@@ -190,27 +190,50 @@ fn csv_line<'a>(
 
 /// A JSON string exactly as `serde_json` escapes it.
 fn json_string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
+    // serde_json escapes `"`, `\` and control characters below U+0020, nothing else.
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
     serde_json::to_writer(&mut *out, text).map_err(io::Error::from)
 }
 
+/// Each field's key as written before its value: `\n    "name": ` pretty, `"name":` compact.
+fn json_keys(fields: &[Field<'_>], pretty: bool) -> Vec<Vec<u8>> {
+    fields
+        .iter()
+        .map(|f| {
+            let mut key = Vec::with_capacity(f.name.len() + 9);
+            key.extend_from_slice(if pretty { b"\n    \"" } else { b"\"" });
+            key.extend_from_slice(f.name.as_bytes());
+            key.extend_from_slice(if pretty { b"\": " } else { b"\":" });
+            key
+        })
+        .collect()
+}
+
 /// One record as a JSON object: compact (`{"a":1,"b":null}`), or pretty as an element of a
-/// top-level array, the way `serde_json::to_writer_pretty` indents it.
-fn json_object(out: &mut Vec<u8>, fields: &[Field<'_>], pretty: bool) -> io::Result<()> {
+/// top-level array, the way `serde_json::to_writer_pretty` indents it. `keys` are
+/// [`json_keys`] of the same field list.
+fn json_object(
+    out: &mut Vec<u8>,
+    fields: &[Field<'_>],
+    keys: &[Vec<u8>],
+    pretty: bool,
+) -> io::Result<()> {
     out.push(b'{');
     let mut first = true;
-    for field in fields {
+    for (field, key) in fields.iter().zip(keys) {
         if matches!(field.value, FieldValue::Omitted) {
             continue;
         }
-        out.extend_from_slice(match (first, pretty) {
-            (true, false) => b"\"",
-            (false, false) => b",\"",
-            (true, true) => b"\n    \"",
-            (false, true) => b",\n    \"",
-        });
+        if !first {
+            out.push(b',');
+        }
         first = false;
-        out.extend_from_slice(field.name.as_bytes());
-        out.extend_from_slice(if pretty { b"\": " } else { b"\":" });
+        out.extend_from_slice(key);
         match field.value {
             FieldValue::Text(t) | FieldValue::OptText(Some(t)) => json_string(out, t)?,
             FieldValue::Decimal(d) | FieldValue::OptDecimal(Some(d)) => write_decimal(out, d),
@@ -256,19 +279,28 @@ fn write_records<T, const N: usize>(
     table_columns: &[usize],
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
+    // Field names sit in the same place in every record of a kind.
+    let keys = |pretty| {
+        items
+            .first()
+            .map(|first| json_keys(&fields(first), pretty))
+            .unwrap_or_default()
+    };
     match format {
         Format::Json => {
+            let keys = keys(true);
             buf.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 buf.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-                json_object(&mut buf, &fields(item), true)?;
+                json_object(&mut buf, &fields(item), &keys, true)?;
                 spill(out, &mut buf)?;
             }
             buf.extend_from_slice(if items.is_empty() { b"]\n" } else { b"\n]\n" });
         }
         Format::Ndjson => {
+            let keys = keys(false);
             for item in items {
-                json_object(&mut buf, &fields(item), false)?;
+                json_object(&mut buf, &fields(item), &keys, false)?;
                 buf.push(b'\n');
                 spill(out, &mut buf)?;
             }
