@@ -364,6 +364,9 @@ pub(crate) fn run(extra: &[String]) -> Result {
     );
     results.insert("serve_load".into(), l.clone());
 
+    // 7. One symbol's 20-year history from body to bytes written.
+    throughput(&bin, &addr, &out_dir, &mut report, &mut results)?;
+
     println!("# stockdata benchmarks\n{report}");
     let path = out_dir.join("results.json");
     std::fs::write(
@@ -482,4 +485,123 @@ fn free_tier(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Re
         }));
     }
     Ok(Value::Array(out))
+}
+
+/// Rows per second from one 20-year Alpha Vantage daily body to the bytes the CLI writes
+/// (issue #14, item 6; target >= 1 M rows/s for CSV on one core): the in-process stages from
+/// `crates/app/benches/throughput.rs`, then the release binary against the sandbox.
+fn throughput(
+    bin: &Path,
+    addr: &str,
+    out_dir: &Path,
+    report: &mut String,
+    results: &mut serde_json::Map<String, Value>,
+) -> Result {
+    step(
+        "throughput benchmarks (criterion)",
+        cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "stockdata-app",
+            "--bench",
+            "throughput",
+        ]),
+    )?;
+    const ROWS: f64 = 5040.0;
+    let _ = writeln!(
+        report,
+        "\n## One symbol's 20-year daily history, in process \
+         (5,040 rows; target: body to csv >= 1 M rows/s)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| stage | ms | M rows/s | verdict |\n|---|---|---|---|"
+    );
+    let mut stages = Vec::new();
+    let criterion = criterion_results(&target_dir().join("criterion"));
+    for (_, function, mean_ns, _) in criterion.iter().filter(|c| c.0.starts_with("bars ")) {
+        let rows_per_s = ROWS / (mean_ns / 1e9);
+        let judged = function == "body to csv";
+        let _ = writeln!(
+            report,
+            "| {function} | {:.3} | {:.2} | {} |",
+            mean_ns / 1e6,
+            rows_per_s / 1e6,
+            if judged {
+                verdict(rows_per_s >= 1e6)
+            } else {
+                ""
+            }
+        );
+        stages.push(json!({"stage": function, "ms": mean_ns / 1e6, "rows_per_s": rows_per_s}));
+    }
+
+    let dir = out_dir.join("throughput");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("stockdata.toml"),
+        format!(
+            "[providers.alpha_vantage]\napi_key = \"bench\"\n\
+             base_url = \"http://{addr}/alpha_vantage\"\n\n\
+             [routing]\nbars = [\"alpha_vantage\"]\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let args = |format| {
+        [
+            "bars",
+            "IBM",
+            "--from",
+            "2004-01-01",
+            "--to",
+            "2024-03-08",
+            "--format",
+            format,
+        ]
+    };
+    let written = Command::new(bin)
+        .current_dir(&dir)
+        .args(args("csv"))
+        .output()
+        .map_err(|e| format!("cannot run stockdata: {e}"))?;
+    let rows = written
+        .stdout
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        .saturating_sub(1);
+    let _ = writeln!(
+        report,
+        "\n| `stockdata bars IBM --from 2004-01-01 --to 2024-03-08` ({rows} rows; sandbox, \
+         median of 11) | process wall ms | CPU ms | M rows/s of CPU |\n|---|---|---|---|"
+    );
+    let mut binary = Vec::new();
+    for format in ["csv", "json", "ndjson"] {
+        let mut runs = Vec::new();
+        for _ in 0..11 {
+            let s = run_cli(bin, &dir, &args(format))?;
+            runs.push((
+                s["process_wall_ms"].as_u64().unwrap_or(0),
+                s["cpu_ms"].as_f64().unwrap_or(0.0),
+            ));
+        }
+        runs.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (_, cpu) = runs[runs.len() / 2];
+        runs.sort_by_key(|r| r.0);
+        let (wall, _) = runs[runs.len() / 2];
+        #[allow(clippy::cast_precision_loss)]
+        let rows_per_s = rows as f64 / (cpu / 1e3);
+        let _ = writeln!(
+            report,
+            "| --format {format} | {wall} | {cpu:.1} | {:.2} |",
+            rows_per_s / 1e6
+        );
+        binary.push(json!({"format": format, "rows": rows, "wall_ms": wall, "cpu_ms": cpu}));
+    }
+    results.insert(
+        "throughput".into(),
+        json!({"in_process": stages, "binary": binary}),
+    );
+    Ok(())
 }

@@ -37,7 +37,12 @@ pub fn decimal(field: &str, text: &str) -> Result<Decimal, FetchError> {
 /// mantissa and scale without rust_decimal's general parser. Anything else is `None` and goes
 /// the general way.
 fn plain_decimal(text: &str) -> Option<Decimal> {
-    let bytes = text.as_bytes();
+    plain_decimal_bytes(text.as_bytes())
+}
+
+/// [`plain_decimal`] of raw bytes, for scanners that have not made a `str` of them: `Some`
+/// exactly where [`decimal`] of the same text would take its first, plain path.
+pub(crate) fn plain_decimal_bytes(bytes: &[u8]) -> Option<Decimal> {
     let (negative, digits) = match bytes.strip_prefix(b"-") {
         Some(rest) => (true, rest),
         None => (false, bytes),
@@ -80,6 +85,18 @@ pub fn opt_decimal(field: &str, text: Option<&str>) -> Result<Option<Decimal>, F
         Some(t) if !is_absent(t) => decimal(field, t).map(Some),
         _ => Ok(None),
     }
+}
+
+/// A count written as ASCII digits only (`29062853`): the value [`volume`] gives that text, or
+/// `None` for anything else (signs, spaces, fractions, more than `u64` holds).
+pub(crate) fn plain_count(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() {
+        return None;
+    }
+    bytes.iter().try_fold(0_u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// A non-negative integer count from provider text (`"29062853"`).
@@ -289,6 +306,28 @@ mod tests {
         // Via Decimal::from_f64 this one would read 4315346.230000001.
         let mut de = serde_json::Deserializer::from_str("[1, true]");
         assert!(json::decimals(&mut de).is_err(), "non-numbers are rejected");
+    }
+
+    #[test]
+    fn plain_counts_are_what_volume_reads() {
+        for text in ["0", "29062853", "18446744073709551615", "007"] {
+            assert_eq!(
+                plain_count(text.as_bytes()),
+                Some(volume("v", text).unwrap())
+            );
+        }
+        for text in [
+            "",
+            "+5",
+            " 5",
+            "5.0",
+            "-0",
+            "18446744073709551616",
+            "1e3",
+            "５",
+        ] {
+            assert_eq!(plain_count(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]

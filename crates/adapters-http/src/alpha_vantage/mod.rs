@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use jiff::civil::{Date, Time};
 use jiff::{Timestamp, ToSpan as _};
 use secrecy::SecretString;
-use stockdata_domain::time::{daily_bar_start, new_york_date, new_york_to_utc};
+use stockdata_domain::time::{new_york, new_york_date, new_york_to_utc};
 use stockdata_domain::{
     Adjustment, Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
     ProviderId, Quote, Sentiment, SentimentLabel, Symbol, stable_hash_hex,
@@ -351,6 +351,46 @@ fn months(start: Date, end: Date) -> Vec<String> {
     out
 }
 
+/// New York wall times to UTC instants ([`new_york_to_utc`]) for a run of nearby rows, without
+/// a tz database lookup per row: the offset in force only changes at a transition (twice a
+/// year), so while no transition lies within three days of the instant (more than any two
+/// offsets differ), the wall time has exactly one instant, at that offset. Near a transition
+/// the database is asked, and the window around the answer kept.
+#[derive(Debug, Default)]
+struct NewYorkWall {
+    /// The offset in force from the first second (a transition) to before the second.
+    window: Option<(jiff::tz::Offset, i64, i64)>,
+}
+
+impl NewYorkWall {
+    const MARGIN_SECONDS: i64 = 72 * 3600;
+
+    fn instant(&mut self, wall: jiff::civil::DateTime) -> Timestamp {
+        if let Some((offset, from, until)) = self.window
+            && let Ok(at) = offset.to_timestamp(wall)
+            && from <= at.as_second() - Self::MARGIN_SECONDS
+            && at.as_second() + Self::MARGIN_SECONDS < until
+        {
+            return at;
+        }
+        let at = new_york_to_utc(wall);
+        let tz = new_york();
+        let after = at
+            .checked_add(jiff::SignedDuration::from_nanos(1))
+            .unwrap_or(at);
+        let from = tz
+            .preceding(after)
+            .next()
+            .map_or(i64::MIN, |t| t.timestamp().as_second());
+        let until = tz
+            .following(at)
+            .next()
+            .map_or(i64::MAX, |t| t.timestamp().as_second());
+        self.window = Some((tz.to_offset(at), from, until));
+        at
+    }
+}
+
 /// Maps daily rows into bars opening at 00:00 New York. With `adjusted`, open/high/low/close
 /// are scaled by `adjusted close / close` (split and dividend adjusted), to 4 decimal places.
 ///
@@ -364,6 +404,7 @@ pub fn daily_bars(
     out: &mut Vec<Bar>,
 ) -> Result<(), FetchError> {
     out.reserve(series.rows.len());
+    let mut wall = NewYorkWall::default();
     for row in &series.rows {
         let (open, high, low, close) = if adjusted {
             let adj = row.adjusted_close.ok_or_else(|| {
@@ -393,7 +434,8 @@ pub fn daily_bars(
         out.push(Bar {
             symbol: symbol.clone(),
             interval: Interval::Day1,
-            start: daily_bar_start(row.wall_time.date()),
+            // `daily_bar_start`: 00:00 New York of the row's date.
+            start: wall.instant(row.wall_time.date().to_datetime(Time::midnight())),
             open,
             high,
             low,
@@ -419,11 +461,12 @@ pub fn intraday_bars(
     out: &mut Vec<Bar>,
 ) -> Result<(), FetchError> {
     out.reserve(series.rows.len());
+    let mut wall = NewYorkWall::default();
     for row in &series.rows {
         out.push(Bar {
             symbol: symbol.clone(),
             interval,
-            start: new_york_to_utc(row.wall_time),
+            start: wall.instant(row.wall_time),
             open: row.open,
             high: row.high,
             low: row.low,
@@ -513,4 +556,57 @@ pub fn to_article(item: &FeedItem, provenance: &Provenance) -> Result<NewsArticl
         sentiment,
         provenance: provenance.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::{DateTime, date};
+    use stockdata_domain::time::daily_bar_start;
+
+    use super::*;
+
+    /// Every wall time answers as `new_york_to_utc` answers, in any order: midnights of every
+    /// day from 1880 to 2150, and every 10 minutes of the days around each transition of the
+    /// 20th and 21st centuries (the spring-forward gap and the fall-back fold included).
+    #[test]
+    fn cached_offsets_give_the_tz_database_answer() {
+        let mut walls: Vec<DateTime> = Vec::new();
+        let mut day = date(1880, 1, 1);
+        while day < date(2150, 1, 1) {
+            walls.push(day.to_datetime(Time::midnight()));
+            day = day.tomorrow().unwrap();
+        }
+        let tz = new_york();
+        let end = daily_bar_start(date(2100, 1, 1));
+        for transition in tz
+            .following(daily_bar_start(date(1900, 1, 1)))
+            .take_while(|t| t.timestamp() < end)
+        {
+            let local = new_york_date(transition.timestamp());
+            let mut at = local.yesterday().unwrap().to_datetime(Time::midnight());
+            let last = local.tomorrow().unwrap().to_datetime(Time::midnight());
+            while at <= last {
+                walls.push(at);
+                at = at.checked_add(10.minutes()).unwrap();
+            }
+        }
+        let check = |walls: &[DateTime]| {
+            let mut cached = NewYorkWall::default();
+            for &wall in walls {
+                assert_eq!(cached.instant(wall), new_york_to_utc(wall), "{wall}");
+            }
+        };
+        walls.sort();
+        check(&walls);
+        walls.reverse();
+        check(&walls);
+        let mut state: u64 = 0x1234_5678_9abc_def1;
+        for i in (1..walls.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            walls.swap(i, usize::try_from(state % (i as u64 + 1)).unwrap());
+        }
+        check(&walls);
+    }
 }

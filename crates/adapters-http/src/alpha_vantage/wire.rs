@@ -241,7 +241,7 @@ pub struct SeriesRow {
 
 /// A time-series body: the `Meta Data` fields kept and the rows, in document order (newest
 /// first as Alpha Vantage sends them).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Series {
     /// `2. Symbol`
     pub symbol: Option<String>,
@@ -256,10 +256,21 @@ pub struct Series {
 /// Parses a TIME_SERIES_DAILY, TIME_SERIES_DAILY_ADJUSTED or TIME_SERIES_INTRADAY body in one
 /// pass, without building a JSON tree.
 ///
+/// A body of the usual shape is read by [`fast::series`]; anything else (a notice, an escape,
+/// an unknown key, an error) goes through serde, which gives the same data or the precise error.
+///
 /// # Errors
 /// `Malformed` for invalid JSON, a bad number or time key (with the row named), or a body
 /// with neither a series nor a notice.
 pub fn parse_series(body: &[u8]) -> Result<Body<Series>, FetchError> {
+    if let Some(series) = fast::series(body) {
+        return Ok(Body::Data(series));
+    }
+    parse_series_serde(body)
+}
+
+/// [`parse_series`] through serde alone: every body, every error.
+fn parse_series_serde(body: &[u8]) -> Result<Body<Series>, FetchError> {
     let top: SeriesTop = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     if let Some(n) = top.notice {
         return Ok(Body::Notice(n));
@@ -405,7 +416,10 @@ impl RowWire<'_> {
 
 /// `YYYY-MM-DD` (midnight) or `YYYY-MM-DD HH:MM[:SS]`.
 fn parse_wall_time(key: &str) -> Option<DateTime> {
-    let b = key.as_bytes();
+    parse_wall_time_bytes(key.as_bytes())
+}
+
+fn parse_wall_time_bytes(b: &[u8]) -> Option<DateTime> {
     let num = |range: std::ops::Range<usize>| -> Option<i16> {
         let digits = b.get(range)?;
         let mut n: i16 = 0;
@@ -441,6 +455,205 @@ fn parse_wall_time(key: &str) -> Option<DateTime> {
         _ => return None,
     };
     Some(date.to_datetime(time))
+}
+
+/// The time-series body as Alpha Vantage sends it, read in one pass over the bytes: a top-level
+/// object holding `Meta Data` and one `Time Series (...)` object whose rows hold `1. open` ...
+/// `6. volume` as plain strings. Each row is read the way [`RowWire::into_row`] reads it (the
+/// same number and time parsers), without serde's per-string UTF-8 check and field visitor.
+///
+/// It answers only where serde would answer the same. Anything outside that shape returns
+/// `None` and the caller re-reads the body through serde: a notice or any other top-level key,
+/// a key given twice, a `null` or a number anywhere, a string with an escape, a
+/// control character or a non-ASCII byte, a row that does not parse, invalid JSON, trailing
+/// bytes.
+mod fast {
+    use super::{Series, SeriesRow, parse_wall_time_bytes};
+    use crate::numbers;
+
+    struct Cursor<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    /// Bytes a string may hold here: printable ASCII but `"` and `\`.
+    static PLAIN: [bool; 256] = plain_bytes();
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const fn plain_bytes() -> [bool; 256] {
+        let mut table = [false; 256];
+        let mut b = 0x20;
+        while b < 0x7f {
+            table[b] = b != b'"' as usize && b != b'\\' as usize;
+            b += 1;
+        }
+        table
+    }
+
+    impl<'a> Cursor<'a> {
+        /// The next byte after JSON whitespace, not consumed.
+        fn peek(&mut self) -> Option<u8> {
+            while let Some(&b) = self.bytes.get(self.pos) {
+                if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                    return Some(b);
+                }
+                self.pos += 1;
+            }
+            None
+        }
+
+        fn eat(&mut self, byte: u8) -> Option<()> {
+            (self.peek()? == byte).then(|| self.pos += 1)
+        }
+
+        /// A string of printable ASCII without escapes: its content.
+        fn string(&mut self) -> Option<&'a [u8]> {
+            self.eat(b'"')?;
+            let rest = self.bytes.get(self.pos..)?;
+            let len = rest
+                .iter()
+                .position(|&b| PLAIN.get(usize::from(b)) != Some(&true))?;
+            if rest.get(len) != Some(&b'"') {
+                return None;
+            }
+            self.pos += len + 1;
+            rest.get(..len)
+        }
+
+        /// An object: `entry` reads each value after its key.
+        fn object(
+            &mut self,
+            mut entry: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+        ) -> Option<()> {
+            self.eat(b'{')?;
+            if self.peek()? == b'}' {
+                self.pos += 1;
+                return Some(());
+            }
+            loop {
+                let key = self.string()?;
+                self.eat(b':')?;
+                entry(self, key)?;
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// Keeps `value` in `slot` unless the key was seen already (serde's duplicate-field error).
+    fn once<'a>(slot: &mut Option<&'a [u8]>, value: &'a [u8]) -> Option<()> {
+        slot.is_none().then(|| *slot = Some(value))
+    }
+
+    fn text(bytes: Option<&[u8]>) -> Option<Option<String>> {
+        match bytes {
+            Some(b) => Some(Some(std::str::from_utf8(b).ok()?.to_owned())),
+            None => Some(None),
+        }
+    }
+
+    /// What `numbers::decimal("", text)` gives, or `None` where it fails.
+    fn decimal(bytes: Option<&[u8]>) -> Option<rust_decimal::Decimal> {
+        let bytes = bytes?;
+        numbers::plain_decimal_bytes(bytes)
+            .or_else(|| numbers::decimal("", std::str::from_utf8(bytes).ok()?).ok())
+    }
+
+    /// What `numbers::volume("", text)` gives, or `None` where it fails.
+    fn volume(bytes: &[u8]) -> Option<u64> {
+        numbers::plain_count(bytes)
+            .or_else(|| numbers::volume("", std::str::from_utf8(bytes).ok()?).ok())
+    }
+
+    pub(super) fn series(body: &[u8]) -> Option<Series> {
+        let mut c = Cursor {
+            bytes: body,
+            pos: 0,
+        };
+        let mut series = Series::default();
+        let mut meta_seen = false;
+        c.object(|c, key| match key {
+            b"Meta Data" if !meta_seen => {
+                meta_seen = true;
+                let (mut symbol, mut daily_tz, mut intraday_tz) = (None, None, None);
+                c.object(|c, key| {
+                    let value = c.string()?;
+                    match key {
+                        b"2. Symbol" => once(&mut symbol, value),
+                        b"5. Time Zone" => once(&mut daily_tz, value),
+                        b"6. Time Zone" => once(&mut intraday_tz, value),
+                        _ => Some(()),
+                    }
+                })?;
+                series.symbol = text(symbol)?;
+                series.time_zone = text(daily_tz.or(intraday_tz))?;
+                Some(())
+            }
+            k if k.starts_with(b"Time Series") && !series.has_series => {
+                // Rows take 100 to 200 bytes: one allocation for the usual body.
+                let mut rows = Vec::with_capacity((body.len() / 100).min(1 << 20));
+                c.object(|c, key| {
+                    rows.push(row(c, key)?);
+                    Some(())
+                })?;
+                series.rows = rows;
+                series.has_series = true;
+                Some(())
+            }
+            _ => None,
+        })?;
+        (c.peek().is_none() && series.has_series).then_some(series)
+    }
+
+    fn row(c: &mut Cursor<'_>, key: &[u8]) -> Option<SeriesRow> {
+        let wall_time = parse_wall_time_bytes(key)?;
+        let mut f: [Option<&[u8]>; 7] = [None; 7];
+        let [
+            open,
+            high,
+            low,
+            close,
+            volume_,
+            adjusted_close,
+            adjusted_volume,
+        ] = &mut f;
+        c.object(|c, field| {
+            let value = c.string()?;
+            let slot = match field {
+                b"1. open" => &mut *open,
+                b"2. high" => &mut *high,
+                b"3. low" => &mut *low,
+                b"4. close" => &mut *close,
+                b"5. volume" => &mut *volume_,
+                b"5. adjusted close" => &mut *adjusted_close,
+                b"6. volume" => &mut *adjusted_volume,
+                // `7. dividend amount`, `8. split coefficient`: not kept.
+                _ => return Some(()),
+            };
+            once(slot, value)
+        })?;
+        Some(SeriesRow {
+            wall_time,
+            open: decimal(*open)?,
+            high: decimal(*high)?,
+            low: decimal(*low)?,
+            close: decimal(*close)?,
+            volume: volume(volume_.or(*adjusted_volume)?)?,
+            adjusted_close: match adjusted_close {
+                Some(v) => Some(decimal(Some(v))?),
+                None => None,
+            },
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,6 +789,147 @@ mod tests {
             Some("2023-11-29T13:10:00Z".parse().unwrap())
         );
         assert_eq!(parse_news_time("2023-11-29"), None);
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    const SERIES_FIXTURES: [&str; 5] = [
+        "alphavantage_time_series_daily.json",
+        "alphavantage_time_series_daily_adjusted.json",
+        "alphavantage_time_series_daily_tsco_lon_compact.json",
+        "alphavantage_time_series_intraday_1min_compact.json",
+        "alphavantage_time_series_intraday_5min.json",
+    ];
+
+    /// The fast path's one rule: where it answers, serde answers the same.
+    #[track_caller]
+    fn agrees(body: &[u8]) -> bool {
+        let Some(fast) = fast::series(body) else {
+            return false;
+        };
+        match parse_series_serde(body) {
+            Ok(Body::Data(slow)) => assert_eq!(fast, slow, "{}", String::from_utf8_lossy(body)),
+            other => panic!(
+                "fast path answered where serde says {other:?}: {}",
+                String::from_utf8_lossy(body)
+            ),
+        }
+        true
+    }
+
+    #[test]
+    fn recorded_series_take_the_fast_path_and_read_as_serde_reads_them() {
+        for name in SERIES_FIXTURES {
+            let body = fixture(name);
+            assert!(agrees(&body), "{name} takes the fast path");
+            // Compact, as the sandbox and proxies send it, too.
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(
+                agrees(&serde_json::to_vec(&value).unwrap()),
+                "{name} compact"
+            );
+        }
+    }
+
+    /// One row's fields, quoted: `open` and `volume` are given, the rest fixed.
+    fn fields(open: &str, volume: &str) -> String {
+        format!(r#""1. open": {open}, "2. high": "2", "3. low": "1", "4. close": "1", "#,)
+            + &format!(r#""5. volume": {volume}"#)
+    }
+
+    fn one_row(fields: &str) -> String {
+        format!(r#"{{"Time Series (Daily)": {{"2020-05-08": {{{fields}}}}}}}"#)
+    }
+
+    #[test]
+    fn other_shapes_go_through_serde() {
+        let ok = fields(r#""1.5""#, r#""10""#);
+        let row = format!(r#""2020-05-08": {{{ok}}}"#);
+        for body in [
+            one_row(&ok),
+            format!(r#"{{"Meta Data": {{"2. Symbol": "IBM"}}, "Time Series (Daily)": {{{row}}}}}"#),
+            r#" {"Time Series (Daily)": {}} "#.to_owned(),
+            // Skipped as serde skips them.
+            one_row(&format!(r#""8. split coefficient": "1.0", {ok}"#)),
+        ] {
+            assert!(agrees(body.as_bytes()), "{body}");
+        }
+        let series = |rest: &str| format!(r#"{{{rest}"Time Series (Daily)": {{{row}}}}}"#);
+        for body in [
+            // Notices, other keys, repeated keys.
+            r#"{"Note": "Thank you for using Alpha Vantage!"}"#.to_owned(),
+            series(r#""Information": "x", "#),
+            series(r#""Other": 1, "#),
+            series(r#""Time Series (5min)": {}, "#),
+            series(r#""Meta Data": {}, "Meta Data": {}, "#),
+            series(r#""Meta Data": {"2. Symbol": "A", "2. Symbol": "B"}, "#),
+            series(r#""Meta Data": {"2. Symbol": null}, "#),
+            series(r#""Meta Data": {"1. Information": 5}, "#),
+            // Rows: repeated, null, missing, escaped and numeric fields, bad numbers and keys.
+            one_row(&format!(r#""1. open": "1", {ok}"#)),
+            one_row(&format!(r#"{ok}, "7. dividend amount": 0"#)),
+            one_row(&fields(r#""1""#, "null")),
+            one_row(r#""1. open": "1", "2. high": "2", "3. low": "1", "4. close": "1""#),
+            one_row(&fields(r#""\u0031""#, r#""1""#)),
+            one_row(&fields(r#""x""#, r#""1""#)),
+            one_row(&fields(r#""1""#, r#""-1""#)),
+            one_row(&fields("1", r#""1""#)),
+            one_row(&fields(r#""1""#, r#""1é""#)),
+            one_row(&format!("{ok},")),
+            r#"{"Time Series (Daily)": {"2020-13-08": {}}}"#.to_owned(),
+            // Not JSON, or more than one value.
+            format!("{} x", one_row(&ok)),
+            format!("\u{feff}{}", one_row(&ok)),
+            format!(r#"{{"Time Series (Daily)": {{{row}}}"#),
+            format!(r#"{{"Time Series (Daily)": {{{row},}}}}"#),
+            String::new(),
+        ] {
+            assert!(!agrees(body.as_bytes()), "{body}");
+        }
+    }
+
+    /// Bodies broken at random: the fast path never answers where serde would not answer the
+    /// same.
+    #[test]
+    fn mutated_series_never_disagree() {
+        let mut state: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % u64::try_from(n).unwrap()).unwrap()
+        };
+        let bytes = b"\"\\{}[],: \t\n0.-e9nE%x\x00\x7f\xc3\xa9";
+        let mut fast_answers = 0;
+        for name in SERIES_FIXTURES {
+            let original = fixture(name);
+            for _ in 0..2_000 {
+                let mut body = original.clone();
+                for _ in 0..=next(3) {
+                    let at = next(body.len());
+                    match next(3) {
+                        0 => body[at] = bytes[next(bytes.len())],
+                        1 => {
+                            body.remove(at);
+                        }
+                        _ => body.insert(at, bytes[next(bytes.len())]),
+                    }
+                }
+                if agrees(&body) {
+                    fast_answers += 1;
+                }
+            }
+        }
+        assert!(
+            fast_answers > 0,
+            "some mutations stay in the fast path's shape"
+        );
     }
 
     #[test]
