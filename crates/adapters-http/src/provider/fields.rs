@@ -212,6 +212,13 @@ impl BaseUrl {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(format!("{shown:?} must not have a query or fragment"));
         }
+        // A credential can only be redacted where a URL keeps credentials; an `@` anywhere
+        // else (a mistyped `https:/user:pw@host`) would carry one into logs unredacted.
+        if url.path().contains('@') {
+            return Err(format!(
+                "{shown:?} has an @ in its path: put credentials as scheme://user:pass@host"
+            ));
+        }
         Ok(Self(url))
     }
 
