@@ -27,6 +27,8 @@ use crate::Symbol;
 /// | `ProviderUnavailable` | yes | yes | HTTP 5xx / 408 or an HTML error page |
 /// | `Malformed` | no | yes | the body does not have the documented shape |
 /// | `Cancelled` | no | no | the caller gave up (Ctrl-C) |
+/// | `NotStored` | no | no | offline, and the store does not hold what was asked |
+/// | `Store` | no | no | the local store could not be read or written |
 ///
 /// Messages never contain credentials: adapters redact provider text before it lands here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +99,18 @@ pub enum FetchError {
     /// The caller cancelled the operation.
     #[error("cancelled before it finished")]
     Cancelled,
+    /// Offline, and the local store does not hold what was asked.
+    #[error("not in the store: {missing}; fetch it first (`stockdata sync`) or drop --offline")]
+    NotStored {
+        /// What is missing (symbol, series, dates).
+        missing: String,
+    },
+    /// The local store failed; nothing was fetched in its place.
+    #[error("store failed: {detail}")]
+    Store {
+        /// What failed, with what to do next.
+        detail: String,
+    },
 }
 
 fn fmt_retry(d: &Option<Duration>) -> String {
@@ -140,11 +154,15 @@ pub enum ErrorKind {
     Malformed,
     /// [`FetchError::Cancelled`]
     Cancelled,
+    /// [`FetchError::NotStored`]
+    NotStored,
+    /// [`FetchError::Store`]
+    Store,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::RateLimited,
         ErrorKind::QuotaExhausted,
         ErrorKind::Unauthorized,
@@ -157,6 +175,8 @@ impl ErrorKind {
         ErrorKind::ProviderUnavailable,
         ErrorKind::Malformed,
         ErrorKind::Cancelled,
+        ErrorKind::NotStored,
+        ErrorKind::Store,
     ];
 
     /// The snake_case name used in output and on the wire (`rate_limited`, `unknown_symbol` ...).
@@ -175,6 +195,8 @@ impl ErrorKind {
             ErrorKind::ProviderUnavailable => "provider_unavailable",
             ErrorKind::Malformed => "malformed",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::NotStored => "not_stored",
+            ErrorKind::Store => "store",
         }
     }
 
@@ -208,6 +230,8 @@ impl FetchError {
             FetchError::ProviderUnavailable { .. } => ErrorKind::ProviderUnavailable,
             FetchError::Malformed { .. } => ErrorKind::Malformed,
             FetchError::Cancelled => ErrorKind::Cancelled,
+            FetchError::NotStored { .. } => ErrorKind::NotStored,
+            FetchError::Store { .. } => ErrorKind::Store,
         }
     }
 
@@ -231,7 +255,10 @@ impl FetchError {
     pub fn allows_failover(&self) -> bool {
         !matches!(
             self,
-            FetchError::InvalidRequest { .. } | FetchError::Cancelled
+            FetchError::InvalidRequest { .. }
+                | FetchError::Cancelled
+                | FetchError::NotStored { .. }
+                | FetchError::Store { .. }
         )
     }
 

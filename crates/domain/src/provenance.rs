@@ -39,7 +39,7 @@ impl fmt::Display for ProviderId {
 }
 
 /// How historical prices are adjusted for corporate actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Adjustment {
     /// As traded.
     #[default]

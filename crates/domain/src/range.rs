@@ -214,3 +214,112 @@ impl TimeRange {
         }
     }
 }
+
+impl TimeRange {
+    /// Whether the two ranges share an instant or touch end to start.
+    #[must_use]
+    pub fn touches(&self, other: &TimeRange) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+
+    /// `spans` sorted, with overlapping or touching spans merged into one; empty spans dropped.
+    #[must_use]
+    pub fn merge_all(mut spans: Vec<TimeRange>) -> Vec<TimeRange> {
+        spans.retain(|s| s.start < s.end);
+        spans.sort_by_key(|s| (s.start, s.end));
+        let mut out: Vec<TimeRange> = Vec::with_capacity(spans.len());
+        for span in spans {
+            match out.last_mut() {
+                Some(last) if last.touches(&span) => last.end = last.end.max(span.end),
+                _ => out.push(span),
+            }
+        }
+        out
+    }
+
+    /// The parts of this range that none of `covered` covers, oldest first: what a store
+    /// still has to fetch. `covered` may be in any order and overlap.
+    #[must_use]
+    pub fn subtract(self, covered: &[TimeRange]) -> Vec<TimeRange> {
+        let mut out = Vec::new();
+        let mut cursor = self.start;
+        for span in TimeRange::merge_all(covered.to_vec()) {
+            if span.end <= cursor || span.start >= self.end {
+                continue;
+            }
+            if span.start > cursor {
+                out.push(TimeRange {
+                    start: cursor,
+                    end: span.start,
+                });
+            }
+            cursor = cursor.max(span.end);
+            if cursor >= self.end {
+                break;
+            }
+        }
+        if cursor < self.end {
+            out.push(TimeRange {
+                start: cursor,
+                end: self.end,
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn r(a: i64, b: i64) -> TimeRange {
+        TimeRange::new(
+            Timestamp::from_second(a).unwrap(),
+            Timestamp::from_second(b).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn subtract_leaves_the_gaps_in_order() {
+        let want = r(0, 100);
+        assert_eq!(want.subtract(&[]), vec![want]);
+        assert_eq!(want.subtract(&[r(0, 100)]), vec![]);
+        assert_eq!(want.subtract(&[r(-50, 500)]), vec![]);
+        assert_eq!(
+            want.subtract(&[r(60, 70), r(10, 20), r(15, 30)]),
+            vec![r(0, 10), r(30, 60), r(70, 100)]
+        );
+        assert_eq!(want.subtract(&[r(100, 200), r(-10, 0)]), vec![want]);
+    }
+
+    #[test]
+    fn merge_joins_touching_and_overlapping_spans() {
+        assert_eq!(
+            TimeRange::merge_all(vec![r(20, 30), r(0, 10), r(10, 15), r(25, 40), r(50, 50)]),
+            vec![r(0, 15), r(20, 40)]
+        );
+    }
+
+    proptest! {
+        /// An instant of the range is in exactly one of: a covered span, a gap.
+        #[test]
+        fn subtract_partitions_the_range(
+            spans in proptest::collection::vec((0i64..200, 0i64..60), 0..8),
+            t in 0i64..200,
+        ) {
+            let covered: Vec<TimeRange> = spans.iter().map(|&(a, len)| r(a, a + len)).collect();
+            let want = r(20, 180);
+            let gaps = want.subtract(&covered);
+            let instant = Timestamp::from_second(t).unwrap();
+            let in_gap = gaps.iter().any(|g| g.contains(instant));
+            let in_cover = covered.iter().any(|c| c.contains(instant));
+            prop_assert_eq!(in_gap, want.contains(instant) && !in_cover);
+            for pair in gaps.windows(2) {
+                prop_assert!(pair[0].end < pair[1].start);
+            }
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! # stockdata-ports
 //!
 //! The async traits the stockdata core needs from the outside world: sources of quotes, bars and
-//! news, and a clock. Adapters (HTTP clients, the sandbox, a host's own code, test fakes)
-//! implement them; the core only ever sees these traits and domain types.
+//! news, a store that keeps what was fetched ([`Store`]), and a clock. Adapters (HTTP clients,
+//! the sandbox, SQLite, a host's own code, test fakes) implement them; the core only ever sees
+//! these traits and domain types.
 //!
 //! ## The error contract
 //! Every method returns [`FetchError`]. Whatever the provider, an adapter MUST map:
@@ -49,10 +50,19 @@
     )
 )]
 
+mod store;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use store::{
+    BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, SeriesSummary, Store, StoreError,
+    StoreStats, StoredKind,
+};
 use stockdata_domain::{
     Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote,
     Symbol, SymbolResult, Timestamp,

@@ -65,6 +65,11 @@ impl ErrorWire {
             },
             "malformed" => FetchError::Malformed { detail: message },
             "cancelled" => FetchError::Cancelled,
+            // A relay reading its own store offline lacks it: another provider may have it.
+            "not_stored" => FetchError::NoData,
+            "store" => FetchError::ProviderUnavailable {
+                status: self.status,
+            },
             other => FetchError::malformed(format!("serverless error kind {other:?} is not known")),
         }
     }

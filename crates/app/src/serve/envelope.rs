@@ -117,9 +117,9 @@ fn status_for(e: &FetchError) -> StatusCode {
         ErrorKind::RateLimited | ErrorKind::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::EntitlementDenied => StatusCode::FORBIDDEN,
         ErrorKind::InvalidRequest | ErrorKind::UnknownSymbol => StatusCode::BAD_REQUEST,
-        ErrorKind::NoData => StatusCode::NOT_FOUND,
+        ErrorKind::NoData | ErrorKind::NotStored => StatusCode::NOT_FOUND,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        ErrorKind::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Cancelled | ErrorKind::Store => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Unauthorized
         | ErrorKind::Transport
         | ErrorKind::ProviderUnavailable
