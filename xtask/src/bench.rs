@@ -13,6 +13,18 @@ use crate::{Result, cargo, root, step};
 /// three per batch (quotes, bars, news).
 const BATCH: u64 = 100;
 
+/// What `--only` can name.
+const SECTIONS: &[&str] = &[
+    "parse",
+    "agent",
+    "free-tier",
+    "one-shot",
+    "pacing",
+    "serve",
+    "throughput",
+    "store",
+];
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
@@ -50,12 +62,32 @@ fn sandbox(bin: &Path, extra: &[&str]) -> Result<(Killed, String)> {
 
 /// Runs the CLI with `--stats` and returns the stats line.
 fn run_cli(bin: &Path, dir: &Path, args: &[&str]) -> Result<Value> {
+    run_cli_with(bin, dir, args, false).map(|(stats, _)| stats)
+}
+
+/// [`run_cli`], and what the command wrote on stdout when `keep_stdout` (else nothing: stdout
+/// goes to /dev/null).
+fn run_cli_with(
+    bin: &Path,
+    dir: &Path,
+    args: &[&str],
+    keep_stdout: bool,
+) -> Result<(Value, Vec<u8>)> {
     let started = std::time::Instant::now();
     let out = Command::new(bin)
         .current_dir(dir)
         .arg("--stats")
+        .args(if args.contains(&"--store") {
+            &[][..]
+        } else {
+            &["--no-store"][..]
+        })
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(if keep_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| format!("cannot run stockdata: {e}"))?;
@@ -73,7 +105,7 @@ fn run_cli(bin: &Path, dir: &Path, args: &[&str]) -> Result<Value> {
     // The process's wall time, start-up and exit included, measured from outside.
     let wall = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     v["stockdata_stats"]["process_wall_ms"] = json!(wall);
-    Ok(v["stockdata_stats"].clone())
+    Ok((v["stockdata_stats"].clone(), out.stdout))
 }
 
 fn requests(stats: &Value) -> u64 {
@@ -135,59 +167,72 @@ fn verdict(ok: bool) -> &'static str {
 
 pub(crate) fn run(extra: &[String]) -> Result {
     let quick = extra.iter().any(|a| a == "--quick");
+    // `--only SECTION`: that section alone (and the release build it needs).
+    let only = extra
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| extra.get(i + 1).map(String::as_str).unwrap_or_default());
+    if let Some(o) = only
+        && !SECTIONS.contains(&o)
+    {
+        return Err(format!("--only {o:?}: name one of {}", SECTIONS.join(", ")));
+    }
+    let want = |section: &str| only.is_none_or(|o| o == section);
     let target = target_dir();
     let out_dir = target.join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut report = String::new();
     let mut results = serde_json::Map::new();
 
-    // 1. Parsers: typed parse+normalize against serde_json::Value on the same bytes.
-    step(
-        "parser benchmarks (criterion)",
-        cargo(&[
-            "bench",
-            "--locked",
-            "-p",
-            "stockdata-adapters-http",
-            "--bench",
-            "parse",
-        ]),
-    )?;
-    let parsers = criterion_results(&target.join("criterion"));
-    let _ = writeln!(
-        report,
-        "\n## Parse + normalize (target: typed >= 1.0x Value)\n"
-    );
-    let _ = writeln!(
-        report,
-        "| payload | typed | Value | typed MiB/s | ratio | verdict |\n|---|---|---|---|---|---|"
-    );
-    let mut groups: Vec<&str> = parsers.iter().map(|p| p.0.as_str()).collect();
-    groups.dedup();
-    let mut parse_json = Vec::new();
-    for g in groups {
-        let find = |f: &str| parsers.iter().find(|p| p.0 == g && p.1.starts_with(f));
-        if let (Some(t), Some(v)) = (find("typed"), find("serde_json")) {
-            let ratio = v.2 / t.2;
-            #[allow(clippy::cast_precision_loss)]
-            let mibs = t.3.map_or(0.0, |b| b as f64 / (t.2 / 1e9) / 1_048_576.0);
-            let _ = writeln!(
-                report,
-                "| {g} | {:.3} ms | {:.3} ms | {mibs:.0} | {ratio:.2}x | {} |",
-                t.2 / 1e6,
-                v.2 / 1e6,
-                verdict(ratio >= 1.0)
-            );
-            parse_json.push(json!({
-                "payload": g,
-                "typed_ms": t.2 / 1e6,
-                "value_ms": v.2 / 1e6,
-                "typed_mib_s": mibs,
-                "ratio": ratio,
-            }));
+    if want("parse") {
+        // 1. Parsers: typed parse+normalize against serde_json::Value on the same bytes.
+        step(
+            "parser benchmarks (criterion)",
+            cargo(&[
+                "bench",
+                "--locked",
+                "-p",
+                "stockdata-adapters-http",
+                "--bench",
+                "parse",
+            ]),
+        )?;
+        let parsers = criterion_results(&target.join("criterion"));
+        let _ = writeln!(
+            report,
+            "\n## Parse + normalize (target: typed >= 1.0x Value)\n"
+        );
+        let _ = writeln!(
+            report,
+            "| payload | typed | Value | typed MiB/s | ratio | verdict |\n|---|---|---|---|---|---|"
+        );
+        let mut groups: Vec<&str> = parsers.iter().map(|p| p.0.as_str()).collect();
+        groups.dedup();
+        let mut parse_json = Vec::new();
+        for g in groups {
+            let find = |f: &str| parsers.iter().find(|p| p.0 == g && p.1.starts_with(f));
+            if let (Some(t), Some(v)) = (find("typed"), find("serde_json")) {
+                let ratio = v.2 / t.2;
+                #[allow(clippy::cast_precision_loss)]
+                let mibs = t.3.map_or(0.0, |b| b as f64 / (t.2 / 1e9) / 1_048_576.0);
+                let _ = writeln!(
+                    report,
+                    "| {g} | {:.3} ms | {:.3} ms | {mibs:.0} | {ratio:.2}x | {} |",
+                    t.2 / 1e6,
+                    v.2 / 1e6,
+                    verdict(ratio >= 1.0)
+                );
+                parse_json.push(json!({
+                    "payload": g,
+                    "typed_ms": t.2 / 1e6,
+                    "value_ms": v.2 / 1e6,
+                    "typed_mib_s": mibs,
+                    "ratio": ratio,
+                }));
+            }
         }
+        results.insert("parsers".into(), Value::Array(parse_json));
     }
-    results.insert("parsers".into(), Value::Array(parse_json));
 
     // 2. The release binary.
     step(
@@ -210,165 +255,185 @@ pub(crate) fn run(extra: &[String]) -> Result {
         ),
     )
     .map_err(|e| e.to_string())?;
-    let sizes: &[u64] = if quick { &[50, 500] } else { &[50, 500, 5000] };
-    let _ = writeln!(
-        report,
-        "\n## Agent at scale (sandbox, quotas off, serverless batches of {BATCH})\n"
-    );
-    let _ = writeln!(
-        report,
-        "| symbols | wall ms | CPU ms | peak RSS MiB | requests | minimum | verdict |\n\
-         |---|---|---|---|---|---|---|"
-    );
-    let mut agent_json = Vec::new();
-    for &n in sizes {
-        let list: Vec<String> = (0..n).map(|i| format!("S{i:04}")).collect();
-        let file = dir.join(format!("watchlist-{n}.txt"));
-        std::fs::write(&file, list.join("\n")).map_err(|e| e.to_string())?;
-        let stats = run_cli(
-            &bin,
-            &dir,
-            &[
-                "agent",
-                "--watchlist",
-                file.to_str().unwrap_or(""),
-                "--format",
-                "json",
-            ],
-        )?;
-        let minimum = 3 * n.div_ceil(BATCH);
-        let sent = requests(&stats);
-        let rss = stats["peak_rss_kb"].as_u64().unwrap_or(0);
-        #[allow(clippy::cast_precision_loss)]
-        let rss_mib = rss as f64 / 1024.0;
-        let ok = sent == minimum && (n != 500 || rss_mib <= 64.0);
+    if want("agent") {
+        let sizes: &[u64] = if quick { &[50, 500] } else { &[50, 500, 5000] };
         let _ = writeln!(
             report,
-            "| {n} | {} | {:.0} | {rss_mib:.1} | {sent} | {minimum} | {} |",
-            stats["process_wall_ms"],
-            stats["cpu_ms"].as_f64().unwrap_or(0.0),
-            verdict(ok)
+            "\n## Agent at scale (sandbox, quotas off, serverless batches of {BATCH})\n"
         );
-        agent_json.push(json!({
-            "symbols": n,
-            "wall_ms": stats["process_wall_ms"],
-            "cpu_ms": stats["cpu_ms"],
-            "peak_rss_kb": rss,
-            "requests": sent,
-            "minimum": minimum,
-        }));
+        let _ = writeln!(
+            report,
+            "| symbols | wall ms | CPU ms | peak RSS MiB | requests | minimum | verdict |\n\
+         |---|---|---|---|---|---|---|"
+        );
+        let mut agent_json = Vec::new();
+        for &n in sizes {
+            let list: Vec<String> = (0..n).map(|i| format!("S{i:04}")).collect();
+            let file = dir.join(format!("watchlist-{n}.txt"));
+            std::fs::write(&file, list.join("\n")).map_err(|e| e.to_string())?;
+            let stats = run_cli(
+                &bin,
+                &dir,
+                &[
+                    "agent",
+                    "--watchlist",
+                    file.to_str().unwrap_or(""),
+                    "--format",
+                    "json",
+                ],
+            )?;
+            let minimum = 3 * n.div_ceil(BATCH);
+            let sent = requests(&stats);
+            let rss = stats["peak_rss_kb"].as_u64().unwrap_or(0);
+            #[allow(clippy::cast_precision_loss)]
+            let rss_mib = rss as f64 / 1024.0;
+            let ok = sent == minimum && (n != 500 || rss_mib <= 64.0);
+            let _ = writeln!(
+                report,
+                "| {n} | {} | {:.0} | {rss_mib:.1} | {sent} | {minimum} | {} |",
+                stats["process_wall_ms"],
+                stats["cpu_ms"].as_f64().unwrap_or(0.0),
+                verdict(ok)
+            );
+            agent_json.push(json!({
+                "symbols": n,
+                "wall_ms": stats["process_wall_ms"],
+                "cpu_ms": stats["cpu_ms"],
+                "peak_rss_kb": rss,
+                "requests": sent,
+                "minimum": minimum,
+            }));
+        }
+        results.insert("agent".into(), Value::Array(agent_json));
     }
-    results.insert("agent".into(), Value::Array(agent_json));
-    results.insert(
-        "free_tier".into(),
-        free_tier(&bin, &out_dir, quick, &mut report)?,
-    );
+    if want("free-tier") {
+        results.insert(
+            "free_tier".into(),
+            free_tier(&bin, &out_dir, quick, &mut report)?,
+        );
+    }
 
-    // 4. One-shot CLI cost.
-    let mut runs: Vec<(u64, f64)> = Vec::new();
-    for _ in 0..11 {
-        let s = run_cli(&bin, &dir, &["quote", "AAPL", "--format", "json"])?;
-        runs.push((
-            s["process_wall_ms"].as_u64().unwrap_or(0),
-            s["cpu_ms"].as_f64().unwrap_or(0.0),
-        ));
-    }
-    runs.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let (wall, cpu) = runs[runs.len() / 2];
-    let _ = writeln!(
-        report,
-        "\n## One-shot CLI (`stockdata quote AAPL` against the sandbox, median of 11; \
+    if want("one-shot") {
+        // 4. One-shot CLI cost.
+        let mut runs: Vec<(u64, f64)> = Vec::new();
+        for _ in 0..11 {
+            let s = run_cli(&bin, &dir, &["quote", "AAPL", "--format", "json"])?;
+            runs.push((
+                s["process_wall_ms"].as_u64().unwrap_or(0),
+                s["cpu_ms"].as_f64().unwrap_or(0.0),
+            ));
+        }
+        runs.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let (wall, cpu) = runs[runs.len() / 2];
+        let _ = writeln!(
+            report,
+            "\n## One-shot CLI (`stockdata quote AAPL` against the sandbox, median of 11; \
          target CPU <= 20 ms)\n"
-    );
-    let _ = writeln!(
-        report,
-        "| process wall ms | CPU ms (all threads) | verdict |\n|---|---|---|\n\
+        );
+        let _ = writeln!(
+            report,
+            "| process wall ms | CPU ms (all threads) | verdict |\n|---|---|---|\n\
          | {wall} | {cpu:.1} | {} |",
-        verdict(cpu <= 20.0)
-    );
-    results.insert("one_shot".into(), json!({"wall_ms": wall, "cpu_ms": cpu}));
+            verdict(cpu <= 20.0)
+        );
+        results.insert("one_shot".into(), json!({"wall_ms": wall, "cpu_ms": cpu}));
+    }
 
-    // 5. Pacing: 300 single-symbol requests against a sandbox enforcing 600/min (and 30/s).
-    let (_sb2, addr2) = sandbox(&bin, &["--finnhub-per-minute", "600"])?;
-    let pace_dir = out_dir.join("pacing");
-    std::fs::create_dir_all(&pace_dir).map_err(|e| e.to_string())?;
-    std::fs::write(
-        pace_dir.join("stockdata.toml"),
-        format!(
-            "[providers.finnhub]\napi_key = \"bench\"\nbase_url = \"http://{addr2}/finnhub\"\n\
+    if want("pacing") {
+        // 5. Pacing: 300 single-symbol requests against a sandbox enforcing 600/min (and 30/s).
+        let (_sb2, addr2) = sandbox(&bin, &["--finnhub-per-minute", "600"])?;
+        let pace_dir = out_dir.join("pacing");
+        std::fs::create_dir_all(&pace_dir).map_err(|e| e.to_string())?;
+        std::fs::write(
+            pace_dir.join("stockdata.toml"),
+            format!(
+                "[providers.finnhub]\napi_key = \"bench\"\nbase_url = \"http://{addr2}/finnhub\"\n\
              requests_per_minute = 600\nrequests_per_second = 30\n\n\
              [routing]\nquotes = [\"finnhub\"]\n\n\
              [agent]\nconcurrency = 8\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let symbols: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
-    let mut args = vec!["quote"];
-    args.extend(symbols.iter().map(String::as_str));
-    args.extend(["--format", "json"]);
-    let stats = run_cli(&bin, &pace_dir, &args)?;
-    #[allow(clippy::cast_precision_loss)]
-    let elapsed = stats["process_wall_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
-    let sent = requests(&stats);
-    let refused = throttled(&stats);
-    let ok = elapsed <= 1.05 * 30.0 && refused == 0 && sent == 300;
-    let _ = writeln!(
-        report,
-        "\n## Pacing (300 requests, sandbox enforcing 600/min and 30/s; \
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let symbols: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
+        let mut args = vec!["quote"];
+        args.extend(symbols.iter().map(String::as_str));
+        args.extend(["--format", "json"]);
+        let stats = run_cli(&bin, &pace_dir, &args)?;
+        #[allow(clippy::cast_precision_loss)]
+        let elapsed = stats["process_wall_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+        let sent = requests(&stats);
+        let refused = throttled(&stats);
+        let ok = elapsed <= 1.05 * 30.0 && refused == 0 && sent == 300;
+        let _ = writeln!(
+            report,
+            "\n## Pacing (300 requests, sandbox enforcing 600/min and 30/s; \
          target <= 1.05 x 30 s, 0 throttles)\n"
-    );
-    let _ = writeln!(
-        report,
-        "| elapsed s | requests | throttle answers | verdict |\n|---|---|---|---|\n\
+        );
+        let _ = writeln!(
+            report,
+            "| elapsed s | requests | throttle answers | verdict |\n|---|---|---|---|\n\
          | {elapsed:.2} | {sent} | {refused} | {} |",
-        verdict(ok)
-    );
-    results.insert(
-        "pacing".into(),
-        json!({"elapsed_s": elapsed, "requests": sent, "throttled": refused}),
-    );
+            verdict(ok)
+        );
+        results.insert(
+            "pacing".into(),
+            json!({"elapsed_s": elapsed, "requests": sent, "throttled": refused}),
+        );
+    }
 
-    // 6. Serve under load.
-    let load = cargo(&[
-        "bench",
-        "--locked",
-        "-p",
-        "stockdata-app",
-        "--bench",
-        "serve_load",
-    ])
-    .stderr(Stdio::inherit())
-    .output()
-    .map_err(|e| format!("serve load: {e}"))?;
-    let text = String::from_utf8_lossy(&load.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.contains("serve_load"))
-        .ok_or("serve load printed nothing")?;
-    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let l = &v["serve_load"];
-    let _ = writeln!(
-        report,
-        "\n## Serve under load (fake sources behind `serve`, loopback)\n"
-    );
-    let _ = writeln!(
-        report,
-        "| clients | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n\
+    if want("serve") {
+        // 6. Serve under load.
+        let load = cargo(&[
+            "bench",
+            "--locked",
+            "-p",
+            "stockdata-app",
+            "--bench",
+            "serve_load",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("serve load: {e}"))?;
+        let text = String::from_utf8_lossy(&load.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.contains("serve_load"))
+            .ok_or("serve load printed nothing")?;
+        let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let l = &v["serve_load"];
+        let _ = writeln!(
+            report,
+            "\n## Serve under load (fake sources behind `serve`, loopback)\n"
+        );
+        let _ = writeln!(
+            report,
+            "| clients | requests | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n\
          | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
-        l["clients"],
-        l["requests"],
-        l["req_per_s"].as_f64().unwrap_or(0.0),
-        l["p50_ms"].as_f64().unwrap_or(0.0),
-        l["p99_ms"].as_f64().unwrap_or(0.0),
-        l["errors"]
-    );
-    results.insert("serve_load".into(), l.clone());
+            l["clients"],
+            l["requests"],
+            l["req_per_s"].as_f64().unwrap_or(0.0),
+            l["p50_ms"].as_f64().unwrap_or(0.0),
+            l["p99_ms"].as_f64().unwrap_or(0.0),
+            l["errors"]
+        );
+        results.insert("serve_load".into(), l.clone());
+    }
 
-    // 7. One symbol's 20-year history from body to bytes written.
-    throughput(&bin, &addr, &out_dir, &mut report, &mut results)?;
+    if want("throughput") {
+        // 7. One symbol's 20-year history from body to bytes written.
+        throughput(&bin, &addr, &out_dir, &mut report, &mut results)?;
+    }
+
+    // 8. The store (issue #15): a second agent run, a 20-year sync, offline reads.
+    if want("store") {
+        results.insert("store".into(), store(&bin, &out_dir, quick, &mut report)?);
+    }
 
     println!("# stockdata benchmarks\n{report}");
-    let path = out_dir.join("results.json");
+    let path = out_dir.join(only.map_or_else(
+        || "results.json".to_owned(),
+        |o| format!("results-{o}.json"),
+    ));
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&Value::Object(results)).unwrap_or_default(),
@@ -378,24 +443,30 @@ pub(crate) fn run(extra: &[String]) -> Result {
     Ok(())
 }
 
+/// The routing of a user with only Finnhub and Alpha Vantage keys (no batch provider).
+const NO_BATCH: &str = "[routing]\nquotes = [\"finnhub\", \"alpha_vantage\"]\n\
+                        bars = [\"alpha_vantage\", \"finnhub\"]\n\
+                        news = [\"finnhub\", \"alpha_vantage\"]\n";
+
+/// `n` symbols the sandbox knows: `AAX`, `ABX`, ...
+fn symbol_list(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let a = char::from(b'A' + u8::try_from(i / 26 % 26).unwrap_or(0));
+            let b = char::from(b'A' + u8::try_from(i % 26).unwrap_or(0));
+            format!("{a}{b}X")
+        })
+        .collect()
+}
+
 /// The agent as a user with free keys runs it: `--sandbox`, every free-tier quota enforced
 /// the way the provider does, planned (`--plan`) and then run.
 fn free_tier(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result<Value> {
     use std::fmt::Write as _;
     let dir = out_dir.join("free-tier");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let list = |n: usize| -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                let a = char::from(b'A' + u8::try_from(i / 26 % 26).unwrap_or(0));
-                let b = char::from(b'A' + u8::try_from(i % 26).unwrap_or(0));
-                format!("{a}{b}X")
-            })
-            .collect()
-    };
-    let no_batch = "[routing]\nquotes = [\"finnhub\", \"alpha_vantage\"]\n\
-                    bars = [\"alpha_vantage\", \"finnhub\"]\n\
-                    news = [\"finnhub\", \"alpha_vantage\"]\n";
+    let list = symbol_list;
+    let no_batch = NO_BATCH;
     // (name, symbols, config, wall target as a multiple of the plan's pacing bound or a
     // fixed bound in ms)
     let mut scenarios: Vec<(&str, usize, &str, Option<u64>)> = vec![
@@ -431,6 +502,7 @@ fn free_tier(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Re
         let plan = Command::new(bin)
             .current_dir(&case)
             .args([
+                "--no-store",
                 "--sandbox",
                 "agent",
                 "--watchlist",
@@ -562,6 +634,7 @@ fn throughput(
     };
     let written = Command::new(bin)
         .current_dir(&dir)
+        .arg("--no-store")
         .args(args("csv"))
         .output()
         .map_err(|e| format!("cannot run stockdata: {e}"))?;
@@ -604,4 +677,394 @@ fn throughput(
         json!({"in_process": stages, "binary": binary}),
     );
     Ok(())
+}
+
+/// When the store scenarios run: Tuesday 2026-11-24 (the close is 21:00Z), after the close
+/// and again an hour later (an end-of-day job), and mid-session and again 60 s later.
+const END_OF_DAY: [&str; 2] = ["2026-11-24T21:30:00Z", "2026-11-24T22:30:00Z"];
+const INTRADAY: [&str; 2] = ["2026-11-24T17:00:00Z", "2026-11-24T17:01:00Z"];
+/// Twenty years of daily bars up to that Tuesday.
+const SYNC_FROM: &str = "2006-11-24";
+const SYNC_TO: &str = "2026-11-24";
+/// The store crate's insert target (rows/s).
+const INSERT_TARGET: f64 = 500_000.0;
+
+/// `provider requests, ...` of one run, busiest first.
+fn by_provider(stats: &Value) -> String {
+    let mut counts: Vec<(String, u64)> = stats["http"].as_object().map_or(Vec::new(), |m| {
+        m.iter()
+            .map(|(p, s)| (p.clone(), s["requests"].as_u64().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    });
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// A new, empty directory `name` under `root`.
+fn fresh_dir(root: &Path, name: &str) -> Result<PathBuf> {
+    let d = root.join(name);
+    match std::fs::remove_dir_all(&d) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", d.display())),
+    }
+    std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    Ok(d)
+}
+
+/// Criterion's estimates written since `since` (the benchmarks of the run that just ended), at
+/// any depth (`group/function[/parameter]/new`): full id, mean ns, `Elements` throughput.
+fn criterion_since(dir: &Path, since: std::time::SystemTime) -> Vec<(String, f64, Option<u64>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            if path.file_name() != Some("new".as_ref()) {
+                stack.push(path);
+                continue;
+            }
+            let fresh = std::fs::metadata(path.join("estimates.json"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since);
+            let (true, Ok(b), Ok(e)) = (
+                fresh,
+                std::fs::read_to_string(path.join("benchmark.json")),
+                std::fs::read_to_string(path.join("estimates.json")),
+            ) else {
+                continue;
+            };
+            let (Ok(b), Ok(e)) = (
+                serde_json::from_str::<Value>(&b),
+                serde_json::from_str::<Value>(&e),
+            ) else {
+                continue;
+            };
+            out.push((
+                b["full_id"].as_str().unwrap_or("").to_owned(),
+                e["mean"]["point_estimate"].as_f64().unwrap_or(0.0),
+                b["throughput"]["Elements"].as_u64(),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The store's scenarios (issue #15), each through `--sandbox` (free-tier quotas on) with a
+/// fresh store file: the agent run twice the same day, a 100-symbol 20-year sync into an empty
+/// store and its rerun, `bars --offline` over the synced history, and the store crate's own
+/// criterion bench for the insert rate.
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+fn store(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result<Value> {
+    let root = out_dir.join("store");
+    let _ = writeln!(
+        report,
+        "\n## Store (issue #15; `--sandbox`, free-tier quotas on, a fresh store file)\n\n\
+         | scenario | target | measured | verdict |\n|---|---|---|---|"
+    );
+    let mut results = serde_json::Map::new();
+
+    // 1. The agent over 100 symbols, run twice the same day.
+    let mut configs = vec![("all four keyed", "")];
+    if !quick {
+        configs.push(("Finnhub + Alpha Vantage only", NO_BATCH));
+    }
+    let cases = [
+        (
+            "end of day",
+            "after the close, again 1 h later",
+            END_OF_DAY,
+            true,
+        ),
+        ("intraday", "mid-session, again 60 s later", INTRADAY, false),
+    ];
+    let mut agent = Vec::new();
+    for (ci, (config_name, config)) in configs.iter().enumerate() {
+        for (case, how, at, judged) in cases {
+            let dir = fresh_dir(&root, &format!("agent-{ci}-{case}").replace(' ', "-"))?;
+            std::fs::write(dir.join("stockdata.toml"), config).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("watchlist.txt"), symbol_list(100).join("\n"))
+                .map_err(|e| e.to_string())?;
+            let mut runs = Vec::new();
+            for now in at {
+                let (stats, out) = run_cli_with(
+                    bin,
+                    &dir,
+                    &[
+                        "--sandbox",
+                        "--store",
+                        "store.sqlite",
+                        "--now",
+                        now,
+                        "agent",
+                        "--watchlist",
+                        "watchlist.txt",
+                        "--format",
+                        "json",
+                    ],
+                    true,
+                )?;
+                let doc: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+                runs.push((stats, doc["stats"]["store_hits"].as_u64()));
+            }
+            let (first, second) = (requests(&runs[0].0), requests(&runs[1].0));
+            let ratio = second as f64 / first.max(1) as f64;
+            let hits = runs[1]
+                .1
+                .map_or_else(String::new, |h| format!(", {h} store hits"));
+            let _ = writeln!(
+                report,
+                "| agent x2, 100 symbols, {config_name}, {case} ({how}: {} then {}) | {} | \
+                 {first} then {second} requests ({:.0} %); second run: {}{hits}; wall {} ms \
+                 then {} ms; throttled {} then {} | {} |",
+                at[0],
+                at[1],
+                if judged {
+                    "second <= 20 % of first"
+                } else {
+                    "information"
+                },
+                ratio * 100.0,
+                by_provider(&runs[1].0),
+                runs[0].0["process_wall_ms"],
+                runs[1].0["process_wall_ms"],
+                throttled(&runs[0].0),
+                throttled(&runs[1].0),
+                if judged {
+                    verdict(ratio <= 0.2)
+                } else {
+                    "info"
+                }
+            );
+            agent.push(json!({
+                "config": config_name,
+                "case": case,
+                "now": at,
+                "requests": [first, second],
+                "ratio": ratio,
+                "first": runs[0].0,
+                "second": runs[1].0,
+                "second_store_hits": runs[1].1,
+            }));
+        }
+    }
+    results.insert("agent_twice".into(), Value::Array(agent));
+
+    // 2. 100 symbols x 20 years of daily bars into an empty store, then the same again.
+    let dir = fresh_dir(&root, "sync")?;
+    std::fs::write(dir.join("stockdata.toml"), "").map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("watchlist.txt"), symbol_list(100).join("\n"))
+        .map_err(|e| e.to_string())?;
+    let common = [
+        "--sandbox",
+        "--store",
+        "store.sqlite",
+        "--now",
+        END_OF_DAY[0],
+    ];
+    let mut sync: Vec<&str> = common.to_vec();
+    sync.extend([
+        "sync",
+        "--watchlist",
+        "watchlist.txt",
+        "--from",
+        SYNC_FROM,
+        "--to",
+        SYNC_TO,
+        "--format",
+        "json",
+    ]);
+    let (first, out) = run_cli_with(bin, &dir, &sync, true)?;
+    let lines: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+    let synced = lines
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|l| l["outcome"] == "ok").count());
+    let stats = Command::new(bin)
+        .current_dir(&dir)
+        .args([
+            "--store",
+            "store.sqlite",
+            "store",
+            "stats",
+            "--format",
+            "json",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run stockdata: {e}"))?;
+    let stats: Value = serde_json::from_slice(&stats.stdout)
+        .map_err(|e| format!("store stats printed no JSON: {e}"))?;
+    let bars = stats["bars"].as_u64().unwrap_or(0);
+    let file = |suffix: &str| {
+        std::fs::metadata(dir.join(format!("store.sqlite{suffix}"))).map_or(0, |m| m.len())
+    };
+    let (main_bytes, wal_bytes) = (file(""), file("-wal"));
+    let wall = first["process_wall_ms"].as_u64().unwrap_or(0);
+    let rows_per_s = bars as f64 / (wall.max(1) as f64 / 1e3);
+    let _ = writeln!(
+        report,
+        "| sync 100 symbols x 20 years daily ({SYNC_FROM}..{SYNC_TO}) into an empty store, \
+         end to end | reported | {wall} ms wall, {synced}/100 symbols ok, {bars} bars stored, \
+         {:.0} k rows/s; {} requests ({}), throttled {}; store {} bytes (`store stats`), \
+         file {main_bytes} + -wal {wal_bytes} = {:.1} MiB ({:.0} bytes per bar) | |",
+        rows_per_s / 1e3,
+        requests(&first),
+        by_provider(&first),
+        throttled(&first),
+        stats["bytes"],
+        (main_bytes + wal_bytes) as f64 / 1_048_576.0,
+        (main_bytes + wal_bytes) as f64 / bars.max(1) as f64,
+    );
+    let again = run_cli(bin, &dir, &sync)?;
+    let again_sent = requests(&again);
+    let _ = writeln!(
+        report,
+        "| the same sync again | 0 requests | {again_sent} requests, {} ms wall | {} |",
+        again["process_wall_ms"],
+        verdict(again_sent == 0)
+    );
+    results.insert(
+        "sync".into(),
+        json!({
+            "symbols": 100,
+            "from": SYNC_FROM,
+            "to": SYNC_TO,
+            "wall_ms": wall,
+            "symbols_ok": synced,
+            "bars": bars,
+            "rows_per_s": rows_per_s,
+            "requests": requests(&first),
+            "stats": first,
+            "store_stats_bytes": stats["bytes"],
+            "file_bytes": main_bytes,
+            "wal_bytes": wal_bytes,
+            "rerun_requests": again_sent,
+            "rerun_wall_ms": again["process_wall_ms"],
+        }),
+    );
+
+    // 3. One symbol's 20 years from the store alone.
+    let symbol = symbol_list(1).remove(0);
+    let mut offline: Vec<&str> = common.to_vec();
+    offline.extend([
+        "bars",
+        &symbol,
+        "--from",
+        SYNC_FROM,
+        "--to",
+        SYNC_TO,
+        "--offline",
+        "--format",
+        "csv",
+    ]);
+    let (probe, out) = run_cli_with(bin, &dir, &offline, true)?;
+    let rows = out
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        .saturating_sub(1);
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    for _ in 0..11 {
+        let s = run_cli(bin, &dir, &offline)?;
+        walls.push(s["process_wall_ms"].as_u64().unwrap_or(0));
+        cpus.push(s["cpu_ms"].as_f64().unwrap_or(0.0));
+    }
+    cpus.sort_by(f64::total_cmp);
+    let wall = median(walls);
+    let cpu = cpus[cpus.len() / 2];
+    let _ = writeln!(
+        report,
+        "| `bars {symbol} --from {SYNC_FROM} --to {SYNC_TO} --offline --format csv` (median \
+         of 11) | <= 20 ms process wall | {wall} ms wall, {cpu:.1} ms CPU, {rows} rows, {} \
+         requests | {} |",
+        requests(&probe),
+        verdict(wall <= 20 && rows > 0 && requests(&probe) == 0)
+    );
+    results.insert(
+        "bars_offline".into(),
+        json!({"symbol": symbol, "rows": rows, "wall_ms": wall, "cpu_ms": cpu}),
+    );
+
+    // 4. The insert rate of the store itself: its criterion bench.
+    let since = std::time::SystemTime::now();
+    let ran = cargo(&[
+        "bench",
+        "--locked",
+        "-p",
+        "stockdata-store-sqlite",
+        "--bench",
+        "store",
+    ])
+    .status()
+    .is_ok_and(|s| s.success());
+    let benches = criterion_since(&target_dir().join("criterion"), since);
+    let mut store_bench = Vec::new();
+    for (id, mean_ns, elements) in &benches {
+        let insert = id.to_lowercase().contains("insert");
+        let Some(n) = elements else {
+            let _ = writeln!(
+                report,
+                "| store bench: {id} | reported | {:.3} ms per iteration | |",
+                mean_ns / 1e6
+            );
+            store_bench.push(json!({"id": id, "mean_ms": mean_ns / 1e6}));
+            continue;
+        };
+        let rows_per_s = *n as f64 / (mean_ns / 1e9);
+        let _ = writeln!(
+            report,
+            "| store bench: {id} | {} | {:.0} k rows/s ({n} rows in {:.2} ms) | {} |",
+            if insert {
+                ">= 500 k rows/s"
+            } else {
+                "reported"
+            },
+            rows_per_s / 1e3,
+            mean_ns / 1e6,
+            if insert {
+                verdict(rows_per_s >= INSERT_TARGET)
+            } else {
+                ""
+            }
+        );
+        store_bench.push(json!({
+            "id": id,
+            "mean_ms": mean_ns / 1e6,
+            "rows": n,
+            "rows_per_s": rows_per_s,
+        }));
+    }
+    if !benches
+        .iter()
+        .any(|b| b.2.is_some() && b.0.to_lowercase().contains("insert"))
+    {
+        let _ = writeln!(
+            report,
+            "| store insert (`cargo bench -p stockdata-store-sqlite --bench store`) | \
+             >= 500 k rows/s | not measured: {} | missing |",
+            if ran {
+                "the bench ran no insert benchmark with an Elements (rows) throughput"
+            } else {
+                "the bench did not run"
+            }
+        );
+    }
+    results.insert("store_bench".into(), Value::Array(store_bench));
+    Ok(Value::Object(results))
 }

@@ -90,18 +90,26 @@ impl Drop for Server {
 /// it with its address. Its stderr goes to `log`.
 fn start_serve(bin: &Path, dir: &Path, token: &str, log: &Path) -> Result<(Server, String)> {
     let mut cmd = Command::new(bin);
-    cmd.args([
-        "--sandbox",
-        "--provider",
-        "serverless",
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-    ])
-    .current_dir(dir)
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    // A fresh store of its own: answers come through it, as a user's would, and nothing of a
+    // previous run (or of the machine's default store) is read.
+    let store = dir.join("store.sqlite");
+    for stale in ["store.sqlite", "store.sqlite-wal", "store.sqlite-shm"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    cmd.arg("--store")
+        .arg(&store)
+        .args([
+            "--sandbox",
+            "--provider",
+            "serverless",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("STOCKDATA") {
             cmd.env_remove(name);

@@ -81,6 +81,8 @@ pub struct RunStats {
     pub http: Vec<(ProviderId, StatsSnapshot)>,
     /// Times a symbol moved on to the next provider.
     pub failovers: u64,
+    /// Symbol sections answered from the store (no provider asked, no quota spent).
+    pub store_hits: u64,
     /// Symbols with every section fetched.
     pub complete: usize,
     /// Symbols with at least one section missing.
@@ -237,6 +239,7 @@ impl StockDataAgent {
             calls,
             http: self.pacers.stats(),
             failovers,
+            store_hits: self.shared.counters.store_hit_count(),
             complete,
             partial,
             failed,

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use stockdata_adapters_http::provider::{Adapter, BuildContext, describe_window};
 use stockdata_adapters_http::transport::PacerRegistry;
 use stockdata_domain::{FetchError, ProviderId};
-use stockdata_ports::{BarSource, Clock, NewsSource, QuoteSource, SystemClock};
+use stockdata_ports::{BarSource, Clock, Dataset, NewsSource, QuoteSource, Store, SystemClock};
 
 use crate::agent::StockDataAgent;
 use crate::config::Config;
-use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared};
+use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared, StoreLayer};
 use crate::registry;
 use crate::synthetic::Synthetic;
 
@@ -76,7 +76,12 @@ impl StockData {
     /// `[news] merge`.
     #[must_use]
     pub fn agent(&self) -> StockDataAgent {
-        let shared = self.shared.clone().with_budget(self.run_budget());
+        // Each run counts its own calls; the bound on calls in flight stays shared.
+        let shared = self
+            .shared
+            .clone()
+            .with_budget(self.run_budget())
+            .with_fresh_counters();
         StockDataAgent::new(
             self.prices.clone().with_shared(shared.clone()),
             self.history.clone().with_shared(shared.clone()),
@@ -96,6 +101,12 @@ impl StockData {
     #[must_use]
     pub fn daily_quotas(&self) -> &[(ProviderId, u64)] {
         &self.daily_quotas
+    }
+
+    /// Whether answers come from the store only (`--offline`).
+    #[must_use]
+    pub fn is_offline(&self) -> bool {
+        self.shared.store.as_ref().is_some_and(|l| l.offline)
     }
 
     /// The configuration in force.
@@ -140,9 +151,28 @@ pub struct StockDataBuilder {
     only: Option<ProviderId>,
     synthetic: bool,
     daily_quotas: Vec<(ProviderId, u64)>,
+    store: Option<Arc<dyn Store>>,
+    offline: bool,
 }
 
 impl StockDataBuilder {
+    /// Keeps what is fetched in `store` and answers from it first (see
+    /// [`StoreLayer`](crate::fetch::StoreLayer)); freshness from `[cache]`. Sandbox data
+    /// (`synthetic`) is kept apart from market data.
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Answers from the store only (`--offline`): no provider is called; what the store does
+    /// not hold fails with `not_stored`, saying what is missing.
+    #[must_use]
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
     /// The configuration to build from.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
@@ -217,10 +247,27 @@ impl StockDataBuilder {
             .iter()
             .filter_map(|p| p.unconfigured_reason().map(|r| format!("{}: {r}", p.id())))
             .collect();
-        let shared = Shared::new(config.agent.concurrency).with_unconfigured_hint(format!(
-            "configure one, or run with --sandbox for synthetic data ({})",
-            hint.join("; ")
-        ));
+        let layer = self.store.map(|store| {
+            let dataset = Dataset::of_synthetic(self.synthetic);
+            let mut layer = StoreLayer::new(store, dataset, Arc::clone(&clock));
+            layer.quotes_ttl = config.cache.quotes_ttl;
+            layer.news_ttl = config.cache.news_ttl;
+            layer.offline = self.offline;
+            layer
+        });
+        if self.offline && layer.is_none() {
+            return Err(FetchError::InvalidRequest {
+                reason: "--offline reads the store, and none is in use: drop --no-store \
+                         (or [store] enabled = false)"
+                    .to_owned(),
+            });
+        }
+        let shared = Shared::new(config.agent.concurrency)
+            .with_unconfigured_hint(format!(
+                "configure one, or run with --sandbox for synthetic data ({})",
+                hint.join("; ")
+            ))
+            .with_store(layer);
         let ctx = BuildContext {
             pacers: &pacers,
             clock: Arc::clone(&clock),

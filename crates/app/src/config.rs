@@ -146,6 +146,10 @@ pub struct Config {
     pub log: LogConfig,
     /// `stockdata serve`.
     pub serve: ServeConfig,
+    /// The local store.
+    pub store: StoreConfig,
+    /// Freshness of what the store answers.
+    pub cache: CacheConfig,
     /// Where each setting came from (dotted key → origin), for `config show`.
     #[serde(skip)]
     pub origins: HashMap<String, Origin>,
@@ -368,6 +372,70 @@ impl Default for ServeConfig {
     }
 }
 
+/// `[store]`: where fetched data is kept (see the README's "Store and sync").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreConfig {
+    /// Keep fetched data and answer from it (default true; `--no-store` turns it off for one
+    /// command).
+    pub enabled: bool,
+    /// The SQLite file (default: `store.sqlite` in the platform's data directory, e.g.
+    /// `~/.local/share/stockdata/` on Linux).
+    pub path: Option<std::path::PathBuf>,
+    /// How long to wait for another process holding the store (default 10000 ms).
+    #[serde(rename = "busy_timeout_ms", serialize_with = "millis")]
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path: None,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The configured path, or the platform default (`None` when the platform has no home
+    /// directory to put it in).
+    #[must_use]
+    pub fn resolved_path(&self) -> Option<std::path::PathBuf> {
+        self.path.clone().or_else(default_store_path)
+    }
+}
+
+/// `store.sqlite` in the platform's data directory for stockdata.
+#[must_use]
+pub fn default_store_path() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "stockdata").map(|d| d.data_dir().join("store.sqlite"))
+}
+
+/// `[cache]`: how long what the store holds is answered without asking a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheConfig {
+    /// A quote's freshness while the market is open (default 15 s); a quote fetched while it
+    /// is closed stays fresh until the next open.
+    #[serde(serialize_with = "seconds")]
+    pub quotes_ttl: Duration,
+    /// How recent a news fetch must be for the store to answer up to now (default 300 s).
+    #[serde(serialize_with = "seconds")]
+    pub news_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            quotes_ttl: crate::fetch::DEFAULT_QUOTES_TTL,
+            news_ttl: crate::fetch::DEFAULT_NEWS_TTL,
+        }
+    }
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}s", d.as_secs()))
+}
+
 fn redacted_list<S: serde::Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(
         v.iter()
@@ -473,6 +541,33 @@ struct RawConfig {
     serve: RawServe,
     #[serde(default)]
     news: RawNews,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    cache: RawCache,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    enabled: Option<bool>,
+    path: Option<String>,
+    busy_timeout_ms: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    quotes_ttl: Option<RawDuration>,
+    news_ttl: Option<RawDuration>,
+}
+
+/// Seconds, or a duration such as `"15s"`, `"2m"` or `"1h 30m"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDuration {
+    Seconds(i64),
+    Text(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -754,9 +849,17 @@ const NUMERIC_KEYS: &[&str] = &[
     "serve.grace_period_ms",
     "serve.header_read_timeout_ms",
     "serve.max_connections",
+    "store.busy_timeout_ms",
 ];
 
 fn override_value(key: &str, text: &str) -> Result<toml::Value, String> {
+    if key == "store.enabled" {
+        return match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("{text:?} is not a switch: use true or false")),
+        };
+    }
     if key == "agent.daily_quota_share" {
         return text
             .trim()
@@ -830,6 +933,39 @@ impl Ctx<'_> {
                 ),
             ))
         }
+    }
+
+    /// A duration of at most a day: whole seconds, or text such as `15s`, `2m`, `1h 30m`.
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<RawDuration>,
+        default_secs: u64,
+    ) -> Result<Duration, ConfigError> {
+        const DAY: u64 = 86_400;
+        let hint = "use whole seconds or a duration such as \"15s\", \"2m\" or \"1h 30m\", \
+                    at most a day";
+        let secs = match value {
+            None => return Ok(Duration::from_secs(default_secs)),
+            Some(RawDuration::Seconds(n)) => u64::try_from(n)
+                .ok()
+                .ok_or_else(|| self.invalid(key, format!("{n} is negative: {hint}")))?,
+            Some(RawDuration::Text(text)) => match text.trim().parse::<u64>() {
+                Ok(n) => n,
+                Err(_) => text
+                    .trim()
+                    .parse::<jiff::SignedDuration>()
+                    .ok()
+                    .and_then(|d| u64::try_from(d.as_secs()).ok())
+                    .ok_or_else(|| {
+                        self.invalid(key, format!("{text:?} is not a duration: {hint}"))
+                    })?,
+            },
+        };
+        if secs > DAY {
+            return Err(self.invalid(key, format!("{secs} s is more than a day: {hint}")));
+        }
+        Ok(Duration::from_secs(secs))
     }
 
     fn routing(
@@ -1026,8 +1162,28 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         )?),
     };
 
+    let store = StoreConfig {
+        enabled: raw.store.enabled.unwrap_or(true),
+        path: match raw.store.path.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) => Some(std::path::PathBuf::from(p)),
+        },
+        busy_timeout: ms(ctx.int(
+            "store.busy_timeout_ms",
+            raw.store.busy_timeout_ms,
+            10_000,
+            0..=600_000,
+        )?),
+    };
+    let cache = CacheConfig {
+        quotes_ttl: ctx.duration("cache.quotes_ttl", raw.cache.quotes_ttl, 15)?,
+        news_ttl: ctx.duration("cache.news_ttl", raw.cache.news_ttl, 300)?,
+    };
+
     Ok(Config {
         serve,
+        store,
+        cache,
         providers,
         routing,
         agent,
@@ -1046,6 +1202,8 @@ impl Default for Config {
             news: NewsConfig::default(),
             log: LogConfig::default(),
             serve: ServeConfig::default(),
+            store: StoreConfig::default(),
+            cache: CacheConfig::default(),
             origins: HashMap::new(),
         }
     }

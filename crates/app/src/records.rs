@@ -458,6 +458,7 @@ pub struct Stats {
     pub partial: usize,
     pub failed: usize,
     pub failovers: u64,
+    pub store_hits: u64,
     pub providers: Vec<ProviderStats>,
 }
 
@@ -543,6 +544,7 @@ pub fn stats(stats: &RunStats) -> Stats {
         partial: stats.partial,
         failed: stats.failed,
         failovers: stats.failovers,
+        store_hits: stats.store_hits,
         providers,
     }
 }

@@ -100,9 +100,9 @@ pub enum FetchError {
     #[error("cancelled before it finished")]
     Cancelled,
     /// Offline, and the local store does not hold what was asked.
-    #[error("not in the store: {missing}; fetch it first (`stockdata sync`) or drop --offline")]
+    #[error("not in the store: {missing}")]
     NotStored {
-        /// What is missing (symbol, series, dates).
+        /// What is missing (symbol, series, dates) and how to fetch it.
         missing: String,
     },
     /// The local store failed; nothing was fetched in its place.

@@ -1,8 +1,9 @@
 //! Data-quality checks: pure functions that return findings and never panic.
 
 use jiff::Timestamp;
-use jiff::civil::{Date, Weekday};
+use jiff::civil::Date;
 
+use crate::calendar::is_trading_day;
 use crate::time::new_york_date;
 use crate::{Bar, Interval};
 
@@ -42,14 +43,16 @@ pub enum Finding {
         /// The bar that goes backwards.
         start: Timestamp,
     },
-    /// A weekday between two daily bars has no bar (a holiday, or missing data).
+    /// A trading day between two daily bars has no bar: missing data, since weekends and NYSE
+    /// holidays (see [`crate::calendar`]) are not trading days. The name is kept for the output
+    /// formats that print it.
     MissingWeekday {
         /// The New York trading date with no bar.
         date: Date,
     },
 }
 
-/// How many missing weekdays one gap may report individually before the rest are left out.
+/// How many missing trading days one gap may report individually before the rest are left out.
 const MAX_GAP_FINDINGS_PER_GAP: usize = 31;
 
 /// Checks one symbol's bars, in the order given. Volume is unsigned, so a negative volume cannot
@@ -70,7 +73,7 @@ pub fn check_bars(bars: &[Bar]) -> Vec<Finding> {
                 start: next.start,
             });
         } else if prev.interval == Interval::Day1 && next.interval == Interval::Day1 {
-            weekday_gaps(
+            trading_day_gaps(
                 new_york_date(prev.start),
                 new_york_date(next.start),
                 &mut findings,
@@ -99,17 +102,63 @@ fn check_bar(bar: &Bar, findings: &mut Vec<Finding>) {
     }
 }
 
-fn weekday_gaps(prev: Date, next: Date, findings: &mut Vec<Finding>) {
+fn trading_day_gaps(prev: Date, next: Date, findings: &mut Vec<Finding>) {
     let mut day = prev.tomorrow().ok();
     let mut reported = 0;
     while let Some(d) = day {
         if d >= next || reported == MAX_GAP_FINDINGS_PER_GAP {
             break;
         }
-        if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+        if is_trading_day(d) {
             findings.push(Finding::MissingWeekday { date: d });
             reported += 1;
         }
         day = d.tomorrow().ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::daily_bar_start;
+    use crate::{Decimal, Provenance, ProviderId, Symbol};
+
+    fn daily(date: &str) -> Bar {
+        let one = Decimal::ONE;
+        Bar {
+            symbol: Symbol::parse("AAPL").unwrap(),
+            interval: Interval::Day1,
+            start: daily_bar_start(date.parse().unwrap()),
+            open: one,
+            high: one,
+            low: one,
+            close: one,
+            volume: 1,
+            vwap: None,
+            trades: None,
+            provenance: Provenance::new(ProviderId::from_static("alpaca"), Timestamp::UNIX_EPOCH),
+        }
+    }
+
+    fn check(dates: &[&str], missing: &[&str]) {
+        let bars: Vec<Bar> = dates.iter().map(|d| daily(d)).collect();
+        let want: Vec<Finding> = missing
+            .iter()
+            .map(|d| Finding::MissingWeekday {
+                date: d.parse().unwrap(),
+            })
+            .collect();
+        assert_eq!(check_bars(&bars), want, "{dates:?}");
+    }
+
+    #[test]
+    fn holidays_are_not_gaps() {
+        // 2024-07-04 is Independence Day.
+        check(&["2024-07-03", "2024-07-05"], &[]);
+        check(&["2024-07-02", "2024-07-05"], &["2024-07-03"]);
+        // Good Friday and a weekend between Thursday and Monday.
+        check(&["2024-03-28", "2024-04-01"], &[]);
+        // The 2001 closure after September 11.
+        check(&["2001-09-10", "2001-09-17"], &[]);
     }
 }

@@ -59,13 +59,13 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
-pub use store::{
-    BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, SeriesSummary, Store, StoreError,
-    StoreStats, StoredKind,
-};
 use stockdata_domain::{
     Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote,
     Symbol, SymbolResult, Timestamp,
+};
+pub use store::{
+    BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, SeriesSummary, Store, StoreError,
+    StoreStats, StoredKind,
 };
 
 /// What a source can do, so the core can plan requests instead of discovering limits by failing.

@@ -1,11 +1,15 @@
 //! Deterministic synthetic market data: the same symbol, day and minute always give the same
 //! numbers, on any machine (every number is a keyed draw of `generator`). Prices are whole
-//! cents; every day Monday to Friday trades (no holiday calendar). Symbols starting with `ZZ`
-//! or containing `INVALID` are unknown.
+//! cents. Trading days and session hours are the NYSE's, from `stockdata_domain::calendar`: no
+//! bars on weekends and holidays, and on early-close days the session, its intraday bars and
+//! the daily bar built from them end at 13:00 New York. Symbols starting with `ZZ` or
+//! containing `INVALID` are unknown.
 
-use jiff::civil::{Date, Time, Weekday};
-use jiff::{Timestamp, ToSpan as _};
-use stockdata_domain::time::{daily_bar_start, new_york, new_york_to_utc};
+use jiff::civil::{Date, Time};
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
+use stockdata_domain::DateRange;
+use stockdata_domain::calendar::{self, last_final_session, previous_trading_day, session};
+use stockdata_domain::time::{daily_bar_start, new_york_date, new_york_to_utc};
 
 use crate::generator::{draw, unit};
 
@@ -50,22 +54,6 @@ pub fn known(symbol: &str) -> bool {
     !(symbol.starts_with("ZZ") || symbol.contains("INVALID"))
 }
 
-/// Monday to Friday.
-#[must_use]
-pub fn is_trading_day(date: Date) -> bool {
-    !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
-}
-
-/// The trading day before `date`.
-#[must_use]
-pub fn previous_trading_day(date: Date) -> Date {
-    let mut d = date.yesterday().unwrap_or(date);
-    while !is_trading_day(d) {
-        d = d.yesterday().unwrap_or(d);
-    }
-    d
-}
-
 fn day_index(date: Date) -> i64 {
     let epoch = Date::constant(2000, 1, 1);
     epoch.until(date).map_or(0, |s| i64::from(s.get_days()))
@@ -87,7 +75,8 @@ fn to_cents(price: f64) -> i64 {
     (price * 100.0).round().max(1.0) as i64
 }
 
-/// The daily bar of `symbol` on `date`, opening 00:00 New York.
+/// The daily bar of `symbol` on `date`, opening 00:00 New York. On an early-close day it covers
+/// the short session: its close is the 13:00 price and its volume is the short session's share.
 #[must_use]
 pub fn daily(symbol: &str, date: Date) -> SynthBar {
     let s = symbol.as_bytes();
@@ -98,7 +87,9 @@ pub fn daily(symbol: &str, date: Date) -> SynthBar {
     let high = open.max(close) * (1.0 + 0.015 * unit(&[s, &key, b"h"]));
     let low = open.min(close) * (1.0 - 0.015 * unit(&[s, &key, b"l"]));
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let volume = (1_000_000.0 + unit(&[s, &key, b"v"]) * 40_000_000.0) as u64;
+    let full_session = (1_000_000.0 + unit(&[s, &key, b"v"]) * 40_000_000.0) as u64;
+    let volume = full_session.saturating_mul(drawn_minutes(date).unsigned_abs())
+        / SESSION_MINUTES.unsigned_abs();
     SynthBar {
         start: daily_bar_start(date),
         open: to_cents(open),
@@ -110,26 +101,42 @@ pub fn daily(symbol: &str, date: Date) -> SynthBar {
     }
 }
 
-/// The regular session's minutes, 09:30 to 16:00 New York.
+/// A regular session's minutes, 09:30 to 16:00 New York.
 pub const SESSION_MINUTES: i64 = 390;
 
-/// The intraday bar of `symbol` starting `minute` minutes after 09:30 New York on `date`,
-/// `width` minutes wide. Consistent with [`daily`]: the session drifts from its open to its
-/// close.
+/// The minutes of `date`'s session: 390, 210 on an early close (09:30 to 13:00), 0 without one.
+#[must_use]
+pub fn session_minutes(date: Date) -> i64 {
+    session(date).map_or(0, |s| s.close.duration_since(s.open).as_mins())
+}
+
+/// The session length the numbers of `date` are drawn over: its session's, or a regular one's
+/// for a date without a session (callers only ask for trading days, but need no check).
+fn drawn_minutes(date: Date) -> i64 {
+    match session_minutes(date) {
+        0 => SESSION_MINUTES,
+        minutes => minutes,
+    }
+}
+
+/// The intraday bar of `symbol` starting `minute` minutes after the open (09:30 New York) on
+/// `date`, `width` minutes wide. Consistent with [`daily`]: the session drifts from its open to
+/// its close, at the early close on a short day.
 #[must_use]
 pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
     let s = symbol.as_bytes();
     let d = daily(symbol, date);
+    let minutes = drawn_minutes(date);
     #[allow(clippy::cast_precision_loss)]
     let at = |m: i64| -> f64 {
-        let t = m as f64 / SESSION_MINUTES as f64;
+        let t = m as f64 / minutes as f64;
         let drift = d.open as f64 + (d.close - d.open) as f64 * t;
         let wiggle =
             (unit(&[s, &day_index(date).to_le_bytes(), &m.to_le_bytes()]) - 0.5) * 0.004 * drift;
         (drift + wiggle) / 100.0
     };
     let open = at(minute);
-    let close = at((minute + width).min(SESSION_MINUTES));
+    let close = at((minute + width).min(minutes));
     let key = (day_index(date) * 10_000 + minute).to_le_bytes();
     let high = open.max(close) * (1.0 + 0.001 * unit(&[s, &key, b"h"]));
     let low = open.min(close) * (1.0 - 0.001 * unit(&[s, &key, b"l"]));
@@ -138,15 +145,16 @@ pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
         clippy::cast_sign_loss,
         clippy::cast_precision_loss
     )]
-    let volume = (d.volume as f64 / SESSION_MINUTES as f64
-        * width as f64
-        * (0.5 + unit(&[s, &key, b"v"]))) as u64;
-    let wall = date
-        .to_datetime(Time::constant(9, 30, 0, 0))
-        .checked_add(minute.minutes())
-        .unwrap_or_default();
+    let volume =
+        (d.volume as f64 / minutes as f64 * width as f64 * (0.5 + unit(&[s, &key, b"v"]))) as u64;
+    let open_at = session(date).map_or_else(
+        || new_york_to_utc(date.to_datetime(Time::constant(9, 30, 0, 0))),
+        |s| s.open,
+    );
     SynthBar {
-        start: new_york_to_utc(wall),
+        start: open_at
+            .checked_add(SignedDuration::from_mins(minute))
+            .unwrap_or(open_at),
         open: to_cents(open),
         high: to_cents(high),
         low: to_cents(low),
@@ -156,18 +164,11 @@ pub fn intraday(symbol: &str, date: Date, minute: i64, width: i64) -> SynthBar {
     }
 }
 
-/// Minutes since 09:30 New York at `now`, if `now` is inside a session.
+/// Minutes since the open (09:30 New York) at `now`, if `now` is inside a session.
 #[must_use]
 pub fn session_minute(now: Timestamp) -> Option<(Date, i64)> {
-    let wall = new_york().to_datetime(now);
-    let date = wall.date();
-    if !is_trading_day(date) {
-        return None;
-    }
-    let minutes = i64::from(wall.hour()) * 60 + i64::from(wall.minute()) - (9 * 60 + 30);
-    (0..SESSION_MINUTES)
-        .contains(&minutes)
-        .then_some((date, minutes))
+    let s = session(new_york_date(now))?;
+    (s.open <= now && now < s.close).then(|| (s.date, now.duration_since(s.open).as_mins()))
 }
 
 /// A quote at `now`: last price, the day's bar so far, the previous close.
@@ -195,13 +196,9 @@ pub fn quote(symbol: &str, now: Timestamp) -> SynthQuote {
     let (date, price, as_of) = match session_minute(now) {
         Some((date, minute)) => (date, intraday(symbol, date, minute, 1).close, now),
         None => {
-            let wall = new_york().to_datetime(now);
-            let mut date = wall.date();
-            let before_open = wall.time() < Time::constant(9, 30, 0, 0);
-            if !is_trading_day(date) || before_open {
-                date = previous_trading_day(date);
-            }
-            let close_at = new_york_to_utc(date.to_datetime(Time::constant(16, 0, 0, 0)));
+            // Between sessions: the last one that closed.
+            let date = last_final_session(now).unwrap_or_else(|| new_york_date(now));
+            let close_at = session(date).map_or(now, |s| s.close);
             (date, daily(symbol, date).close, close_at.min(now))
         }
     };
@@ -218,7 +215,7 @@ pub fn quote(symbol: &str, now: Timestamp) -> SynthQuote {
             ..day
         },
         date,
-        previous_close: daily(symbol, previous_trading_day(date)).close,
+        previous_close: daily(symbol, previous_trading_day(date).unwrap_or(date)).close,
         as_of,
     }
 }
@@ -279,21 +276,10 @@ pub fn news(symbol: &str, from: Timestamp, to: Timestamp, limit: usize) -> Vec<S
     out
 }
 
-/// Trading days from `from` to `to`, inclusive, oldest first.
+/// NYSE trading days from `from` to `to`, inclusive, oldest first (none when `from > to`).
 #[must_use]
 pub fn trading_days(from: Date, to: Date) -> Vec<Date> {
-    let mut out = Vec::new();
-    let mut d = from;
-    while d <= to {
-        if is_trading_day(d) {
-            out.push(d);
-        }
-        match d.tomorrow() {
-            Ok(next) => d = next,
-            Err(_) => break,
-        }
-    }
-    out
+    DateRange::new(from, to).map_or_else(|_| Vec::new(), |r| calendar::trading_days(r).collect())
 }
 
 #[cfg(test)]
@@ -309,7 +295,7 @@ mod tests {
             for day in trading_days(Date::constant(2024, 1, 1), Date::constant(2024, 3, 31)) {
                 let b = daily(sym, day);
                 assert!(b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close) && b.low > 0);
-                for m in (0..SESSION_MINUTES).step_by(5) {
+                for m in (0..session_minutes(day)).step_by(5) {
                     let i = intraday(sym, day, m, 5);
                     assert!(i.low <= i.open.min(i.close) && i.high >= i.open.max(i.close));
                 }
@@ -317,6 +303,38 @@ mod tests {
         }
         assert_eq!(cents(12_345), "123.45");
         assert_eq!(cents(5), "0.05");
+    }
+
+    #[test]
+    fn quotes_follow_the_calendar() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        // During the early-close session of 2024-11-29 (09:30 to 13:00 New York, 18:00Z).
+        assert_eq!(
+            session_minute(at("2024-11-29T17:59:00Z")),
+            Some((Date::constant(2024, 11, 29), 209))
+        );
+        assert_eq!(session_minute(at("2024-11-29T18:00:00Z")), None);
+        let after = quote("AAPL", at("2024-11-29T19:00:00Z"));
+        assert_eq!(
+            (after.date, after.as_of),
+            (Date::constant(2024, 11, 29), at("2024-11-29T18:00:00Z"))
+        );
+        assert_eq!(after.price, daily("AAPL", after.date).close);
+        // Previous close skips Thanksgiving.
+        assert_eq!(
+            after.previous_close,
+            daily("AAPL", Date::constant(2024, 11, 27)).close
+        );
+        // On Independence Day the last session is the 07-03 early close (13:00 EDT, 17:00Z).
+        let holiday = quote("AAPL", at("2024-07-04T15:00:00Z"));
+        assert_eq!(
+            (holiday.date, holiday.as_of),
+            (Date::constant(2024, 7, 3), at("2024-07-03T17:00:00Z"))
+        );
+        assert_eq!(session_minutes(Date::constant(2024, 7, 4)), 0);
+        assert_eq!(session_minutes(Date::constant(2024, 7, 3)), 210);
+        assert_eq!(session_minutes(Date::constant(2024, 7, 2)), SESSION_MINUTES);
+        assert!(trading_days(Date::constant(2024, 7, 5), Date::constant(2024, 7, 1)).is_empty());
     }
 
     /// Exact values, so that a change of generator (or of its seeding) is noticed: the app's

@@ -1,5 +1,6 @@
 //! Series of synthetic bars at any width, shared by the dialects: intraday bars from the
-//! session's minutes, daily bars, and weekly and monthly bars aggregated from the daily ones.
+//! session's minutes (to 13:00 New York on early-close days), daily bars on NYSE trading days,
+//! and weekly and monthly bars aggregated from the daily ones.
 
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan as _};
@@ -21,7 +22,8 @@ pub(crate) fn bars(symbol: &str, width: Width, from: Timestamp, to: Timestamp) -
         Width::Minutes(w) => {
             for d in days {
                 let mut m = 0;
-                while m < market::SESSION_MINUTES && out.len() < MAX_BARS {
+                let session = market::session_minutes(d);
+                while m < session && out.len() < MAX_BARS {
                     let b = market::intraday(symbol, d, m, w);
                     if b.start >= from && b.start < to {
                         out.push(b);
@@ -102,5 +104,52 @@ mod tests {
         assert_eq!(w.volume, days.iter().map(|d| d.volume).sum::<u64>());
         let hours = bars("AAPL", Width::Minutes(60), from, to);
         assert_eq!(hours.len(), 5 * 7, "seven hourly bars a session");
+    }
+
+    #[test]
+    fn holidays_have_no_bars_and_early_closes_end_at_one_pm() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        // Thanksgiving week 2024: Thursday closed, Friday closes at 13:00 New York (18:00Z).
+        let from = at("2024-11-25T05:00:00Z");
+        let to = at("2024-11-30T05:00:00Z");
+        let starts = |w: Width| -> Vec<String> {
+            bars("AAPL", w, from, to)
+                .iter()
+                .map(|b| b.start.to_string())
+                .collect()
+        };
+        assert_eq!(
+            starts(Width::Day),
+            [
+                "2024-11-25T05:00:00Z",
+                "2024-11-26T05:00:00Z",
+                "2024-11-27T05:00:00Z",
+                "2024-11-29T05:00:00Z"
+            ]
+        );
+        let friday = at("2024-11-29T05:00:00Z");
+        let minutes: Vec<SynthBar> = bars("AAPL", Width::Minutes(1), friday, to);
+        assert_eq!(minutes.len(), 210, "09:30 to 13:00");
+        assert_eq!(minutes[0].start, at("2024-11-29T14:30:00Z"));
+        assert_eq!(minutes[209].start, at("2024-11-29T17:59:00Z"));
+        let hours = bars("AAPL", Width::Minutes(60), friday, to);
+        assert_eq!(
+            hours.len(),
+            4,
+            "09:30, 10:30, 11:30 and 12:30 (cut at 13:00)"
+        );
+        // The daily bar is the short session's: its volume is 210/390 of a full day's draw,
+        // so it stays near the sum of the session's minutes.
+        let day = market::daily("AAPL", "2024-11-29".parse().unwrap());
+        let sum: u64 = minutes.iter().map(|b| b.volume).sum();
+        assert!(
+            sum.abs_diff(day.volume) < day.volume / 10,
+            "{sum} vs {}",
+            day.volume
+        );
+        // The week aggregates the four sessions only.
+        let week = bars("AAPL", Width::Week, from, to);
+        assert_eq!(week.len(), 1);
+        assert_eq!(week[0].close, day.close);
     }
 }

@@ -41,6 +41,16 @@ pub(crate) struct Global {
     /// Serve every provider from a local simulator with synthetic data: no keys, no network.
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
+    /// The local store (default: [store] path, else store.sqlite in the platform's data
+    /// directory).
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "no_store")]
+    pub(crate) store: Option<PathBuf>,
+    /// Neither read nor keep anything in the store: every answer comes from the providers.
+    #[arg(long, global = true)]
+    pub(crate) no_store: bool,
+    /// Answer from the store only; never call a provider (what is missing is named).
+    #[arg(long, global = true, conflicts_with = "no_store")]
+    pub(crate) offline: bool,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub(crate) verbose: u8,
@@ -93,6 +103,65 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SandboxAction,
     },
+    /// Backfill the store: history for every symbol, committed symbol by symbol; a rerun
+    /// fetches only what is missing.
+    Sync(SyncArgs),
+    /// The local store: what it holds, exporting it, compacting it.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+/// `stockdata sync`
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Symbols (or --watchlist).
+    #[arg(value_parser = parse_symbol, required_unless_present = "watchlist")]
+    pub(crate) symbols: Vec<Symbol>,
+    /// A file with one symbol per line (# comments allowed), `-` for stdin, or SYM,SYM,...
+    #[arg(long, value_name = "FILE|-|SYM,SYM")]
+    pub(crate) watchlist: Option<String>,
+    /// First New York calendar date, inclusive (default: five years ago).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) from: Option<Date>,
+    /// Last New York calendar date, inclusive (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) to: Option<Date>,
+    /// Bar width: 1m 5m 15m 30m 1h 1d 1w 1mo.
+    #[arg(long, default_value = "1d")]
+    pub(crate) interval: Interval,
+    /// Corporate-action adjustment (default: providers.alpaca.adjustment, else raw).
+    #[arg(long, value_parser = ["raw", "split", "dividend", "all"])]
+    pub(crate) adjustment: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreAction {
+    /// Where the store is, its size, and what it holds per series.
+    Stats,
+    /// Every stored bar (or those of --symbol / --interval): CSV unless --format says json
+    /// or ndjson; UTC instants and exact decimals, with provenance.
+    Export(ExportArgs),
+    /// Check the store's integrity and give back the space of deleted rows.
+    Vacuum,
+}
+
+/// `stockdata store export`
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Only these symbols.
+    #[arg(long, value_parser = parse_symbol)]
+    pub(crate) symbol: Vec<Symbol>,
+    /// Only this bar width.
+    #[arg(long)]
+    pub(crate) interval: Option<Interval>,
+    /// Sandbox data instead of market data.
+    #[arg(long)]
+    pub(crate) synthetic: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, String> {
@@ -113,7 +182,8 @@ pub(crate) struct BarsArgs {
     /// Symbols.
     #[arg(required = true, value_parser = parse_symbol)]
     pub(crate) symbols: Vec<Symbol>,
-    /// First New York calendar date, inclusive (default: a window that suits the interval).
+    /// First New York calendar date, inclusive (default: the last NYSE sessions: 1 for 1m and
+    /// 5m, 5 for 15m and 30m, 21 for 1h, 63 for 1d, 252 for 1w, 1260 for 1mo).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub(crate) from: Option<Date>,
     /// Last New York calendar date, inclusive (default: today).

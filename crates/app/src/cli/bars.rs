@@ -2,7 +2,9 @@
 
 use std::io::Write as _;
 
-use stockdata_app::domain::{BatchBarQuery, Date, DateRange, Interval};
+use stockdata_app::domain::calendar;
+use stockdata_app::domain::time::daily_bar_start;
+use stockdata_app::domain::{BatchBarQuery, Date, DateRange, Interval, Timestamp};
 
 use super::args::BarsArgs;
 use super::{Ctx, Exit, finish, output, require_providers, usage};
@@ -15,7 +17,10 @@ impl BarsArgs {
             return exit;
         }
         let to = self.to.unwrap_or(ctx.today);
-        let from = self.from.unwrap_or_else(|| default_from(to, self.interval));
+        let now = ctx.stockdata.clock().now();
+        let from = self
+            .from
+            .unwrap_or_else(|| default_from(to, ctx.today, now, self.interval));
         let Ok(range) = DateRange::new(from, to) else {
             return usage(format!(
                 "--from {from} is after --to {to}: give a --from on or before --to"
@@ -47,15 +52,26 @@ impl BarsArgs {
     }
 }
 
-/// The default `--from` for an interval: enough bars to be useful, few enough to be quick.
-fn default_from(to: Date, interval: Interval) -> Date {
-    let days = match interval {
+/// NYSE sessions the default window holds, per interval: enough bars to be useful, few enough
+/// to be quick.
+pub(crate) fn default_sessions(interval: Interval) -> usize {
+    match interval {
         Interval::Minute1 | Interval::Minute5 => 1,
         Interval::Minute15 | Interval::Minute30 => 5,
-        Interval::Hour1 => 30,
-        Interval::Day1 => 90,
-        Interval::Week1 => 365,
-        Interval::Month1 => 5 * 365,
+        Interval::Hour1 => 21,
+        Interval::Day1 => 63,
+        Interval::Week1 => 252,
+        Interval::Month1 => 5 * 252,
+    }
+}
+
+/// The default `--from`: the first of the last [`default_sessions`] NYSE sessions up to `to`,
+/// so `bars --interval 1m` on a Sunday (or a holiday) gives the last session's bars.
+fn default_from(to: Date, today: Date, now: Timestamp, interval: Interval) -> Date {
+    let anchor = if to >= today {
+        now
+    } else {
+        to.tomorrow().map_or(now, daily_bar_start)
     };
-    to.checked_sub(jiff::Span::new().days(days)).unwrap_or(to)
+    calendar::last_sessions(default_sessions(interval), anchor).map_or(to, |r| r.start())
 }

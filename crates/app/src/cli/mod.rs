@@ -14,6 +14,8 @@ mod quote;
 mod sandbox;
 mod serve;
 mod stats;
+mod store_cmd;
+mod sync;
 mod watchlist;
 
 use std::io::IsTerminal as _;
@@ -27,8 +29,9 @@ use stockdata_app::config::{self, Config, ConfigSources, LogFormat};
 use stockdata_app::domain::Date;
 use stockdata_app::domain::time::new_york_date;
 use stockdata_app::logging::{self, RunId};
-use stockdata_app::ports::{Clock, FixedClock, SystemClock};
+use stockdata_app::ports::{Clock, FixedClock, Store, SystemClock};
 use stockdata_sandbox::{Sandbox, SandboxConfig};
+use stockdata_store_sqlite::{SqliteOptions, SqliteStore};
 use tracing::Instrument as _;
 
 use self::args::{Cli, Command, ConfigAction, SandboxAction};
@@ -49,6 +52,8 @@ pub(crate) struct Ctx {
     pub(crate) run_id: RunId,
     /// Where a progress bar goes, so log lines are written around it.
     pub(crate) bar: progress::BarSlot,
+    /// The local store, when one is in use.
+    pub(crate) store: Option<Arc<dyn Store>>,
 }
 
 /// Runs the CLI; the binary's `main`.
@@ -182,11 +187,22 @@ async fn execute(
         }
         _ => {}
     }
+    let store = match open_store(&global, &command, &config) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    if let Command::Store { action } = command {
+        return store_cmd::run(action, store, format, explicit_format, global.csv_safe).await;
+    }
     let started = std::time::Instant::now();
     let mut builder = StockData::builder()
         .config(config)
         .clock(Arc::clone(&clock))
-        .synthetic(global.sandbox);
+        .synthetic(global.sandbox)
+        .offline(global.offline);
+    if let Some(store) = &store {
+        builder = builder.store(Arc::clone(store));
+    }
     if let Some(name) = &global.provider
         && let Some(provider) = stockdata_app::registry::find(name)
     {
@@ -204,6 +220,7 @@ async fn execute(
         csv_safe: global.csv_safe,
         run_id: RunId::new(),
         bar,
+        store,
     };
     let span = tracing::info_span!("run", run_id = %ctx.run_id);
     let exit = match command {
@@ -213,15 +230,62 @@ async fn execute(
         Command::Bars(args) => args.run(ctx).instrument(span).await,
         Command::News(args) => args.run(ctx).instrument(span).await,
         Command::Serve(args) => args.run(ctx).instrument(span).await,
+        Command::Sync(args) => args.run(ctx).instrument(span).await,
         Command::Providers
         | Command::Config { .. }
         | Command::Completions { .. }
+        | Command::Store { .. }
         | Command::Sandbox { .. } => Exit::Ok,
     };
     if global.stats {
         stats::print(started, &pacers.stats());
     }
     exit
+}
+
+/// Opens the store the command uses: `--store`, else `[store] path`, else the platform's data
+/// directory; none with `--no-store` or `[store] enabled = false`, or for commands that fetch
+/// nothing. A file that is not a stockdata store is refused (exit 2) and left untouched.
+fn open_store(
+    global: &args::Global,
+    command: &Command,
+    config: &Config,
+) -> Result<Option<Arc<dyn Store>>, Exit> {
+    let uses_store = matches!(
+        command,
+        Command::Quote(_)
+            | Command::Bars(_)
+            | Command::News(_)
+            | Command::Agent(_)
+            | Command::Serve(_)
+            | Command::Sync(_)
+            | Command::Store { .. }
+    );
+    if !uses_store || global.no_store || (!config.store.enabled && global.store.is_none()) {
+        if global.offline {
+            return Err(usage(
+                "--offline answers from the store, and none is in use: drop --no-store (or \
+                 set [store] enabled = true)",
+            ));
+        }
+        return Ok(None);
+    }
+    let Some(path) = global
+        .store
+        .clone()
+        .or_else(|| config.store.resolved_path())
+    else {
+        return Err(usage(
+            "the store has no place: this platform names no data directory; set [store] path \
+             or pass --store PATH (or --no-store)",
+        ));
+    };
+    let mut options = SqliteOptions::default();
+    options.busy_timeout = config.store.busy_timeout;
+    match SqliteStore::open(&path, &options) {
+        Ok(store) => Ok(Some(Arc::new(store))),
+        Err(e) => Err(usage(e)),
+    }
 }
 
 /// Whether the library has any provider for this kind; if not, the usage error that says
@@ -231,7 +295,7 @@ pub(crate) fn require_providers(
     stockdata: &StockData,
     providers: &[stockdata_app::domain::ProviderId],
 ) -> Result<(), Exit> {
-    if !providers.is_empty() {
+    if !providers.is_empty() || stockdata.is_offline() {
         return Ok(());
     }
     let how: Vec<String> = stockdata

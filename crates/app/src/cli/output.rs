@@ -372,6 +372,20 @@ pub(crate) fn bars(
     )
 }
 
+/// Writes bars as CSV rows without the header: the rows that follow an earlier
+/// [`bars`] call's (`store export`, one series at a time).
+///
+/// # Errors
+/// Writing fails.
+pub(crate) fn bars_csv_rows(out: &mut dyn Write, csv_safe: bool, bars: &[Bar]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
+    for bar in bars {
+        csv_row(&mut buf, &bar_fields(bar), csv_safe)?;
+        spill(out, &mut buf)?;
+    }
+    out.write_all(&buf)
+}
+
 /// Writes articles.
 ///
 /// # Errors
@@ -547,12 +561,14 @@ impl<'w, W: Write> AgentWriter<'w, W> {
                 writeln!(self.out, "{table}")?;
                 writeln!(
                     self.out,
-                    "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} ms",
+                    "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} from \
+                     the store; {} ms",
                     stats.symbols,
                     stats.complete,
                     stats.partial,
                     stats.failed,
                     stats.failovers,
+                    stats.store_hits,
                     stats.elapsed_ms
                 )
             }

@@ -11,6 +11,7 @@ mod history;
 mod news;
 mod prices;
 mod route;
+mod stored;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +31,10 @@ pub use self::budget::RunBudget;
 pub use self::history::HistoricalDataFetcher;
 pub use self::news::{NewsFetcher, NewsMerge, NewsReport};
 pub use self::prices::PriceFetcher;
+pub use self::stored::{
+    DEFAULT_NEWS_TTL, DEFAULT_QUOTES_TTL, STORE, StoreLayer, bar_gaps, can_hold_bars,
+    final_boundary, quote_is_fresh,
+};
 
 /// Splits `range` into consecutive pieces no longer than `max` (see [`TimeRange::split`]).
 #[must_use]
@@ -104,6 +109,7 @@ pub struct Counters {
 struct CounterState {
     calls: HashMap<ProviderId, u64>,
     failovers: u64,
+    store_hits: u64,
 }
 
 impl Counters {
@@ -120,6 +126,22 @@ impl Counters {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .failovers += 1;
+    }
+
+    fn store_hits(&self, n: u64) {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .store_hits += n;
+    }
+
+    /// Symbols answered from the store so far (no provider asked, no quota spent).
+    #[must_use]
+    pub fn store_hit_count(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .store_hits
     }
 
     /// Port calls per provider, and fail-overs, so far.
@@ -149,6 +171,8 @@ pub struct Shared {
     pub unconfigured_hint: Arc<str>,
     /// Calls each scarce provider may still take in this run.
     pub budget: Arc<RunBudget>,
+    /// The store asked before any provider, when one is configured.
+    pub store: Option<StoreLayer>,
 }
 
 impl Shared {
@@ -162,6 +186,29 @@ impl Shared {
             counters: Arc::new(Counters::default()),
             unconfigured_hint: Arc::from("`stockdata providers` says what each provider needs"),
             budget: Arc::new(RunBudget::unlimited()),
+            store: None,
+        }
+    }
+
+    /// The same bound and budget with counters of its own (one agent run's statistics).
+    #[must_use]
+    pub fn with_fresh_counters(mut self) -> Self {
+        self.counters = Arc::new(Counters::default());
+        self
+    }
+
+    /// The same bound, asking `store` before any provider.
+    #[must_use]
+    pub fn with_store(mut self, store: Option<StoreLayer>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Counts `n` symbols answered from the store.
+    pub(crate) fn store_hits(&self, n: usize) {
+        if n > 0 {
+            self.counters
+                .store_hits(u64::try_from(n).unwrap_or(u64::MAX));
         }
     }
 

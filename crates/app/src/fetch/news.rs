@@ -1,16 +1,20 @@
 //! `NewsFetcher`: news merged from every provider, de-duplicated by the domain's rules.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
+use jiff::SignedDuration;
 use stockdata_domain::news::dedupe_news;
-use stockdata_domain::{FetchError, NewsArticle, NewsQuery, ProviderId, Symbol, TimeRange};
-use stockdata_ports::NewsSource;
+use stockdata_domain::{
+    FetchError, NewsArticle, NewsQuery, ProviderId, Symbol, TimeRange, Timestamp,
+};
+use stockdata_ports::{NewsSource, NewsWrite};
 use tracing::Instrument as _;
 
+use super::stored::{self, StoreLayer};
 use super::{Attempt, Outcome, Shared};
 
 /// News from every configured news provider, merged and de-duplicated, newest first.
@@ -106,8 +110,57 @@ impl NewsFetcher {
         self.sources.iter().map(|s| s.provider()).collect()
     }
 
-    /// Articles about any of `query.symbols`.
+    /// Articles about any of `query.symbols`: from every provider, or through the store when
+    /// one is configured (each symbol asked only for what was published since its last fetch).
     pub async fn news(&self, query: &NewsQuery) -> NewsReport {
+        let Some(layer) = &self.shared.store else {
+            return self.fetch(query).await;
+        };
+        let per = self
+            .through_store(
+                layer,
+                &query.symbols,
+                query.range,
+                query.limit,
+                NewsMerge::All,
+            )
+            .await;
+        let mut articles = Vec::new();
+        let mut trail: Vec<Attempt> = Vec::new();
+        let mut first_error = None;
+        let mut any_ok = false;
+        for symbol in distinct(&query.symbols) {
+            let Some(report) = per.get(&symbol) else {
+                continue;
+            };
+            for step in &report.trail {
+                if !trail
+                    .iter()
+                    .any(|t| t.provider == step.provider && t.outcome == step.outcome)
+                {
+                    trail.push(step.clone());
+                }
+            }
+            match &report.result {
+                Ok(list) => {
+                    any_ok = true;
+                    articles.extend(list.iter().cloned());
+                }
+                Err(e) => {
+                    first_error.get_or_insert_with(|| e.clone());
+                }
+            }
+        }
+        let result = match (any_ok, first_error) {
+            (false, Some(e)) => Err(e),
+            (false, None) => Err(self.shared.no_provider("news")),
+            (true, _) => Ok(dedupe_news(articles, query.limit)),
+        };
+        NewsReport { result, trail }
+    }
+
+    /// Articles about any of `query.symbols` from every provider, the store left aside.
+    async fn fetch(&self, query: &NewsQuery) -> NewsReport {
         if self.sources.is_empty() {
             return NewsReport {
                 result: Err(self.shared.no_provider("news")),
@@ -145,20 +198,36 @@ impl NewsFetcher {
     /// that takes many symbols per request gets one request for all of them (its adapter splits
     /// to its batch size) and the articles are given to each symbol they are about; others are
     /// asked symbol by symbol under the concurrency bound. One report per distinct symbol.
+    ///
+    /// With a store, each symbol is answered from it where its news is covered up to now, and
+    /// asked only for what was published since its last fetch otherwise.
     pub async fn news_for_each(
         &self,
         symbols: &[Symbol],
         range: TimeRange,
         per_symbol: usize,
     ) -> HashMap<Symbol, NewsReport> {
-        let distinct: Vec<Symbol> = {
-            let mut seen = std::collections::HashSet::new();
-            symbols
-                .iter()
-                .filter(|s| seen.insert((*s).clone()))
-                .cloned()
-                .collect()
-        };
+        match &self.shared.store {
+            Some(layer) => {
+                self.through_store(layer, symbols, range, per_symbol, self.merge)
+                    .await
+            }
+            None => {
+                self.fetch_each(symbols, range, per_symbol, self.merge)
+                    .await
+            }
+        }
+    }
+
+    /// News for each symbol from the providers, the store left aside.
+    async fn fetch_each(
+        &self,
+        symbols: &[Symbol],
+        range: TimeRange,
+        per_symbol: usize,
+        merge: NewsMerge,
+    ) -> HashMap<Symbol, NewsReport> {
+        let distinct = distinct(symbols);
         let mut acc: HashMap<Symbol, NewsAcc> = distinct
             .iter()
             .map(|s| (s.clone(), NewsAcc::default()))
@@ -170,7 +239,7 @@ impl NewsFetcher {
             let wanted: Vec<Symbol> = distinct
                 .iter()
                 .filter(|s| {
-                    acc.get(*s).is_none_or(|a| match self.merge {
+                    acc.get(*s).is_none_or(|a| match merge {
                         NewsMerge::All => true,
                         NewsMerge::First => !a.any_ok,
                         NewsMerge::Budget => a.articles.is_empty(),
@@ -247,6 +316,199 @@ impl NewsFetcher {
         acc.into_iter()
             .map(|(symbol, a)| (symbol, a.finish(per_symbol, &self.shared)))
             .collect()
+    }
+}
+
+/// Each symbol once, in the order given.
+fn distinct(symbols: &[Symbol]) -> Vec<Symbol> {
+    let mut seen = HashSet::new();
+    symbols
+        .iter()
+        .filter(|s| seen.insert((*s).clone()))
+        .cloned()
+        .collect()
+}
+
+impl NewsFetcher {
+    /// News for each symbol through the store: what is covered up to now comes from it; the
+    /// rest is asked for since the newest covered instant, kept, and answered with it.
+    async fn through_store(
+        &self,
+        layer: &StoreLayer,
+        symbols: &[Symbol],
+        range: TimeRange,
+        per_symbol: usize,
+        merge: NewsMerge,
+    ) -> HashMap<Symbol, NewsReport> {
+        let now = layer.clock.now();
+        let end = range.end().min(now).max(range.start());
+        let Ok(until_now) = TimeRange::new(range.start(), end) else {
+            return HashMap::new();
+        };
+        let mut out: HashMap<Symbol, NewsReport> = HashMap::new();
+        let mut covered_any: HashSet<Symbol> = HashSet::new();
+        let mut groups: BTreeMap<Timestamp, Vec<Symbol>> = BTreeMap::new();
+        let mut hits = 0;
+        for symbol in distinct(symbols) {
+            let covered = match layer.store.news_coverage(layer.dataset, &symbol).await {
+                Ok(c) => c,
+                Err(e) if layer.offline => {
+                    out.insert(symbol, failed(stored::store_error(&e)));
+                    continue;
+                }
+                Err(e) => {
+                    stored::bypassed(&e, "reading news coverage");
+                    groups.entry(range.start()).or_default().push(symbol);
+                    continue;
+                }
+            };
+            let since = self
+                .since(layer, &symbol, until_now, &covered, per_symbol)
+                .await;
+            match since {
+                None => {
+                    hits += 1;
+                    let answer = read(layer, &symbol, range, per_symbol, Vec::new()).await;
+                    out.insert(
+                        symbol,
+                        NewsReport {
+                            result: answer,
+                            trail: vec![stored::hit()],
+                        },
+                    );
+                }
+                Some(_) if layer.offline => {
+                    let missing = format!(
+                        "news about {symbol} for {until_now}; fetch it first: stockdata news \
+                         {symbol} (without --offline)"
+                    );
+                    out.insert(symbol, failed(FetchError::NotStored { missing }));
+                }
+                Some(since) => {
+                    if !covered.is_empty() {
+                        covered_any.insert(symbol.clone());
+                    }
+                    groups.entry(since).or_default().push(symbol);
+                }
+            }
+        }
+        self.shared.store_hits(hits);
+        for (since, group) in groups {
+            let Ok(span) = TimeRange::new(since.min(end), end) else {
+                continue;
+            };
+            let fetched = self.fetch_each(&group, span, per_symbol, merge).await;
+            for symbol in group {
+                let Some(mut report) = fetched.get(&symbol).cloned() else {
+                    continue;
+                };
+                if let Ok(articles) = &report.result {
+                    // A full page may have left older articles out: only the span from the
+                    // oldest article kept is complete.
+                    let complete_from = if articles.len() >= per_symbol {
+                        articles
+                            .iter()
+                            .map(|a| a.published_at)
+                            .min()
+                            .unwrap_or(span.start())
+                    } else {
+                        span.start()
+                    };
+                    let covered =
+                        TimeRange::new(complete_from.max(span.start()), span.end()).unwrap_or(span);
+                    let provider = report
+                        .trail
+                        .iter()
+                        .rev()
+                        .find(|a| a.outcome == Outcome::Ok)
+                        .map_or(stored::STORE, |a| a.provider.clone());
+                    let write = NewsWrite {
+                        dataset: layer.dataset,
+                        symbols: std::slice::from_ref(&symbol),
+                        covered,
+                        articles,
+                        provider: &provider,
+                        fetched_at: now,
+                    };
+                    if let Err(e) = layer.store.write_news(write).await {
+                        tracing::warn!(error = %e, "could not keep the news in the store");
+                    }
+                    let fresh = articles.clone();
+                    report.result = read(layer, &symbol, range, per_symbol, fresh).await;
+                    if covered_any.contains(&symbol) {
+                        report.trail.insert(0, stored::hit());
+                    }
+                }
+                out.insert(symbol, report);
+            }
+        }
+        out
+    }
+
+    /// Where to start asking about `symbol`: `None` when the store answers (its news is
+    /// covered up to `[cache] news_ttl` ago, and back to the range's start or far enough to
+    /// hold `limit` articles).
+    async fn since(
+        &self,
+        layer: &StoreLayer,
+        symbol: &Symbol,
+        until_now: TimeRange,
+        covered: &[TimeRange],
+        limit: usize,
+    ) -> Option<Timestamp> {
+        let ttl = SignedDuration::try_from(layer.news_ttl).unwrap_or(SignedDuration::ZERO);
+        let mut gaps = until_now.subtract(covered);
+        // A last gap younger than the TTL is not worth a request.
+        if let Some(last) = gaps.last()
+            && last.end() == until_now.end()
+            && last.start().duration_until(last.end()) < ttl
+        {
+            gaps.pop();
+        }
+        let newest = gaps.last().copied()?;
+        let older: Vec<TimeRange> = gaps
+            .iter()
+            .copied()
+            .filter(|g| g.end() < until_now.end())
+            .collect();
+        if let Some(last_older) = older.last() {
+            // Older gaps matter only when the span after them holds fewer than `limit`.
+            let after = TimeRange::new(last_older.end(), until_now.end()).ok()?;
+            let kept = layer
+                .store
+                .news(layer.dataset, std::slice::from_ref(symbol), after, limit)
+                .await
+                .map_or(0, |a| a.len());
+            if kept >= limit {
+                return (newest.end() == until_now.end()).then_some(newest.start());
+            }
+        }
+        gaps.first().map(TimeRange::start)
+    }
+}
+
+/// The stored news about `symbol` in `range` with `fresh` articles merged, newest first.
+async fn read(
+    layer: &StoreLayer,
+    symbol: &Symbol,
+    range: TimeRange,
+    limit: usize,
+    mut fresh: Vec<NewsArticle>,
+) -> Result<Vec<NewsArticle>, FetchError> {
+    let stored = layer
+        .store
+        .news(layer.dataset, std::slice::from_ref(symbol), range, limit)
+        .await
+        .map_err(|e| stored::store_error(&e))?;
+    fresh.retain(|a| range.contains(a.published_at));
+    fresh.extend(stored);
+    Ok(dedupe_news(fresh, limit))
+}
+
+fn failed(e: FetchError) -> NewsReport {
+    NewsReport {
+        result: Err(e),
+        trail: Vec::new(),
     }
 }
 

@@ -84,6 +84,7 @@ pub(super) struct Metrics {
     latency: Family<RouteLabel, Histogram>,
     provider_errors: Family<ProviderKind, Counter>,
     failovers: Counter,
+    store_hits: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -99,6 +100,7 @@ impl Metrics {
         );
         let provider_errors = Family::<ProviderKind, Counter>::default();
         let failovers = Counter::default();
+        let store_hits = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -119,6 +121,11 @@ impl Metrics {
             "Times a symbol moved on to the next provider",
             failovers.clone(),
         );
+        registry.register(
+            "store_hits",
+            "Symbols answered from the local store without asking a provider",
+            store_hits.clone(),
+        );
         registry.register_collector(Box::new(ProviderStats(pacers)));
         Self {
             registry,
@@ -126,6 +133,7 @@ impl Metrics {
             latency,
             provider_errors,
             failovers,
+            store_hits,
         }
     }
 
@@ -157,6 +165,14 @@ impl Metrics {
                     })
                     .inc();
             }
+        }
+        let hits = trail
+            .iter()
+            .filter(|a| a.provider == crate::fetch::STORE && a.outcome == Outcome::Ok)
+            .count();
+        if hits > 0 {
+            self.store_hits
+                .inc_by(u64::try_from(hits).unwrap_or(u64::MAX));
         }
         if trail.len() > 1 && failed > 0 {
             self.failovers

@@ -21,10 +21,21 @@ fn empty_dir() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
+/// A store path no other run uses: every run starts from an empty store (the default one, in
+/// the user's data directory, is never touched by tests).
+pub(crate) fn fresh_store() -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("stores")
+        .join(format!("{}-{n}.sqlite", std::process::id()))
+}
+
 fn stockdata() -> Command {
     let mut cmd = Command::cargo_bin("stockdata").unwrap();
     cmd.env_clear()
         .env("PACT_DO_NOT_TRACK", "true")
+        .env("STOCKDATA__STORE__PATH", fresh_store())
         .current_dir(empty_dir());
     cmd
 }
@@ -272,6 +283,7 @@ fn config_show_redacts_secrets() {
     let mut cmd = stockdata();
     cmd.env("APCA_API_KEY_ID", "id-value-77")
         .env("APCA_API_SECRET_KEY", "secret-value-88")
+        .env("STOCKDATA__STORE__PATH", "/srv/stockdata/store.sqlite")
         .args(["config", "show"]);
     let out = stdout(&mut cmd, 0);
     assert!(
@@ -293,6 +305,8 @@ fn completions_and_help() {
         "providers",
         "config",
         "sandbox",
+        "sync",
+        "store",
     ] {
         let help = stdout(stockdata().args([sub, "--help"]), 0);
         assert!(help.contains("Usage: stockdata"), "{sub}: {help}");
@@ -326,6 +340,7 @@ async fn against_wiremock_with_a_config_file() {
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = Command::cargo_bin("stockdata").unwrap();
         cmd.env_clear()
+            .env("STOCKDATA__STORE__PATH", fresh_store())
             .env("ALPHAVANTAGE_API_KEY", "wm-key")
             .current_dir(dir.path())
             .args(["quote", "MSFT", "--format", "json"]);
@@ -380,6 +395,7 @@ fn ctrl_c_during_an_agent_run_reports_what_finished() {
     std::fs::write(dir.path().join("stockdata.toml"), config).unwrap();
     let mut agent = StdCommand::new(&bin)
         .env_clear()
+        .env("STOCKDATA__STORE__PATH", fresh_store())
         .current_dir(dir.path())
         .args([
             "-v",

@@ -14,6 +14,7 @@ fn stockdata(dir: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("stockdata").unwrap();
     cmd.env_clear()
         .env("PACT_DO_NOT_TRACK", "true")
+        .env("STOCKDATA__STORE__PATH", crate::cli::fresh_store())
         .current_dir(dir);
     cmd
 }

@@ -11,3 +11,5 @@ mod logs;
 mod planner;
 mod serve;
 mod serve_hostile;
+mod store;
+mod store_cli;

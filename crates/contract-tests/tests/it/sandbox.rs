@@ -149,7 +149,11 @@ async fn every_adapter_reads_every_sandbox_endpoint() {
             })
             .await
             .unwrap_or_else(|e| panic!("{name} daily bars: {e}"));
-        assert_eq!(daily.len(), 27, "{name}: every weekday from 1 Feb to 8 Mar");
+        assert_eq!(
+            daily.len(),
+            26,
+            "{name}: every NYSE session from 1 Feb to 8 Mar (Presidents' Day closed)"
+        );
         assert_eq!(
             daily.last().unwrap().start,
             "2024-03-08T05:00:00Z".parse::<Timestamp>().unwrap(),

@@ -28,6 +28,12 @@ fn all_errors() -> Vec<FetchError> {
         FetchError::ProviderUnavailable { status: Some(503) },
         FetchError::malformed("x"),
         FetchError::Cancelled,
+        FetchError::NotStored {
+            missing: "AAPL 1d raw bars for 2024-03-01".into(),
+        },
+        FetchError::Store {
+            detail: "locked".into(),
+        },
     ]
 }
 
@@ -43,7 +49,7 @@ fn classification_table() {
             | K::UnknownSymbol
             | K::NoData
             | K::Malformed => (false, true),
-            K::InvalidRequest | K::Cancelled => (false, false),
+            K::InvalidRequest | K::Cancelled | K::NotStored | K::Store => (false, false),
         };
         assert_eq!(err.is_retryable(), retry, "{err:?}");
         assert_eq!(err.allows_failover(), failover, "{err:?}");

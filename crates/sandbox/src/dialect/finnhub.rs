@@ -197,7 +197,8 @@ mod tests {
         )
         .await;
         assert_eq!(candle.json().unwrap()["s"], "ok", "{}", candle.text());
-        assert_eq!(candle.json().unwrap()["t"].as_array().unwrap().len(), 27);
+        // 27 weekdays from 2024-02-01 to 2024-03-08, less Presidents' Day (2024-02-19).
+        assert_eq!(candle.json().unwrap()["t"].as_array().unwrap().len(), 26);
         let news = get(
             &sim,
             "/finnhub/api/v1/company-news?symbol=NVDA&from=2024-03-07&to=2024-03-08",

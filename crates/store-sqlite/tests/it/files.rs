@@ -1,0 +1,263 @@
+//! What opening does with whatever lies at the path: our store is created or reopened; anything
+//! else is refused and left exactly as it was, byte for byte, with no file added beside it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use stockdata_ports::{Store, StoreError};
+use stockdata_store_sqlite::{APPLICATION_ID, SCHEMA_VERSION, SqliteOptions, SqliteStore};
+use tempfile::TempDir;
+
+use crate::support::{daily, days, some_bars, write_days};
+
+fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+    SqliteStore::open(path, &SqliteOptions::default())
+}
+
+/// Every file in `dir` with a digest of its bytes (FNV-1a 64), sorted by name.
+fn snapshot(dir: &Path) -> Vec<(String, u64, String)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = fs::read(e.path()).unwrap_or_default();
+            let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            let len = u64::try_from(bytes.len()).unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                len,
+                format!("{digest:016x}"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Opens `path` and expects a refusal that changed nothing in its folder.
+fn refused_untouched(path: &Path) -> StoreError {
+    let dir = path.parent().unwrap();
+    let before = snapshot(dir);
+    let err = open(path).unwrap_err();
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "the folder changed while refusing: {err}"
+    );
+    err
+}
+
+fn fresh() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    (dir, path)
+}
+
+fn assert_foreign(err: &StoreError) {
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
+    assert!(err.to_string().contains("left untouched"), "{err}");
+}
+
+/// A store on disk with some bars, closed.
+async fn written_store(path: &Path) {
+    let store = open(path).unwrap();
+    write_days(&store, &daily("AAPL"), 0, 300).await;
+}
+
+#[tokio::test]
+async fn creates_missing_folders_then_reopens_with_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a").join("b").join("store.db");
+    written_store(&path).await;
+    let store = open(&path).unwrap();
+    let bars = store.bars(&daily("AAPL"), days(0, 300)).await.unwrap();
+    assert_eq!(bars, some_bars(&daily("AAPL"), 0, 300));
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.schema_version, SCHEMA_VERSION);
+    assert_eq!(stats.location, path.display().to_string());
+    assert!(stats.bytes > 0);
+    drop(store);
+    let raw = Connection::open(&path).unwrap();
+    let id: i32 = raw
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, APPLICATION_ID);
+    let mode: String = raw
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn an_empty_file_or_empty_database_becomes_a_store() {
+    let (_dir, path) = fresh();
+    fs::write(&path, b"").unwrap();
+    written_store(&path).await;
+
+    let (_dir, path) = fresh();
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    drop(raw);
+    assert!(fs::metadata(&path).unwrap().len() > 0);
+    written_store(&path).await;
+}
+
+#[test]
+fn text_and_random_bytes_are_foreign() {
+    let mut random = Vec::with_capacity(1 << 16);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while random.len() < 1 << 16 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        random.extend_from_slice(&x.to_le_bytes());
+    }
+    let samples: [&[u8]; 4] = [
+        b"my diary\nDear diary, today I bought AAPL.\n",
+        &random,
+        b"SQLite",
+        b"SQLite format 2\0 and then some more bytes to pass one hundred characters of text...",
+    ];
+    for bytes in samples {
+        let (_dir, path) = fresh();
+        fs::write(&path, bytes).unwrap();
+        assert_foreign(&refused_untouched(&path));
+    }
+}
+
+#[test]
+fn a_directory_is_foreign() {
+    let (_dir, path) = fresh();
+    fs::create_dir(&path).unwrap();
+    assert_foreign(&refused_untouched(&path));
+}
+
+#[test]
+fn another_programs_database_is_foreign() {
+    let setups = [
+        // Another application id, rollback journal.
+        "PRAGMA application_id = 42; CREATE TABLE notes (body TEXT); \
+         INSERT INTO notes VALUES ('keep me');",
+        // No application id but tables, in WAL mode.
+        "PRAGMA journal_mode = WAL; CREATE TABLE bars (x); INSERT INTO bars VALUES (1);",
+        // Only a user_version.
+        "PRAGMA user_version = 7;",
+        // Our own table names do not make it ours.
+        "CREATE TABLE series (id INTEGER PRIMARY KEY); CREATE TABLE providers (id);",
+    ];
+    for setup in setups {
+        let (_dir, path) = fresh();
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(setup).unwrap();
+        drop(raw);
+        let err = refused_untouched(&path);
+        assert_foreign(&err);
+        assert!(err.to_string().contains("another program"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_newer_store_is_too_new_and_untouched() {
+    let (_dir, path) = fresh();
+    written_store(&path).await;
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(raw);
+    let err = refused_untouched(&path);
+    assert_eq!(
+        err,
+        StoreError::TooNew {
+            path: path.display().to_string(),
+            found: SCHEMA_VERSION + 1,
+            known: SCHEMA_VERSION,
+        }
+    );
+}
+
+/// Overwrites `len` bytes of the file at `offset` with a pattern.
+fn damage(path: &Path, offset: usize, len: usize) {
+    let mut bytes = fs::read(path).unwrap();
+    for (i, b) in bytes.iter_mut().skip(offset).take(len).enumerate() {
+        *b = u8::try_from(i % 251).unwrap() ^ 0xA5;
+    }
+    fs::write(path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_header_or_schema_is_corrupt() {
+    // The header after the magic string (page size, format numbers), then the schema page.
+    for (offset, len) in [(16, 84), (100, 3996)] {
+        let (_dir, path) = fresh();
+        written_store(&path).await;
+        damage(&path, offset, len);
+        let err = open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "{offset}: {err:?}"
+        );
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn damaged_pages_are_reported_never_a_panic() {
+    let (_dir, path) = fresh();
+    {
+        let store = open(&path).unwrap();
+        for (i, symbol) in ["AAPL", "MSFT", "GOOG", "AMZN"].iter().enumerate() {
+            let start = i64::try_from(i).unwrap() * 10;
+            write_days(&store, &daily(symbol), start, start + 2000).await;
+        }
+    }
+    let len = usize::try_from(fs::metadata(&path).unwrap().len()).unwrap();
+    assert!(len > 20 * 4096, "{len}");
+    // Pages in the middle of the bars.
+    damage(&path, len / 2, 3 * 4096);
+    let store = match open(&path) {
+        Ok(store) => store,
+        Err(err) => {
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+            return;
+        }
+    };
+    let mut reads = Vec::new();
+    for symbol in ["AAPL", "MSFT", "GOOG", "AMZN"] {
+        reads.push(
+            store
+                .bars(&daily(symbol), days(-100, 5000))
+                .await
+                .map(|b| b.len()),
+        );
+    }
+    for read in &reads {
+        if let Err(err) = read {
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        }
+    }
+    let err = store.vacuum().await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_truncated_store_is_corrupt() {
+    let (_dir, path) = fresh();
+    {
+        let store = open(&path).unwrap();
+        write_days(&store, &daily("AAPL"), 0, 5000).await;
+    }
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, bytes.get(..bytes.len() / 2).unwrap()).unwrap();
+    let outcome = match open(&path) {
+        Err(err) => err,
+        Ok(store) => match store.bars(&daily("AAPL"), days(0, 5000)).await {
+            Err(err) => err,
+            Ok(_) => store.vacuum().await.unwrap_err(),
+        },
+    };
+    assert!(matches!(outcome, StoreError::Corrupt { .. }), "{outcome:?}");
+}
