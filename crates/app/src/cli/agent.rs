@@ -5,7 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 use stockdata_app::CancellationToken;
 
 use super::args::AgentArgs;
-use super::{Ctx, Exit, output, usage, watchlist};
+use super::{Ctx, Exit, output, progress, usage, watchlist};
 
 impl AgentArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -56,34 +56,7 @@ impl AgentArgs {
             stockdata_app::plan::agent_plan(&ctx.stockdata, distinct.len()).expected
         });
         let quota_watch = bar.clone().map(|bar| {
-            let pacers = std::sync::Arc::clone(ctx.stockdata.pacers());
-            let planned = planned.unwrap_or_default();
-            let started = std::time::Instant::now();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    let waiting = pacers
-                        .ready_in()
-                        .into_iter()
-                        .filter(|(_, wait)| *wait >= std::time::Duration::from_secs(1))
-                        .max_by_key(|(_, wait)| *wait);
-                    let eta = planned.saturating_sub(started.elapsed()).as_secs();
-                    let eta = if eta > 0 {
-                        format!("ETA ~{eta} s")
-                    } else {
-                        String::new()
-                    };
-                    bar.set_message(match waiting {
-                        Some((provider, wait)) => {
-                            format!(
-                                "{eta}  {provider} quota: next request in {} s",
-                                wait.as_secs()
-                            )
-                        }
-                        None => eta,
-                    });
-                }
-            })
+            progress::watch_quotas(bar, std::sync::Arc::clone(ctx.stockdata.pacers()), planned)
         });
         let progress = |done: usize, total: usize| {
             if let Some(bar) = &bar {

@@ -3,8 +3,10 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use stockdata_app::adapters::transport::PacerRegistry;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Where the current bar lives: shared by the agent command and the log writer.
@@ -69,4 +71,41 @@ impl<'a> MakeWriter<'a> for Stderr {
     fn make_writer(&'a self) -> Line {
         Line(self.0.clone())
     }
+}
+
+/// Keeps `bar`'s message saying which provider's quota the run waits on and for how long, and
+/// the time left by `planned` (the plan's pacing time) when there is one. The task runs until
+/// aborted.
+pub(crate) fn watch_quotas(
+    bar: ProgressBar,
+    pacers: Arc<PacerRegistry>,
+    planned: Option<Duration>,
+) -> tokio::task::JoinHandle<()> {
+    let started = Instant::now();
+    // The elapsed time keeps moving while a quota holds every request back.
+    bar.enable_steady_tick(Duration::from_secs(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let waiting = pacers
+                .ready_in()
+                .into_iter()
+                .filter(|(_, wait)| *wait >= Duration::from_secs(1))
+                .max_by_key(|(_, wait)| *wait);
+            let eta = planned
+                .map(|p| p.saturating_sub(started.elapsed()).as_secs())
+                .filter(|s| *s > 0)
+                .map(|s| format!("ETA ~{s} s"))
+                .unwrap_or_default();
+            bar.set_message(match waiting {
+                Some((provider, wait)) => format!(
+                    "{eta}  {provider} quota: next request in {} s",
+                    wait.as_secs()
+                )
+                .trim_start()
+                .to_owned(),
+                None => eta,
+            });
+        }
+    })
 }

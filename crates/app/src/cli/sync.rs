@@ -6,7 +6,7 @@ use stockdata_app::domain::{BatchBarQuery, DateRange, Symbol};
 use stockdata_app::fetch::STORE;
 
 use super::args::SyncArgs;
-use super::{Ctx, Exit, output, usage, watchlist};
+use super::{Ctx, Exit, output, progress, usage, watchlist};
 
 /// Years of history `sync` fetches when no `--from` is given.
 const DEFAULT_YEARS: i16 = 5;
@@ -66,6 +66,9 @@ impl SyncArgs {
         if let Some(bar) = &bar {
             bar.set_length(symbols.len() as u64);
         }
+        let quota_watch = bar.clone().map(|bar| {
+            progress::watch_quotas(bar, std::sync::Arc::clone(ctx.stockdata.pacers()), None)
+        });
         let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&interrupted);
         tokio::spawn(async move {
@@ -132,6 +135,9 @@ impl SyncArgs {
                     bar.inc(1);
                 }
             }
+        }
+        if let Some(task) = quota_watch {
+            task.abort();
         }
         ctx.bar.finish();
         let asked = symbols.len();
