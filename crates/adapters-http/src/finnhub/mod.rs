@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::SecretString;
 use stockdata_domain::{
-    Adjustment, Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
+    Adjustment, Bar, BarQuery, Decimal, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
     ProviderId, Quote, Symbol,
 };
 use stockdata_ports::{BarSource, Capabilities, Clock, NewsSource, QuoteSource};
@@ -172,6 +172,20 @@ pub fn to_quote(
     let price = wire
         .c
         .ok_or_else(|| FetchError::malformed("Finnhub quote has no current price \"c\""))?;
+    // A zero price is not a quote (Finnhub answers `c: 0` with a real `t` for symbols it has no
+    // trades for): another provider may have one.
+    if price.is_zero() {
+        return Err(FetchError::NoData);
+    }
+    // Zeros in the session fields mean "none" in Finnhub's answers, not a price of zero; a
+    // change computed against a zero previous close is meaningless.
+    let some = |v: Option<Decimal>| v.filter(|d| !d.is_zero());
+    let previous_close = some(wire.pc);
+    let (change, change_percent) = if previous_close.is_some() {
+        (wire.d, wire.dp)
+    } else {
+        (None, None)
+    };
     let as_of = match wire.t {
         Some(t) if t > 0 => Timestamp::from_second(t).map_err(|_| {
             FetchError::malformed(format!("Finnhub quote time {t} is out of range"))
@@ -185,12 +199,12 @@ pub fn to_quote(
         bid_size: None,
         ask: None,
         ask_size: None,
-        open: wire.o,
-        high: wire.h,
-        low: wire.l,
-        previous_close: wire.pc,
-        change: wire.d,
-        change_percent: wire.dp,
+        open: some(wire.o),
+        high: some(wire.h),
+        low: some(wire.l),
+        previous_close,
+        change,
+        change_percent,
         volume: None,
         as_of,
         provenance,

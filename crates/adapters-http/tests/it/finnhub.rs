@@ -56,6 +56,41 @@ async fn all_zero_quote_is_an_unknown_symbol() {
 }
 
 #[tokio::test]
+async fn a_zero_price_is_no_quote_and_zero_session_fields_are_absent() {
+    let server = MockServer::start().await;
+    // A real `t` with `c = 0`: before the fix, price 0, change -55, change_percent -100.
+    Mock::given(path("/api/v1/quote"))
+        .and(query_param("symbol", "ZERO"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"c":0,"d":-55,"dp":-100,"h":0,"l":0,"o":0,"pc":55,"t":1709913600}"#,
+        ))
+        .mount(&server)
+        .await;
+    // A price with zero session fields (pre-market, a thin listing): those are "none".
+    Mock::given(path("/api/v1/quote"))
+        .and(query_param("symbol", "THIN"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"c":12.5,"d":null,"dp":null,"h":0,"l":0,"o":0,"pc":0,"t":1709913600}"#,
+        ))
+        .mount(&server)
+        .await;
+    let adapter = fh(&server.uri(), "2024-03-08T16:00:00Z");
+    let err = adapter.quote(&sym("ZERO")).await.unwrap_err();
+    assert_eq!(
+        err,
+        FetchError::NoData,
+        "a zero price fails over, never a quote"
+    );
+    let q = adapter.quote(&sym("THIN")).await.unwrap();
+    assert_eq!(q.price, d("12.5"));
+    assert_eq!(
+        (q.open, q.high, q.low, q.previous_close),
+        (None, None, None, None)
+    );
+    assert_eq!((q.change, q.change_percent), (None, None));
+}
+
+#[tokio::test]
 async fn daily_candles_exact_and_split_adjusted() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v1/stock/candle"))

@@ -171,9 +171,26 @@ pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, String> {
 /// `stockdata quote`
 #[derive(Debug, Args)]
 pub(crate) struct QuoteArgs {
-    /// Symbols (AAPL MSFT BRK.B ...).
-    #[arg(required = true, value_parser = parse_symbol)]
-    pub(crate) symbols: Vec<Symbol>,
+    /// Symbols (AAPL MSFT BRK.B ...), or - to read them from stdin (one per line).
+    #[arg(required = true, value_parser = parse_symbol_or_stdin)]
+    pub(crate) symbols: Vec<SymbolArg>,
+}
+
+/// A symbol on the command line, or `-` for the symbols on stdin.
+#[derive(Debug, Clone)]
+pub(crate) enum SymbolArg {
+    /// One symbol.
+    One(Symbol),
+    /// `-`: read symbols from stdin.
+    Stdin,
+}
+
+fn parse_symbol_or_stdin(text: &str) -> Result<SymbolArg, String> {
+    if text == "-" {
+        Ok(SymbolArg::Stdin)
+    } else {
+        parse_symbol(text).map(SymbolArg::One)
+    }
 }
 
 /// `stockdata bars`

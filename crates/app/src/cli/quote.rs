@@ -4,8 +4,8 @@ use std::io::Write as _;
 
 use stockdata_app::domain::{FetchError, Symbol};
 
-use super::args::QuoteArgs;
-use super::{Ctx, Exit, finish, output, require_providers};
+use super::args::{QuoteArgs, SymbolArg};
+use super::{Ctx, Exit, finish, output, require_providers, usage, watchlist};
 
 impl QuoteArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -16,7 +16,17 @@ impl QuoteArgs {
         ) {
             return exit;
         }
-        let reports = ctx.stockdata.prices().quotes(&self.symbols).await;
+        let mut symbols = Vec::with_capacity(self.symbols.len());
+        for arg in self.symbols {
+            match arg {
+                SymbolArg::One(s) => symbols.push(s),
+                SymbolArg::Stdin => match watchlist::read("-") {
+                    Ok(mut s) => symbols.append(&mut s),
+                    Err(e) => return usage(e.replacen("--watchlist", "quote", 1)),
+                },
+            }
+        }
+        let reports = ctx.stockdata.prices().quotes(&symbols).await;
         let mut quotes = Vec::with_capacity(reports.len());
         let mut errors: Vec<(Symbol, FetchError)> = Vec::new();
         for r in reports {
@@ -28,6 +38,6 @@ impl QuoteArgs {
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         let written = output::quotes(&mut stdout, ctx.format, ctx.csv_safe, &quotes)
             .and_then(|()| stdout.flush());
-        finish(written, self.symbols.len(), &errors)
+        finish(written, symbols.len(), &errors)
     }
 }

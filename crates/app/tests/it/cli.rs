@@ -485,3 +485,25 @@ fn agent_plan_sends_nothing_and_names_the_requests() {
         assert_eq!(s["requests"], 0, "{provider} got a request from --plan");
     }
 }
+
+#[test]
+fn a_watchlist_path_that_is_not_a_file_is_an_error_never_a_ticker() {
+    for arg in ["./missing.txt", "watchlist.txt", "lists/"] {
+        let err = stderr(sandbox(&["agent", "--watchlist", arg]).arg("--no-store"), 2);
+        assert!(
+            err.contains(arg) && err.contains("- for stdin"),
+            "{arg}: {err}"
+        );
+    }
+    // `quote -` and `--watchlist -` read stdin.
+    let out = stdout(
+        sandbox(&["quote", "-", "--format", "csv"]).write_stdin("AAPL\n# note\nMSFT\n"),
+        0,
+    );
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let out = stdout(
+        sandbox(&["agent", "--watchlist", "-", "--format", "ndjson"]).write_stdin("NVDA\n"),
+        0,
+    );
+    assert!(out.contains("\"symbol\":\"NVDA\""), "{out}");
+}
