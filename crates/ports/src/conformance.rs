@@ -45,39 +45,28 @@ where
     S: Store,
     F: Fn() -> S,
 {
-    check("empty store answers empty", empty_store(&fresh()).await);
-    check("bars round trip exactly", bars_round_trip(&fresh()).await);
-    check(
-        "bars ordered and filtered by range",
-        bars_ordered_and_ranged(&fresh()).await,
-    );
-    check(
-        "a stored start is replaced, not duplicated",
-        bars_upsert(&fresh()).await,
-    );
-    check("series are isolated", series_isolated(&fresh()).await);
-    check(
-        "coverage recorded and merged",
-        coverage_merged(&fresh()).await,
-    );
-    check(
-        "replace drops old bars and coverage",
-        replace_drops(&fresh()).await,
-    );
-    check("last bar before", last_bar_before(&fresh()).await);
-    check(
-        "quotes keep the latest fetch",
-        quotes_latest(&fresh()).await,
-    );
-    check(
-        "news by id, symbols, range, limit, order",
-        news_queries(&fresh()).await,
-    );
-    check("news coverage per symbol", news_coverage(&fresh()).await);
-    check("fetch log newest first", fetch_log(&fresh()).await);
-    check("series summaries", series_summaries(&fresh()).await);
-    check("stats count everything", stats_counts(&fresh()).await);
-    check("vacuum keeps data", vacuum_keeps(&fresh()).await);
+    macro_rules! cases {
+        ($($name:literal => $case:ident,)*) => {
+            $( check($name, $case(&fresh()).await); )*
+        };
+    }
+    cases! {
+        "empty store answers empty" => empty_store,
+        "bars round trip exactly" => bars_round_trip,
+        "bars ordered and filtered by range" => bars_ordered_and_ranged,
+        "a stored start is replaced, not duplicated" => bars_upsert,
+        "series are isolated" => series_isolated,
+        "coverage recorded and merged" => coverage_merged,
+        "replace drops old bars and coverage" => replace_drops,
+        "last bar before" => last_bar_before,
+        "quotes keep the latest fetch" => quotes_latest,
+        "news by id, symbols, range, limit, order" => news_queries,
+        "news coverage per symbol" => news_coverage,
+        "fetch log newest first" => fetch_log,
+        "series summaries" => series_summaries,
+        "stats count everything" => stats_counts,
+        "vacuum keeps data" => vacuum_keeps,
+    }
 }
 
 #[allow(

@@ -57,7 +57,11 @@ pub(crate) fn open_file(
                 })?;
             }
         }
+        // A main file that looks empty may hold a whole database in its `-wal` (or a hot
+        // `-journal` that opening would roll back into it): judge a copy, never the original.
+        Found::Empty if has_sidecar(path) => probe_copy(path, &ctx)?,
         Found::Empty => {}
+        Found::Sqlite if has_sidecar(path) => probe_copy(path, &ctx)?,
         Found::Sqlite => probe(path, &ctx)?,
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -121,6 +125,45 @@ fn probe(path: &Path, ctx: &Ctx) -> Result<(), StoreError> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(uri, flags).map_err(|e| ctx.sql(&e))?;
     let header = read_header(&conn).map_err(|e| ctx.sql(&e))?;
+    classify(&header, ctx).map(|_| ())
+}
+
+/// The `-wal` and `-journal` files SQLite would read (and fold into the main file) on open.
+const SIDECARS: [&str; 2] = ["-wal", "-journal"];
+
+fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
+/// Whether a non-empty `-wal` or `-journal` lies beside `path`.
+fn has_sidecar(path: &Path) -> bool {
+    SIDECARS
+        .iter()
+        .any(|s| fs::metadata(sidecar(path, s)).is_ok_and(|m| m.len() > 0))
+}
+
+/// Classifies the database at `path` as SQLite would see it with its `-wal` or `-journal`
+/// applied, by opening a copy of the three files in a private folder: the originals are only
+/// read. A crashed store of ours passes (and is recovered by the real open that follows); a
+/// foreign database whose tables live only in its `-wal` is refused untouched.
+fn probe_copy(path: &Path, ctx: &Ctx) -> Result<(), StoreError> {
+    let dir =
+        tempfile::tempdir().map_err(|e| ctx.io(format!("cannot make a probe folder: {e}")))?;
+    let copy = dir.path().join("probe.sqlite");
+    fs::copy(path, &copy).map_err(|e| ctx.io(format!("cannot read the file: {e}")))?;
+    for suffix in SIDECARS {
+        let from = sidecar(path, suffix);
+        if from.exists() {
+            fs::copy(&from, sidecar(&copy, suffix))
+                .map_err(|e| ctx.io(format!("cannot read {}: {e}", from.display())))?;
+        }
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&copy, flags).map_err(|e| ctx.sql(&e))?;
+    let header = read_header(&conn).map_err(|e| ctx.sql(&e))?;
+    drop(conn);
     classify(&header, ctx).map(|_| ())
 }
 

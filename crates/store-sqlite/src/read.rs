@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{CachedStatement, Connection, Row, params, params_from_iter};
 use stockdata_domain::{
     Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TimeRange, Timestamp,
 };
@@ -13,11 +13,11 @@ use stockdata_ports::{Dataset, FetchLogEntry, SeriesKey, SeriesSummary, StoreSta
 use crate::SCHEMA_VERSION;
 use crate::codec::{
     adjustment_from, adjustment_from_code, count_from, dataset_from, decimal_from, instant,
-    instant_from, interval_from, kind_from, label_from, opt_count_from,
-    opt_decimal_from as opt_dec, symbol_from, symbols_from,
+    instant_from, interval_from, kind_from, label_from, opt_count_from, opt_decimal_from,
+    symbol_from, symbols_from,
 };
 use crate::error::Fail;
-use crate::write::{Owner, SeriesRow, Span, series_id};
+use crate::write::{Instant, Owner, SeriesRow, Span, series_id};
 
 /// Symbols per `IN (...)` list of the news query.
 const SYMBOLS_PER_QUERY: usize = 200;
@@ -76,8 +76,7 @@ fn span_to_range((lo, hi): Span) -> Result<TimeRange, Fail> {
 /// The columns [`bar`] reads, in its order.
 macro_rules! bar_columns {
     () => {
-        "start, start_ns, open, high, low, close, volume, vwap, trades, \
-         provider, fetched, fetched_ns, feed, adjustment, via"
+        "start, start_ns, open, high, low, close, volume, vwap, trades, provenance"
     };
 }
 
@@ -96,7 +95,42 @@ const LAST_BAR_BEFORE: &str = concat!(
      ORDER BY start DESC, start_ns DESC LIMIT 1"
 );
 
-fn bar(r: &Row<'_>, key: &SeriesKey, map: &Providers) -> Result<Bar, Fail> {
+/// The provenances bars refer to, each read once per read of bars.
+struct BarProvenances<'c> {
+    st: CachedStatement<'c>,
+    providers: Providers,
+    synthetic: bool,
+    seen: HashMap<i64, Provenance>,
+}
+
+impl<'c> BarProvenances<'c> {
+    fn new(tx: &'c Connection, dataset: Dataset) -> Result<Self, Fail> {
+        Ok(Self {
+            st: tx.prepare_cached(
+                "SELECT provider, fetched, fetched_ns, feed, adjustment, via \
+                 FROM provenance WHERE id = ?1",
+            )?,
+            providers: providers(tx)?,
+            synthetic: dataset == Dataset::Sandbox,
+            seen: HashMap::new(),
+        })
+    }
+
+    fn get(&mut self, id: i64) -> Result<Provenance, Fail> {
+        if let Some(p) = self.seen.get(&id) {
+            return Ok(p.clone());
+        }
+        let mut rows = self.st.query([id])?;
+        let Some(r) = rows.next()? else {
+            return Err(Fail::bad(format!("no provenance {id}")));
+        };
+        let p = provenance(r, 0, &self.providers, self.synthetic)?;
+        self.seen.insert(id, p.clone());
+        Ok(p)
+    }
+}
+
+fn bar(r: &Row<'_>, key: &SeriesKey, provenances: &mut BarProvenances<'_>) -> Result<Bar, Fail> {
     Ok(Bar {
         symbol: key.symbol.clone(),
         interval: key.interval,
@@ -106,9 +140,9 @@ fn bar(r: &Row<'_>, key: &SeriesKey, map: &Providers) -> Result<Bar, Fail> {
         low: decimal_from(value(r, 4)?)?,
         close: decimal_from(value(r, 5)?)?,
         volume: count_from(value(r, 6)?)?,
-        vwap: opt_dec(value(r, 7)?)?,
+        vwap: opt_decimal_from(value(r, 7)?)?,
         trades: opt_count_from(value(r, 8)?)?,
-        provenance: provenance(r, 9, map, key.dataset == Dataset::Sandbox)?,
+        provenance: provenances.get(r.get(9)?)?,
     })
 }
 
@@ -121,13 +155,13 @@ pub(crate) fn bars(
     let Some(series) = series_id(&tx, &SeriesRow::of(key))? else {
         return Ok(Vec::new());
     };
-    let map = providers(&tx)?;
+    let mut provenances = BarProvenances::new(&tx, key.dataset)?;
     let (lo, hi) = (instant(range.start()), instant(range.end()));
     let mut st = tx.prepare_cached(BARS_IN_RANGE)?;
     let mut rows = st.query(params![series, lo.0, lo.1, hi.0, hi.1])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(bar(r, key, &map)?);
+        out.push(bar(r, key, &mut provenances)?);
     }
     Ok(out)
 }
@@ -141,12 +175,12 @@ pub(crate) fn last_bar_before(
     let Some(series) = series_id(&tx, &SeriesRow::of(key))? else {
         return Ok(None);
     };
-    let map = providers(&tx)?;
+    let mut provenances = BarProvenances::new(&tx, key.dataset)?;
     let t = instant(before);
     let mut st = tx.prepare_cached(LAST_BAR_BEFORE)?;
     let mut rows = st.query(params![series, t.0, t.1])?;
     match rows.next()? {
-        Some(r) => Ok(Some(bar(r, key, &map)?)),
+        Some(r) => Ok(Some(bar(r, key, &mut provenances)?)),
         None => Ok(None),
     }
 }
@@ -195,16 +229,16 @@ pub(crate) fn quote(
     Ok(Some(Quote {
         symbol: symbol.clone(),
         price: decimal_from(value(r, 0)?)?,
-        bid: opt_dec(value(r, 1)?)?,
+        bid: opt_decimal_from(value(r, 1)?)?,
         bid_size: opt_count_from(value(r, 2)?)?,
-        ask: opt_dec(value(r, 3)?)?,
+        ask: opt_decimal_from(value(r, 3)?)?,
         ask_size: opt_count_from(value(r, 4)?)?,
-        open: opt_dec(value(r, 5)?)?,
-        high: opt_dec(value(r, 6)?)?,
-        low: opt_dec(value(r, 7)?)?,
-        previous_close: opt_dec(value(r, 8)?)?,
-        change: opt_dec(value(r, 9)?)?,
-        change_percent: opt_dec(value(r, 10)?)?,
+        open: opt_decimal_from(value(r, 5)?)?,
+        high: opt_decimal_from(value(r, 6)?)?,
+        low: opt_decimal_from(value(r, 7)?)?,
+        previous_close: opt_decimal_from(value(r, 8)?)?,
+        change: opt_decimal_from(value(r, 9)?)?,
+        change_percent: opt_decimal_from(value(r, 10)?)?,
         volume: opt_count_from(value(r, 11)?)?,
         as_of: instant_from(r.get(12)?, r.get(13)?)?,
         provenance: provenance(r, 14, &map, dataset == Dataset::Sandbox)?,
@@ -213,7 +247,6 @@ pub(crate) fn quote(
 
 /// A candidate article of a news query: what it is ordered by, and its handle.
 type Candidate = (Instant, String, i64);
-type Instant = (i64, i64);
 
 pub(crate) fn news(
     conn: &mut Connection,
@@ -429,6 +462,13 @@ pub(crate) fn vacuum(conn: &mut Connection, file: bool) -> Result<(), Fail> {
             problems.join("; ")
         )));
     }
+    // Provenance no bar refers to any more (replaced or rewritten bars).
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "DELETE FROM provenance WHERE id NOT IN (SELECT provenance FROM bars)",
+        [],
+    )?;
+    tx.commit()?;
     conn.execute_batch("VACUUM")?;
     if file {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

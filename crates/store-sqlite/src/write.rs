@@ -187,7 +187,7 @@ fn upsert_bars_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO bars (series_id, start, start_ns, open, high, low, close, volume, vwap, \
          trades, provenance) VALUES ",
-   );
+    );
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for col in 1..=BAR_PARAMS {
@@ -250,13 +250,14 @@ fn provenance_ids(
     )?;
     let mut out = Vec::with_capacity(provenances.len());
     for p in provenances {
+        let (provider, via) = (id(ids, p.provider)?, p.via.map(|v| id(ids, v)).transpose()?);
         let values = params![
             p.fetched.0,
             p.fetched.1,
-            id(ids, p.provider)?,
+            provider,
             p.feed,
             p.adjustment,
-            p.via.map(|v| id(ids, v)).transpose()?,
+            via
         ];
         let found = {
             let mut rows = find.query(values)?;
@@ -764,7 +765,7 @@ fn provider_ids(tx: &Transaction<'_>, names: &Names) -> Result<Vec<i64>, Fail> {
 fn id(ids: &[i64], index: usize) -> Result<i64, Fail> {
     ids.get(index)
         .copied()
-        .ok_or_else(|| Fail::bad(format!("no provider id at {index}")))
+        .ok_or_else(|| Fail::bad(format!("no id at index {index}")))
 }
 
 fn log(tx: &Transaction<'_>, ids: &[i64], l: &LogRow) -> Result<(), Fail> {

@@ -430,6 +430,9 @@ async fn write(
     let covered = stored::final_part(span, now)
         .or_else(|| TimeRange::new(span.start(), span.start()).ok())
         .unwrap_or(span);
+    if stored::refuse_synthetic(layer, bars.iter().map(|b| &b.provenance)) {
+        return;
+    }
     let write = BarsWrite {
         key,
         covered,

@@ -422,18 +422,32 @@ impl NewsFetcher {
                         .rev()
                         .find(|a| a.outcome == Outcome::Ok)
                         .map_or(stored::STORE, |a| a.provider.clone());
+                    // Kept under the symbol asked about, whatever the article's own list says,
+                    // so the store finds it again by that symbol.
+                    let articles: Vec<NewsArticle> = articles
+                        .iter()
+                        .cloned()
+                        .map(|mut a| {
+                            if !a.symbols.contains(&symbol) {
+                                a.symbols.push(symbol.clone());
+                            }
+                            a
+                        })
+                        .collect();
                     let write = NewsWrite {
                         dataset: layer.dataset,
                         symbols: std::slice::from_ref(&symbol),
                         covered,
-                        articles,
+                        articles: &articles,
                         provider: &provider,
                         fetched_at: now,
                     };
-                    if let Err(e) = layer.store.write_news(write).await {
+                    if stored::refuse_synthetic(layer, articles.iter().map(|a| &a.provenance)) {
+                        // Not kept: see `refuse_synthetic`.
+                    } else if let Err(e) = layer.store.write_news(write).await {
                         tracing::warn!(error = %e, "could not keep the news in the store");
                     }
-                    let fresh = articles.clone();
+                    let fresh = articles;
                     report.result = read(layer, &symbol, range, per_symbol, fresh).await;
                     if covered_any.contains(&symbol) {
                         report.trail.insert(0, stored::hit());

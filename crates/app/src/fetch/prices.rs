@@ -116,6 +116,7 @@ impl PriceFetcher {
                 .filter_map(|r| r.result.as_ref().ok().cloned())
                 .collect();
             if !fresh.is_empty()
+                && !stored::refuse_synthetic(layer, fresh.iter().map(|q| &q.provenance))
                 && let Err(e) = layer.store.write_quotes(layer.dataset, &fresh).await
             {
                 tracing::warn!(error = %e, "could not keep the quotes in the store");

@@ -219,6 +219,23 @@ pub(super) fn store_error(e: &StoreError) -> stockdata_domain::FetchError {
     }
 }
 
+/// Whether records about to be kept as market data are synthetic (a sandbox source injected
+/// without `synthetic(true)`): they are then not kept, with a warning, so sandbox data can
+/// never come back as market data.
+pub(super) fn refuse_synthetic<'a>(
+    layer: &StoreLayer,
+    mut provenances: impl Iterator<Item = &'a stockdata_domain::Provenance>,
+) -> bool {
+    let refuse = layer.dataset == Dataset::Market && provenances.any(|p| p.synthetic);
+    if refuse {
+        tracing::warn!(
+            "synthetic records from a source not marked sandbox: not kept in the store as \
+             market data (build with synthetic(true) to keep them apart)"
+        );
+    }
+    refuse
+}
+
 /// Logs a store failure that is bypassed (the providers answer instead).
 pub(super) fn bypassed(e: &StoreError, what: &str) {
     tracing::warn!(error = %e, "the store failed while {what}; answering from the providers");

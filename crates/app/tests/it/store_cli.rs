@@ -548,8 +548,6 @@ fn a_path_holding_something_else_is_refused_and_left_byte_identical() {
 }
 
 #[test]
-#[ignore = "defect: a foreign WAL database whose content is only in its -wal file is \
-            checkpointed (main file rewritten, -wal deleted) before it is refused"]
 fn a_foreign_database_with_an_uncheckpointed_wal_is_left_byte_identical() {
     // Another program's database in WAL mode, left as a crash leaves it: its tables still in
     // the -wal file, its main file an empty database.

@@ -2,7 +2,7 @@
 
 use stockdata_domain::{Decimal, Timestamp};
 use stockdata_ports::{BarsWrite, Store};
-use stockdata_store_sqlite::SqliteStore;
+use stockdata_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::support::{daily, days, provider, some_bars};
 
@@ -54,4 +54,40 @@ async fn of_two_bars_with_one_start_in_one_write_the_later_wins() {
         .unwrap();
     let want: Vec<_> = first.iter().take(50).chain(&second).cloned().collect();
     assert_eq!(store.bars(&key, days(0, 150)).await.unwrap(), want);
+}
+
+#[tokio::test]
+async fn vacuum_drops_the_provenance_of_rewritten_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).unwrap();
+    let key = daily("AAPL");
+    let provenance_rows = || {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.query_row("SELECT count(*) FROM provenance", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+    };
+    let mut bars = some_bars(&key, 0, 100);
+    for round in 0..3 {
+        for b in &mut bars {
+            b.provenance.fetched_at = Timestamp::from_second(1_800_000_000 + round).unwrap();
+        }
+        store
+            .write_bars(BarsWrite {
+                key: &key,
+                covered: days(0, 100),
+                bars: &bars,
+                replace: false,
+                provider: &provider(),
+                fetched_at: Timestamp::now(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(provenance_rows(), 3);
+    store.vacuum().await.unwrap();
+    assert_eq!(provenance_rows(), 1);
+    assert_eq!(store.bars(&key, days(0, 100)).await.unwrap(), bars);
 }
