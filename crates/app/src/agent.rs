@@ -53,6 +53,15 @@ pub struct SymbolReport {
 }
 
 impl SymbolReport {
+    /// Whether nothing at all came back: no quote, no bar and no article (an empty news list
+    /// next to two failures is not "partly fetched").
+    #[must_use]
+    pub fn fetched_nothing(&self) -> bool {
+        self.quote.is_err()
+            && self.bars.as_ref().map_or(true, |s| s.bars.is_empty())
+            && self.news.as_ref().map_or(true, Vec::is_empty)
+    }
+
     /// Every error, by section (`quote`, `bars`, `news`).
     #[must_use]
     pub fn errors(&self) -> Vec<(&'static str, &FetchError)> {
@@ -224,10 +233,12 @@ impl StockDataAgent {
         let (mut complete, mut partial, mut failed) = (0, 0, 0);
         for chunk in watchlist.chunks(CHUNK) {
             for report in self.chunk(chunk, cancel, &ranges, &tick).await {
-                match report.errors().len() {
-                    0 => complete += 1,
-                    3 => failed += 1,
-                    _ => partial += 1,
+                if report.errors().is_empty() {
+                    complete += 1;
+                } else if report.fetched_nothing() {
+                    failed += 1;
+                } else {
+                    partial += 1;
                 }
                 on_symbol(report);
             }

@@ -1046,7 +1046,11 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
             let message = if inner.contains("unknown field") {
                 format!("{inner}: remove it or fix its spelling")
             } else {
+                // serde's type names mean nothing to a user editing TOML.
                 inner
+                    .replace("expected i64", "expected a whole number (no quotes)")
+                    .replace("expected f64", "expected a number (no quotes)")
+                    .replace("expected a boolean", "expected true or false (no quotes)")
             };
             ctx.invalid(&key, message)
         })?;

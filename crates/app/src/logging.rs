@@ -29,6 +29,24 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    subscriber_with_colour(config, level, writer, terminal, terminal)
+}
+
+/// [`subscriber`], with colour (ANSI escapes in readable lines) decided apart from the
+/// terminal: the binary turns it off for `NO_COLOR` and `TERM=dumb`.
+///
+/// # Errors
+/// As [`subscriber`].
+pub fn subscriber_with_colour<W>(
+    config: &LogConfig,
+    level: Option<&str>,
+    writer: W,
+    terminal: bool,
+    colour: bool,
+) -> Result<Box<dyn tracing::Subscriber + Send + Sync>, String>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     use tracing_subscriber::layer::SubscriberExt as _;
 
     let filter = EnvFilter::try_new(level.unwrap_or(&config.level)).map_err(|e| e.to_string())?;
@@ -54,7 +72,7 @@ where
             None,
             Some(
                 tracing_subscriber::fmt::layer()
-                    .with_ansi(terminal)
+                    .with_ansi(terminal && colour)
                     .with_target(false)
                     .with_writer(writer),
             ),

@@ -13,6 +13,15 @@ impl AgentArgs {
             Ok(s) => s,
             Err(e) => return usage(e),
         };
+        // No provider at all is a configuration error (exit 2, said once), not a run whose
+        // every symbol fails three times over.
+        let sd = &ctx.stockdata;
+        let mut any: Vec<_> = sd.prices().providers();
+        any.extend(sd.history().providers());
+        any.extend(sd.news().providers());
+        if let Err(exit) = super::require_providers("quotes, bars or news", sd, &any) {
+            return exit;
+        }
         if self.plan {
             let distinct: std::collections::HashSet<_> = symbols.iter().collect();
             let plan = stockdata_app::plan::agent_plan(&ctx.stockdata, distinct.len());

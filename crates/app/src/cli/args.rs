@@ -123,10 +123,10 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "FILE|-|SYM,SYM")]
     pub(crate) watchlist: Option<String>,
     /// First New York calendar date, inclusive (default: five years ago).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) from: Option<Date>,
     /// Last New York calendar date, inclusive (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,
     /// Bar width: 1m 5m 15m 30m 1h 1d 1w 1mo.
     #[arg(long, default_value = "1d")]
@@ -162,6 +162,26 @@ pub(crate) struct ExportArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+}
+
+/// A New York calendar date as `YYYY-MM-DD`, with a message that says so.
+pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
+    let t = text.trim();
+    let shaped = t.len() == 10
+        && t.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(format!(
+            "{text:?} is not a date: use YYYY-MM-DD, e.g. 2024-03-01"
+        ));
+    }
+    t.parse::<Date>()
+        .map_err(|_| format!("{text:?} is not a calendar date: use YYYY-MM-DD, e.g. 2024-03-01"))
 }
 
 pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, String> {
@@ -201,10 +221,10 @@ pub(crate) struct BarsArgs {
     pub(crate) symbols: Vec<Symbol>,
     /// First New York calendar date, inclusive (default: the last NYSE sessions: 1 for 1m and
     /// 5m, 5 for 15m and 30m, 21 for 1h, 63 for 1d, 252 for 1w, 1260 for 1mo).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) from: Option<Date>,
     /// Last New York calendar date, inclusive (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,
     /// Bar width: 1m 5m 15m 30m 1h 1d 1w 1mo.
     #[arg(long, default_value = "1d")]
@@ -221,10 +241,10 @@ pub(crate) struct NewsArgs {
     #[arg(required = true, value_parser = parse_symbol)]
     pub(crate) symbols: Vec<Symbol>,
     /// First New York calendar date, inclusive (default: 3 days ago).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) from: Option<Date>,
     /// Last New York calendar date, inclusive (default: today).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,
     /// At most this many articles.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]

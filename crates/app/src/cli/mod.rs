@@ -8,6 +8,8 @@ mod config_cmd;
 mod exit;
 mod news;
 pub(crate) mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod progress;
 mod providers;
 mod quote;
@@ -73,11 +75,33 @@ pub(crate) fn main() -> ExitCode {
     runtime.block_on(run(cli)).into()
 }
 
+/// Whether colour may be used at all: not with `NO_COLOR` set to anything non-empty
+/// (no-color.org), not on `TERM=dumb`.
+pub(crate) fn colour_allowed() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    !no_color && !dumb
+}
+
 /// The log filter `serve` uses when none is configured: its access log is on.
 const SERVE_DEFAULT_LEVEL: &str = "warn,stockdata::access=info";
 
 async fn run(cli: Cli) -> Exit {
     let Cli { global, command } = cli;
+    #[cfg(feature = "parquet")]
+    if global.format == Some(Format::Parquet)
+        && !matches!(
+            command,
+            Command::Store {
+                action: args::StoreAction::Export(_)
+            }
+        )
+    {
+        return usage(
+            "--format parquet is for `store export --output FILE` only: this command writes \
+             table, json, ndjson or csv",
+        );
+    }
     if let Command::Completions { shell } = &command {
         clap_complete::generate(
             *shell,
@@ -110,11 +134,12 @@ async fn run(cli: Cli) -> Exit {
         (false, _) => Some("trace"),
     };
     let bar = progress::BarSlot::default();
-    let subscriber = logging::subscriber(
+    let subscriber = logging::subscriber_with_colour(
         &config.log,
         level,
         progress::Stderr(bar.clone()),
         std::io::stderr().is_terminal(),
+        colour_allowed(),
     )
     .and_then(|s| tracing::subscriber::set_global_default(s).map_err(|e| e.to_string()));
     if let Err(e) = subscriber {

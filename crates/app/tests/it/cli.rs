@@ -507,3 +507,33 @@ fn a_watchlist_path_that_is_not_a_file_is_an_error_never_a_ticker() {
     );
     assert!(out.contains("\"symbol\":\"NVDA\""), "{out}");
 }
+
+#[test]
+fn mistakes_get_messages_a_person_can_act_on() {
+    // No provider at all: a configuration error said once, not a failed run.
+    let err = stderr(
+        stockdata().args(["--no-store", "agent", "--watchlist", "AAPL"]),
+        2,
+    );
+    assert_eq!(err.matches("no provider is configured").count(), 1, "{err}");
+    assert!(err.contains("FINNHUB_API_KEY"), "{err}");
+    // A date in another shape names the shape to use.
+    let err = stderr(&mut sandbox(&["bars", "AAPL", "--from", "2024/03/01"]), 2);
+    assert!(err.contains("use YYYY-MM-DD"), "{err}");
+    assert!(!err.contains("two digit integer"), "{err}");
+    // A quoted number in the config says what is expected in TOML's words.
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("stockdata.toml"),
+        "[agent]\nconcurrency = \"eight\"\n",
+    )
+    .unwrap();
+    let err = stderr(
+        stockdata()
+            .current_dir(dir.path())
+            .args(["--sandbox", "quote", "AAPL"]),
+        2,
+    );
+    assert!(err.contains("expected a whole number"), "{err}");
+    assert!(!err.contains("i64"), "{err}");
+}
