@@ -201,7 +201,7 @@ async fn execute(
         Format::Json
     });
     match &command {
-        Command::Providers => return providers::run(&config, global.sandbox),
+        Command::Providers => return providers::run(&config, global.sandbox, format),
         Command::Config {
             action: ConfigAction::Show,
         } => return config_cmd::show(&config, explicit_format),

@@ -5,13 +5,54 @@ use std::io::Write as _;
 use stockdata_app::StockData;
 use stockdata_app::config::Config;
 
+use super::output::Format;
 use super::{Exit, usage};
 
-pub(crate) fn run(config: &Config, sandbox: bool) -> Exit {
+pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
     let stockdata = match StockData::builder().config(config.clone()).build() {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
+    let note = |s: &stockdata_app::ProviderStatus| {
+        s.reason.clone().unwrap_or_else(|| {
+            if sandbox {
+                "sandbox (synthetic data)".into()
+            } else {
+                String::new()
+            }
+        })
+    };
+    if format != Format::Table {
+        // Machine formats: one object per provider (NDJSON: one per line; CSV: JSON too, the
+        // lists do not fit a cell).
+        let rows: Vec<serde_json::Value> = stockdata
+            .provider_status()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "provider": s.provider.as_str(),
+                    "configured": s.configured,
+                    "credentials": s.credentials,
+                    "limits": s.limits,
+                    "routed_for": s.routed_for,
+                    "note": note(s),
+                })
+            })
+            .collect();
+        let mut out = std::io::stdout().lock();
+        let written = if format == Format::Ndjson {
+            rows.iter().try_for_each(|r| writeln!(out, "{r}"))
+        } else {
+            writeln!(out, "{:#}", serde_json::Value::Array(rows))
+        };
+        return match written {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("stockdata: cannot write output: {e}");
+                Exit::Failed
+            }
+            _ => Exit::Ok,
+        };
+    }
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
     table.set_header([
@@ -29,13 +70,7 @@ pub(crate) fn run(config: &Config, sandbox: bool) -> Exit {
             if s.credentials { "present" } else { "absent" }.to_owned(),
             s.limits.join(", "),
             s.routed_for.join(", "),
-            s.reason.clone().unwrap_or_else(|| {
-                if sandbox {
-                    "sandbox (synthetic data)".into()
-                } else {
-                    String::new()
-                }
-            }),
+            note(s),
         ]);
     }
     let _ = writeln!(std::io::stdout().lock(), "{table}");

@@ -272,10 +272,28 @@ fn a_config_error_names_key_and_origin_and_exits_2() {
 fn providers_show_credentials_never_their_value() {
     let mut cmd = stockdata();
     cmd.env("FINNHUB_API_KEY", "fh-secret-value-123")
-        .arg("providers");
+        .args(["providers", "--format", "table"]);
     let out = stdout(&mut cmd, 0);
     assert!(!out.contains("fh-secret-value-123"));
     insta::assert_snapshot!(out);
+    // Not on a terminal and no --format: JSON, as everywhere else.
+    let mut cmd = stockdata();
+    cmd.env("FINNHUB_API_KEY", "fh-secret-value-123")
+        .arg("providers");
+    let out = stdout(&mut cmd, 0);
+    assert!(!out.contains("fh-secret-value-123"));
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let finnhub = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["provider"] == "finnhub")
+        .unwrap();
+    assert_eq!(finnhub["configured"], true);
+    assert_eq!(finnhub["credentials"], true);
+    assert_eq!(finnhub["limits"][0], "60/min");
+    let ndjson = stdout(stockdata().args(["providers", "--format", "ndjson"]), 0);
+    assert_eq!(ndjson.lines().count(), 4, "{ndjson}");
 }
 
 #[test]
