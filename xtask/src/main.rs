@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod fuzz;
+mod parquet;
 mod schemathesis;
 
 const USAGE: &str = "\
@@ -25,6 +26,9 @@ tasks:
              ([--seconds N] per target, default 7; [--target NAME]...; ~80 s for all)
   schemathesis  fuzz docs/openapi.yaml against a live `stockdata --sandbox serve`
              (Schemathesis, pinned in ci/schemathesis/requirements.txt; needs python3)
+  parquet    the Parquet writer's tests, then `store export --format parquet` (feature
+             parquet) of 20 sandbox years read back by pandas and polars, every value held
+             to the CSV export (pinned in ci/parquet/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Some("test") => test(&[]),
         Some("contract") => contract(),
         Some("schemathesis") => schemathesis::run(),
+        Some("parquet") => parquet::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
@@ -75,6 +80,7 @@ fn ci() -> Result {
     test(&[])?;
     fuzz::run(&["--seed".to_owned(), CI_FUZZ_SEED.to_owned()])?;
     schemathesis::run()?;
+    parquet::run()?;
     Ok(())
 }
 
@@ -99,6 +105,21 @@ fn lint() -> Result {
             "stockdata-app",
             "--features",
             "otel",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    // So must the Parquet export (`store export --format parquet`).
+    step(
+        "clippy (feature parquet)",
+        cargo(&[
+            "clippy",
+            "--locked",
+            "-p",
+            "stockdata-app",
+            "--features",
+            "parquet",
             "--",
             "-D",
             "warnings",

@@ -35,6 +35,16 @@ pub(crate) enum Format {
     Ndjson,
     /// Comma-separated values with a header row.
     Csv,
+    /// Apache Parquet, for `store export --output FILE` only.
+    #[cfg(feature = "parquet")]
+    Parquet,
+}
+
+/// The error of a writer here given `--format parquet`, which the CLI refuses for every command
+/// but `store export` (whose Parquet writer is `cli::parquet`).
+#[cfg(feature = "parquet")]
+fn parquet_elsewhere() -> io::Error {
+    io::Error::other("--format parquet is written by `store export --output FILE` only")
 }
 
 /// `text` safe for a terminal cell: control characters (escape sequences, tabs, newlines,
@@ -326,6 +336,8 @@ fn write_records<T, const N: usize>(
             }
             writeln!(buf, "{table}")?;
         }
+        #[cfg(feature = "parquet")]
+        Format::Parquet => return Err(parquet_elsewhere()),
     }
     out.write_all(&buf)
 }
@@ -482,6 +494,8 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             )?,
             Format::Csv => csv_line(&mut *out, SUMMARY_FIELDS, false)?,
             Format::Ndjson | Format::Table => {}
+            #[cfg(feature = "parquet")]
+            Format::Parquet => return Err(parquet_elsewhere()),
         }
         Ok(Self {
             out,
@@ -523,6 +537,8 @@ impl<'w, W: Write> AgentWriter<'w, W> {
                 self.csv_safe,
             )?,
             Format::Table => self.rows.push(summary_row(report)),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => return Err(parquet_elsewhere()),
         }
         self.written += 1;
         Ok(())
@@ -551,6 +567,8 @@ impl<'w, W: Write> AgentWriter<'w, W> {
                 writeln!(self.out)
             }
             Format::Csv => Ok(()),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Err(parquet_elsewhere()),
             Format::Table => {
                 let mut table = comfy_table::Table::new();
                 table.load_preset(comfy_table::presets::NOTHING);
@@ -712,6 +730,8 @@ mod tests {
                 }
                 writeln!(out, "{table}").unwrap();
             }
+            #[cfg(feature = "parquet")]
+            Format::Parquet => unreachable!("the old writers had no parquet"),
         }
         out
     }

@@ -142,6 +142,12 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
     if format == Format::Table {
         return usage("store export writes csv, json or ndjson: pass --format csv|json|ndjson");
     }
+    #[cfg(feature = "parquet")]
+    if format == Format::Parquet && args.output.is_none() {
+        return usage(
+            "--format parquet writes a file: pass --output FILE (parquet never goes to stdout)",
+        );
+    }
     let series = match store.series().await {
         Ok(s) => s,
         Err(e) => return failed(&e),
@@ -157,6 +163,12 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
         .filter(|s| args.symbol.is_empty() || args.symbol.contains(&s.key.symbol))
         .filter(|s| args.interval.is_none_or(|i| i == s.key.interval))
         .collect();
+    #[cfg(feature = "parquet")]
+    if format == Format::Parquet
+        && let Some(path) = &args.output
+    {
+        return parquet(store, &picked, path).await;
+    }
     let mut sink: Box<dyn std::io::Write> = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
@@ -220,4 +232,28 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
     }
     eprintln!("stockdata: exported {rows} bars of {} series", picked.len());
     Exit::Ok
+}
+
+/// `store export --format parquet --output FILE`.
+#[cfg(feature = "parquet")]
+async fn parquet(
+    store: &dyn Store,
+    picked: &[stockdata_app::ports::SeriesSummary],
+    path: &std::path::Path,
+) -> Exit {
+    use super::parquet::{Failure, export};
+    match export(store, picked, path).await {
+        Ok(done) => {
+            eprintln!(
+                "stockdata: exported {} bars of {} series to {} (decimals at scale {})",
+                done.rows,
+                picked.len(),
+                path.display(),
+                done.scale
+            );
+            Exit::Ok
+        }
+        Err(Failure::Output(e)) => usage(e),
+        Err(Failure::Export(e)) => failed(&e),
+    }
 }
