@@ -158,7 +158,9 @@ async fn run(cli: Cli) -> Exit {
     }
 
     let mut sandbox = None;
-    if global.sandbox {
+    // Offline sends nothing: the simulator is not started (the sandbox's data in the store is
+    // still the one read).
+    if global.sandbox && !global.offline {
         let sb = match Sandbox::start(
             SandboxConfig::new(Arc::clone(&clock)),
             SocketAddr::from(([127, 0, 0, 1], 0)),

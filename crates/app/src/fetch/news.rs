@@ -213,19 +213,24 @@ impl NewsFetcher {
                     .await
             }
             None => {
-                self.fetch_each(symbols, range, per_symbol, self.merge)
+                self.fetch_each(symbols, range, per_symbol, self.merge, &HashSet::new())
                     .await
             }
         }
     }
 
     /// News for each symbol from the providers, the store left aside.
+    ///
+    /// `kept`: symbols whose news the store already holds. Under [`NewsMerge::Budget`] such a
+    /// symbol is answered by the first provider that answers at all: "nothing new since the
+    /// last fetch" is an answer, not a reason to ask every other provider.
     async fn fetch_each(
         &self,
         symbols: &[Symbol],
         range: TimeRange,
         per_symbol: usize,
         merge: NewsMerge,
+        kept: &HashSet<Symbol>,
     ) -> HashMap<Symbol, NewsReport> {
         let distinct = distinct(symbols);
         let mut acc: HashMap<Symbol, NewsAcc> = distinct
@@ -242,6 +247,7 @@ impl NewsFetcher {
                     acc.get(*s).is_none_or(|a| match merge {
                         NewsMerge::All => true,
                         NewsMerge::First => !a.any_ok,
+                        NewsMerge::Budget if kept.contains(*s) => !a.any_ok,
                         NewsMerge::Budget => a.articles.is_empty(),
                     })
                 })
@@ -397,7 +403,9 @@ impl NewsFetcher {
             let Ok(span) = TimeRange::new(since.min(end), end) else {
                 continue;
             };
-            let fetched = self.fetch_each(&group, span, per_symbol, merge).await;
+            let fetched = self
+                .fetch_each(&group, span, per_symbol, merge, &covered_any)
+                .await;
             for symbol in group {
                 let Some(mut report) = fetched.get(&symbol).cloned() else {
                     continue;

@@ -550,3 +550,73 @@ async fn sandbox_data_never_answers_a_market_query() {
     );
     assert_eq!(market.asked().len(), 2);
 }
+
+/// A second news provider that only counts what it is asked.
+#[derive(Debug)]
+struct Second {
+    caps: Capabilities,
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl NewsSource for Second {
+    fn provider(&self) -> ProviderId {
+        ProviderId::from_static("second")
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    async fn news(&self, _query: &NewsQuery) -> Result<Vec<NewsArticle>, FetchError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn nothing_new_since_the_last_fetch_asks_no_second_provider() {
+    let clock = Hands::at("2024-03-05T22:00:00Z");
+    let market = Market::new(&clock);
+    market
+        .articles
+        .lock()
+        .unwrap()
+        .push(article("a", "2024-03-05T20:00:00Z"));
+    let second = Arc::new(Second {
+        caps: Capabilities::single_symbol(),
+        asked: AtomicUsize::new(0),
+    });
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let sd = StockData::builder()
+        .clock(Arc::clone(&clock) as Arc<dyn Clock>)
+        .news_source(Arc::clone(&market) as Arc<dyn NewsSource>)
+        .news_source(Arc::clone(&second) as Arc<dyn NewsSource>)
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .build()
+        .unwrap();
+    let range = TimeRange::new(ts("2024-03-03T00:00:00Z"), ts("2024-03-06T00:00:00Z")).unwrap();
+    let aapl = [sym("AAPL")];
+    let first = sd.news().news_for_each(&aapl, range, 10).await;
+    assert_eq!(first[&sym("AAPL")].result.as_ref().unwrap().len(), 1);
+    assert_eq!(
+        second.asked.load(Ordering::SeqCst),
+        0,
+        "the first provider answered"
+    );
+    // An hour later nothing was published: the first provider's empty answer is the answer.
+    clock.set("2024-03-05T23:00:00Z");
+    let again = sd.news().news_for_each(&aapl, range, 10).await;
+    let report = &again[&sym("AAPL")];
+    assert_eq!(
+        report.result.as_ref().unwrap().len(),
+        1,
+        "the stored article"
+    );
+    assert_eq!(
+        market.news_asked.lock().unwrap().len(),
+        2,
+        "asked since the last fetch"
+    );
+    assert_eq!(second.asked.load(Ordering::SeqCst), 0, "{:?}", report.trail);
+}

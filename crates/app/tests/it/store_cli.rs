@@ -75,8 +75,8 @@ impl Run {
             .find(|l| l.contains("stockdata_stats"))
             .unwrap_or_else(|| panic!("no --stats line:\n{}", self.stderr));
         let stats: Value = serde_json::from_str(line).unwrap();
+        // Empty when no provider was even built (`--offline` starts no simulator).
         let http = stats["stockdata_stats"]["http"].as_object().unwrap();
-        assert!(!http.is_empty(), "{line}");
         http.values().map(|p| p["requests"].as_u64().unwrap()).sum()
     }
 }

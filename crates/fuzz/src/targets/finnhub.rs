@@ -31,11 +31,30 @@ pub(crate) const ERRORS: Target = Target {
 
 fn quote(input: &[u8]) -> Result<(), String> {
     match wire::parse_quote(input) {
-        Ok(w) => expect_kinds(
-            "fh_quote",
-            finnhub::to_quote(&sym(), &w, prov()),
-            &[ErrorKind::Malformed, ErrorKind::UnknownSymbol],
-        ),
+        Ok(w) => {
+            let quote = finnhub::to_quote(&sym(), &w, prov());
+            if let Ok(q) = &quote {
+                // A quote is never priced zero, and Finnhub's zero session fields are "none".
+                let zero = |d: Option<stockdata_domain::Decimal>| d.is_some_and(|d| d.is_zero());
+                if q.price.is_zero()
+                    || [q.open, q.high, q.low, q.previous_close]
+                        .into_iter()
+                        .any(zero)
+                {
+                    return Err(format!("a zero came through as a price: {q:?}"));
+                }
+            }
+            expect_kinds(
+                "fh_quote",
+                quote,
+                // A zero price with a time is no quote: `NoData`, so another provider is asked.
+                &[
+                    ErrorKind::Malformed,
+                    ErrorKind::UnknownSymbol,
+                    ErrorKind::NoData,
+                ],
+            )
+        }
         Err(e) => expect_kinds("fh_quote parse", Err::<(), _>(e), MALFORMED),
     }
 }
