@@ -72,7 +72,12 @@ pub fn check_bars(bars: &[Bar]) -> Vec<Finding> {
                 previous: prev.start,
                 start: next.start,
             });
-        } else if prev.interval == Interval::Day1 && next.interval == Interval::Day1 {
+        } else if prev.interval == Interval::Day1
+            && next.interval == Interval::Day1
+            // Bars a day apart (23 to 25 hours across a DST change) leave no day out: only
+            // longer steps need the calendar (and the time zone lookups it takes).
+            && prev.start.duration_until(next.start) > jiff::SignedDuration::from_hours(25)
+        {
             trading_day_gaps(
                 new_york_date(prev.start),
                 new_york_date(next.start),

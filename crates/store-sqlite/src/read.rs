@@ -30,9 +30,30 @@ fn providers(conn: &Connection) -> Result<Providers, Fail> {
     let mut rows = st.query([])?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
-        out.insert(r.get(0)?, ProviderId::new(r.get::<_, String>(1)?));
+        out.insert(r.get(0)?, interned(r.get::<_, String>(1)?));
     }
     Ok(out)
+}
+
+/// Provider names kept for the life of the process, so every stored bar's `ProviderId` is a
+/// borrowed `&'static str` (cloned without allocating, once per bar read). A store names a
+/// handful of providers; past [`MAX_INTERNED`] names (a hostile file), ids are owned instead.
+const MAX_INTERNED: usize = 64;
+
+fn interned(name: String) -> ProviderId {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return ProviderId::from_static(known);
+    }
+    if names.len() >= MAX_INTERNED {
+        return ProviderId::new(name);
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.push(leaked);
+    ProviderId::from_static(leaked)
 }
 
 fn provider(map: &Providers, id: i64) -> Result<ProviderId, Fail> {

@@ -187,6 +187,10 @@ fn restated(stored: &Bar, fresh: &Bar) -> bool {
 
 /// `fresh` bars over `stored` ones with the same start, inside `wanted`, oldest first.
 fn overlay(mut stored: Vec<Bar>, fresh: &[Bar], wanted: TimeRange) -> Vec<Bar> {
+    if fresh.is_empty() {
+        // The store answers in order, one bar per start.
+        return stored;
+    }
     stored.extend(fresh.iter().filter(|b| wanted.contains(b.start)).cloned());
     // Stable sort: for one start the fresh bar comes last; keep it.
     stored.sort_by_key(|b| b.start);
