@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::{Result, cargo, root, step};
+use crate::{Result, cargo, step};
 
 /// Symbols per serverless request (the serve limit): the agent's minimum request count is
 /// three per batch (quotes, bars, news).
@@ -24,10 +24,6 @@ const SECTIONS: &[&str] = &[
     "throughput",
     "store",
 ];
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
 
 struct Killed(Child);
 
@@ -178,7 +174,7 @@ pub(crate) fn run(extra: &[String]) -> Result {
         return Err(format!("--only {o:?}: name one of {}", SECTIONS.join(", ")));
     }
     let want = |section: &str| only.is_none_or(|o| o == section);
-    let target = target_dir();
+    let target = crate::venv::target_dir();
     let out_dir = target.join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut report = String::new();
@@ -591,7 +587,7 @@ fn throughput(
         "| stage | ms | M rows/s | verdict |\n|---|---|---|---|"
     );
     let mut stages = Vec::new();
-    let criterion = criterion_results(&target_dir().join("criterion"));
+    let criterion = criterion_results(&crate::venv::target_dir().join("criterion"));
     for (_, function, mean_ns, _) in criterion.iter().filter(|c| c.0.starts_with("bars ")) {
         let rows_per_s = ROWS / (mean_ns / 1e9);
         let judged = function == "body to csv";
@@ -1069,7 +1065,7 @@ fn store(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result
         let id = id.to_lowercase();
         id.contains("insert") || id.contains("sync") || id.contains("write")
     };
-    let benches = criterion_since(&target_dir().join("criterion"), since);
+    let benches = criterion_since(&crate::venv::target_dir().join("criterion"), since);
     let mut store_bench = Vec::new();
     for (id, mean_ns, elements) in &benches {
         let judged = writes(id);

@@ -8,6 +8,7 @@ mod bench;
 mod fuzz;
 mod parquet;
 mod schemathesis;
+mod venv;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{Result, cargo, root, step};
+use crate::{Result, cargo, root, step, venv};
 
 /// The instant the sync pretends it is: the sandbox's data and every `fetched_at`.
 const NOW: &str = "2024-03-08T21:30:00Z";
@@ -28,46 +28,10 @@ const SYMBOLS: [&str; 3] = ["AAPL", "MSFT", "BRK.B"];
 const FROM: &str = "2004-01-01";
 const TO: &str = "2024-03-08";
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
-
-fn venv_bin(venv: &Path, name: &str) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    } else {
-        venv.join("bin").join(name)
-    }
-}
-
 /// The venv's `python`, installing the pinned requirements when they changed.
 fn python(venv: &Path, requirements: &Path) -> Result<PathBuf> {
-    let python = venv_bin(venv, "python");
-    if !python.exists() {
-        let mut create = Command::new("python3");
-        create.args(["-m", "venv"]).arg(venv);
-        step("python venv", create)
-            .map_err(|e| format!("{e}: python3 with venv is required (Debian: python3-venv)"))?;
-    }
-    let wanted = std::fs::read_to_string(requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let installed = venv.join("requirements.installed.txt");
-    if std::fs::read_to_string(&installed).ok().as_deref() != Some(wanted.as_str()) {
-        let mut pip = Command::new(&python);
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--requirement",
-        ])
-        .arg(requirements);
-        step("pip install (ci/parquet/requirements.txt)", pip)?;
-        std::fs::write(&installed, &wanted).map_err(|e| format!("{}: {e}", installed.display()))?;
-    }
-    Ok(python)
+    venv::ensure(venv, requirements, "ci/parquet/requirements.txt")?;
+    Ok(venv::bin(venv, "python"))
 }
 
 /// `stockdata` on the store in `work`, with nothing of the caller's configuration.
@@ -105,7 +69,7 @@ fn expect_exit(name: &str, mut cmd: Command, code: i32) -> Result {
 pub(crate) fn run() -> Result {
     let started = Instant::now();
     let root = root();
-    let target = target_dir();
+    let target = venv::target_dir();
     let work = target.join("parquet");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let python = python(

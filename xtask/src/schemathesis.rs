@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, root, step};
+use crate::{Result, cargo, root, step, venv};
 
 /// Same seed, same cases: a failure reproduces.
 const SEED: &str = "7";
@@ -34,46 +34,10 @@ const MAX_EXAMPLES: &str = "300";
 /// How long the server may take to say where it listens and to answer `/readyz`.
 const START_WITHIN: Duration = Duration::from_secs(60);
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
-}
-
-fn venv_bin(venv: &Path, name: &str) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    } else {
-        venv.join("bin").join(name)
-    }
-}
-
 /// The venv's `schemathesis`, installing the pinned requirements when they changed.
 fn schemathesis(venv: &Path, requirements: &Path) -> Result<PathBuf> {
-    let python = venv_bin(venv, "python");
-    if !python.exists() {
-        let mut create = Command::new("python3");
-        create.args(["-m", "venv"]).arg(venv);
-        step("python venv", create)
-            .map_err(|e| format!("{e}: python3 with venv is required (Debian: python3-venv)"))?;
-    }
-    let wanted = std::fs::read_to_string(requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let installed = venv.join("requirements.installed.txt");
-    if std::fs::read_to_string(&installed).ok().as_deref() != Some(wanted.as_str()) {
-        let mut pip = Command::new(&python);
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--requirement",
-        ])
-        .arg(requirements);
-        step("pip install (ci/schemathesis/requirements.txt)", pip)?;
-        std::fs::write(&installed, &wanted).map_err(|e| format!("{}: {e}", installed.display()))?;
-    }
-    Ok(venv_bin(venv, "schemathesis"))
+    venv::ensure(venv, requirements, "ci/schemathesis/requirements.txt")?;
+    Ok(venv::bin(venv, "schemathesis"))
 }
 
 /// Kills the server when dropped, on every path out of [`run`].
@@ -183,7 +147,7 @@ fn wait_ready(addr: &str, server: &mut Server, log: &Path) -> Result {
 
 pub(crate) fn run() -> Result {
     let root = root();
-    let target = target_dir();
+    let target = venv::target_dir();
     let work = target.join("schemathesis");
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let st = schemathesis(
