@@ -306,3 +306,37 @@ fn provider_sections_must_be_named_exactly() {
     let config = from_toml("[routing]\nquotes = [\" finnhub \"]\n", &path).unwrap();
     assert_eq!(config.routing.quotes, [finnhub::ID]);
 }
+
+#[test]
+fn store_and_cache_settings_read_from_file_and_environment() {
+    let (src, _dir) = sources(
+        Some("[store]\npath = \"/data/s.sqlite\"\n\n[cache]\nquotes_ttl = \"2m\"\nnews_ttl = 90\n"),
+        &[
+            ("STOCKDATA__STORE__ENABLED", "false"),
+            ("STOCKDATA__CACHE__NEWS_TTL", "1h 30m"),
+        ],
+    );
+    let config = load(&src).unwrap();
+    assert_eq!(config.store.path, Some(PathBuf::from("/data/s.sqlite")));
+    assert!(!config.store.enabled, "the environment switches it off");
+    assert_eq!(config.cache.quotes_ttl, std::time::Duration::from_secs(120));
+    assert_eq!(config.cache.news_ttl, std::time::Duration::from_secs(5400));
+    // Defaults: on, the platform path, 15 s and 5 min.
+    let (src, _dir) = sources(None, &[]);
+    let config = load(&src).unwrap();
+    assert!(config.store.enabled);
+    assert_eq!(config.store.path, None);
+    assert_eq!(config.cache.quotes_ttl, std::time::Duration::from_secs(15));
+    // Mistakes name the key and say what to write.
+    for (text, key) in [
+        ("[cache]\nquotes_ttl = \"soon\"\n", "cache.quotes_ttl"),
+        ("[cache]\nnews_ttl = 100000\n", "cache.news_ttl"),
+        ("[store]\nbusy_timeout_ms = -1\n", "store.busy_timeout_ms"),
+    ] {
+        let (src, _dir) = sources(Some(text), &[]);
+        let (k, _, message) = invalid(load(&src));
+        assert_eq!(k, key, "{message}");
+    }
+    let (src, _dir) = sources(None, &[("STOCKDATA__STORE__ENABLED", "maybe")]);
+    assert!(load(&src).is_err());
+}
