@@ -16,7 +16,8 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 use jiff::fmt::temporal::DateTimePrinter;
 use serde::Serialize;
-use stockdata_app::domain::{Bar, NewsArticle, Quote};
+use stockdata_app::domain::time::new_york_date;
+use stockdata_app::domain::{Bar, Decimal, NewsArticle, Quote};
 use stockdata_app::logging::RunId;
 use stockdata_app::records::{
     BAR_FIELDS, Field, FieldValue, NEWS_FIELDS, QUOTE_FIELDS, agent_symbol, bar_fields, csv_cells,
@@ -436,6 +437,20 @@ const SUMMARY_FIELDS: [&str; 8] = [
     "provider",
 ];
 
+/// The close of the last session before the quote's own (the quote's session bar closes at the
+/// quote's price, so showing it says nothing); without a quote, the last bar's close.
+fn last_close(s: &SymbolReport, q: Option<&Quote>) -> Option<Decimal> {
+    let bars = &s.bars.as_ref().ok()?.bars;
+    let Some(q) = q else {
+        return bars.last().map(|b| b.close);
+    };
+    let session = new_york_date(q.as_of);
+    bars.iter()
+        .rev()
+        .find(|b| new_york_date(b.start) < session)
+        .map(|b| b.close)
+}
+
 fn summary_row(s: &SymbolReport) -> Vec<String> {
     let q = s.quote.as_ref().ok();
     vec![
@@ -443,11 +458,8 @@ fn summary_row(s: &SymbolReport) -> Vec<String> {
         q.map(|q| q.price.normalize().to_string())
             .unwrap_or_default(),
         text(q.and_then(|q| q.change_percent)),
-        s.bars
-            .as_ref()
-            .ok()
-            .and_then(|b| b.bars.last())
-            .map(|b| b.close.normalize().to_string())
+        last_close(s, q)
+            .map(|c| c.normalize().to_string())
             .unwrap_or_default(),
         s.bars
             .as_ref()

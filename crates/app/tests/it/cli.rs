@@ -555,3 +555,42 @@ fn mistakes_get_messages_a_person_can_act_on() {
     assert!(err.contains("expected a whole number"), "{err}");
     assert!(!err.contains("i64"), "{err}");
 }
+
+#[test]
+fn the_agent_summary_shows_the_close_before_the_quotes_session() {
+    let out = stdout(
+        &mut sandbox(&["agent", "--watchlist", "AAPL,MSFT", "--format", "csv"]),
+        0,
+    );
+    let bars = stdout(
+        &mut sandbox(&[
+            "bars",
+            "AAPL",
+            "--from",
+            "2024-03-07",
+            "--to",
+            "2024-03-08",
+            "--format",
+            "csv",
+        ]),
+        0,
+    );
+    // Thursday's close: the session before Friday's, whose close is the quote's price.
+    let thursday = bars
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(6)
+        .unwrap()
+        .to_owned();
+    let row: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("AAPL,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let (price, last_close) = (row[1], row[3]);
+    assert_eq!(last_close, thursday, "{out}");
+    assert_ne!(last_close, price, "{out}");
+}
