@@ -14,7 +14,13 @@ use super::output::Format;
 /// Market data (quotes, OHLCV bars, company news) from Alpha Vantage, Finnhub, Alpaca and your
 /// serverless fetcher, as one typed stream.
 #[derive(Debug, Parser)]
-#[command(name = "stockdata", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "stockdata",
+    version,
+    propagate_version = true,
+    after_help = TOP_HELP,
+    max_term_width = 100
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -22,8 +28,31 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// Examples, the environment and the exit codes, under `stockdata --help`.
+const TOP_HELP: &str = "\
+Examples:
+  stockdata --sandbox agent --watchlist AAPL,MSFT,NVDA   try it: synthetic data, no keys
+  stockdata quote AAPL MSFT BRK.B
+  stockdata bars AAPL --from 2024-01-02 --format csv > aapl.csv
+  stockdata sync --watchlist watchlist.txt --from 2005-01-01
+  stockdata bars AAPL --from 2005-01-01 --offline
+
+Environment:
+  ALPHAVANTAGE_API_KEY, FINNHUB_API_KEY          provider keys
+  APCA_API_KEY_ID, APCA_API_SECRET_KEY           Alpaca's key pair
+  STOCKDATA_SERVERLESS_TOKEN                     your serverless fetcher's token
+  STOCKDATA_CONFIG                               the config file (default ./stockdata.toml)
+  STOCKDATA__SECTION__KEY                        any config key (STOCKDATA__AGENT__CONCURRENCY=8)
+  NO_COLOR                                       no colour in log lines
+
+Exit codes:
+  0 everything fetched   2 usage or configuration error   3 partial   4 nothing fetched
+
+`stockdata providers` says what each provider needs; README.md has the rest.";
+
 /// Options every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Config file (default: $STOCKDATA_CONFIG, else ./stockdata.toml if present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -77,12 +106,40 @@ fn provider_names() -> PossibleValuesParser {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Latest quotes.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata quote AAPL MSFT BRK.B\n",
+            "  stockdata quote - < watchlist.txt --format csv",
+        )
+    )]
     Quote(QuoteArgs),
     /// Historical OHLCV bars.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata bars AAPL --from 2024-01-02 --to 2024-03-08 --format csv\n",
+            "  stockdata bars MSFT --interval 5m\n",
+            "  stockdata bars AAPL --from 2005-01-01 --offline",
+        )
+    )]
     Bars(BarsArgs),
     /// Company news.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata news NVDA --from 2024-03-01 --limit 20 --format ndjson",
+        )
+    )]
     News(NewsArgs),
     /// Quotes, recent daily bars and news for every symbol of a watchlist.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata agent --watchlist watchlist.txt --format json > report.json\n",
+            "  stockdata agent --watchlist AAPL,MSFT --plan",
+        )
+    )]
     Agent(AgentArgs),
     /// What is configured, each provider's limits, and why one is skipped.
     Providers,
@@ -105,6 +162,13 @@ pub(crate) enum Command {
     },
     /// Backfill the store: history for every symbol, committed symbol by symbol; a rerun
     /// fetches only what is missing.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata sync --watchlist watchlist.txt --from 2005-01-01\n",
+            "  stockdata sync AAPL MSFT --interval 1h --from 2024-01-01",
+        )
+    )]
     Sync(SyncArgs),
     /// The local store: what it holds, exporting it, compacting it.
     Store {

@@ -328,6 +328,24 @@ fn completions_and_help() {
     ] {
         let help = stdout(stockdata().args([sub, "--help"]), 0);
         assert!(help.contains("Usage: stockdata"), "{sub}: {help}");
+        assert!(help.contains("Global options:"), "{sub}: {help}");
+    }
+    // Help for people: what it is, examples, the environment and the exit codes.
+    let top = stdout(stockdata().arg("--help"), 0);
+    assert!(top.starts_with("Market data"), "{top}");
+    assert!(!top.contains("Composition root"), "{top}");
+    for part in [
+        "Examples:",
+        "Environment:",
+        "FINNHUB_API_KEY",
+        "NO_COLOR",
+        "Exit codes:",
+    ] {
+        assert!(top.contains(part), "{part}: {top}");
+    }
+    for sub in ["quote", "bars", "news", "agent", "sync"] {
+        let help = stdout(stockdata().args([sub, "--help"]), 0);
+        assert!(help.contains("Examples:\n  stockdata "), "{sub}: {help}");
     }
 }
 
