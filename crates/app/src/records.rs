@@ -126,8 +126,10 @@ pub struct Field<'a> {
     pub name: &'static str,
     /// Its value.
     pub value: FieldValue<'a>,
-    /// Whether CSV and the table have the column (JSON always has the field).
+    /// Whether CSV and the table have the column.
     pub csv: bool,
+    /// Whether JSON and NDJSON have the field.
+    pub json: bool,
 }
 
 const fn both<'a>(name: &'static str, value: FieldValue<'a>) -> Field<'a> {
@@ -135,6 +137,7 @@ const fn both<'a>(name: &'static str, value: FieldValue<'a>) -> Field<'a> {
         name,
         value,
         csv: true,
+        json: true,
     }
 }
 
@@ -143,6 +146,18 @@ const fn json_only<'a>(name: &'static str, value: FieldValue<'a>) -> Field<'a> {
         name,
         value,
         csv: false,
+        json: true,
+    }
+}
+
+/// A CSV column whose JSON field sits elsewhere in the record (CSV columns are only ever
+/// appended; JSON keeps its field order).
+const fn csv_only<'a>(name: &'static str, value: FieldValue<'a>) -> Field<'a> {
+    Field {
+        name,
+        value,
+        csv: true,
+        json: false,
     }
 }
 
@@ -303,7 +318,7 @@ impl From<&Bar> for BarRecord {
 }
 
 /// Bar columns, in order.
-pub const BAR_FIELDS: [&str; 12] = [
+pub const BAR_FIELDS: [&str; 13] = [
     "symbol",
     "interval",
     "start",
@@ -316,13 +331,16 @@ pub const BAR_FIELDS: [&str; 12] = [
     "trades",
     "provider",
     "synthetic",
+    "adjustment",
 ];
 
-/// A bar's fields in output order (the [`BarRecord`] shape; `adjustment` is JSON only, and
-/// left out where none was noted).
+/// A bar's fields in output order (the [`BarRecord`] shape). `adjustment` is left out of JSON
+/// where none was noted; CSV has it as its last column (appended after `synthetic`), empty
+/// where none was noted.
 #[must_use]
-pub fn bar_fields(b: &Bar) -> [Field<'_>; 13] {
-    use FieldValue::{Bool, Count, Decimal, Instant, OptCount, OptDecimal, Text};
+pub fn bar_fields(b: &Bar) -> [Field<'_>; 14] {
+    use FieldValue::{Bool, Count, Decimal, Instant, OptCount, OptDecimal, OptText, Text};
+    let adjustment = b.provenance.adjustment.map(|a| a.as_str());
     [
         both("symbol", Text(b.symbol.as_str())),
         both("interval", Text(b.interval.as_str())),
@@ -337,12 +355,13 @@ pub fn bar_fields(b: &Bar) -> [Field<'_>; 13] {
         both("provider", Text(b.provenance.provider.as_str())),
         json_only(
             "adjustment",
-            match b.provenance.adjustment {
-                Some(a) => Text(a.as_str()),
+            match adjustment {
+                Some(a) => Text(a),
                 None => FieldValue::Omitted,
             },
         ),
         both("synthetic", Bool(b.provenance.synthetic)),
+        csv_only("adjustment", OptText(adjustment)),
     ]
 }
 
@@ -419,6 +438,46 @@ pub struct AttemptRecord {
     provider: String,
     outcome: &'static str,
     elapsed_ms: u64,
+}
+
+/// A symbol that could not be fetched, as the machine formats of `quote`, `bars` and `news`
+/// write it after the data records: `{"symbol": "XYZ", "error": {"kind", "message",
+/// "attempts"}}`.
+#[derive(Debug, Serialize)]
+pub struct FailedRecord {
+    /// The symbol as requested.
+    pub symbol: String,
+    /// Why it failed.
+    pub error: FailureDetail,
+}
+
+/// The error of a [`FailedRecord`].
+#[derive(Debug, Serialize)]
+pub struct FailureDetail {
+    /// The error kind (`unknown_symbol`, `rate_limited`, ...).
+    pub kind: &'static str,
+    /// What happened and what to do next.
+    pub message: String,
+    /// Every provider asked, in order.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// The record of `symbol` failing with `error` after `attempts`.
+#[must_use]
+pub fn failed(
+    section: &'static str,
+    symbol: &Symbol,
+    error: &stockdata_domain::FetchError,
+    attempts: &[Attempt],
+) -> FailedRecord {
+    FailedRecord {
+        symbol: symbol.to_string(),
+        error: FailureDetail {
+            kind: error.kind().as_str(),
+            message: error.to_string(),
+            attempts: trail(section, attempts).collect(),
+        },
+    }
 }
 
 #[derive(Debug, Serialize)]

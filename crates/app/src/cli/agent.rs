@@ -81,7 +81,7 @@ impl AgentArgs {
         let stats = {
             let mut writer = match output::AgentWriter::start(&mut stdout, ctx.format, &ctx.run_id)
             {
-                Ok(w) => Some(w.csv_safe(ctx.csv_safe)),
+                Ok(w) => Some(w.options(&ctx.output())),
                 Err(e) => {
                     write_error = Some(e);
                     None

@@ -86,6 +86,10 @@ pub(crate) struct Global {
     /// Errors only.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Time zone for dates and times in tables: an IANA name (Europe/London), UTC, or local
+    /// (default: America/New_York, the exchanges' zone). JSON, NDJSON and CSV stay UTC.
+    #[arg(long, global = true, value_name = "ZONE", value_parser = parse_tz)]
+    pub(crate) tz: Option<jiff::tz::TimeZone>,
     /// Log line format on stderr (default: pretty on a terminal, json otherwise).
     #[arg(long, global = true, value_name = "FORMAT", value_parser = ["json", "pretty"])]
     pub(crate) log_format: Option<String>,
@@ -96,6 +100,22 @@ pub(crate) struct Global {
     /// one JSON line: what `cargo xtask bench` reads.
     #[arg(long, global = true, hide = true)]
     pub(crate) stats: bool,
+}
+
+/// `--tz`: an IANA zone name, `UTC`, or `local` (the system's zone).
+fn parse_tz(text: &str) -> Result<jiff::tz::TimeZone, String> {
+    if text.eq_ignore_ascii_case("local") {
+        return Ok(jiff::tz::TimeZone::system());
+    }
+    if text.eq_ignore_ascii_case("utc") || text == "Z" {
+        return Ok(jiff::tz::TimeZone::UTC);
+    }
+    jiff::tz::TimeZone::get(text).map_err(|_| {
+        format!(
+            "{text:?} is not a time zone: use an IANA name such as America/New_York or \
+             Europe/London, UTC, or local"
+        )
+    })
 }
 
 /// `--provider`'s values: the registry's names.
@@ -143,6 +163,16 @@ pub(crate) enum Command {
     Agent(AgentArgs),
     /// What is configured, each provider's limits, and why one is skipped.
     Providers,
+    /// Check each configured provider with one cheap request: keys, quota left, what is
+    /// mis-set.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata doctor\n",
+            "  stockdata doctor --provider alpaca --format json",
+        )
+    )]
+    Doctor,
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -258,6 +288,21 @@ pub(crate) struct QuoteArgs {
     /// Symbols (AAPL MSFT BRK.B ...), or - to read them from stdin (one per line).
     #[arg(required = true, value_parser = parse_symbol_or_stdin)]
     pub(crate) symbols: Vec<SymbolArg>,
+    /// Refresh every INTERVAL (5s, 1m; at least 1s) until Ctrl-C: a live table on a terminal,
+    /// one batch of records per refresh otherwise.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_every)]
+    pub(crate) watch: Option<std::time::Duration>,
+}
+
+/// `--watch`: a duration such as `5s`, `90s` or `1m`, at least one second.
+fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not an interval: use e.g. 5s, 30s or 1m (at least 1s)");
+    let d: jiff::SignedDuration = text.trim().parse().map_err(|_| bad())?;
+    let d = std::time::Duration::try_from(d).map_err(|_| bad())?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err(bad());
+    }
+    Ok(d)
 }
 
 /// A symbol on the command line, or `-` for the symbols on stdin.
@@ -296,6 +341,9 @@ pub(crate) struct BarsArgs {
     /// Corporate-action adjustment (default: providers.alpaca.adjustment, else raw).
     #[arg(long, value_parser = ["raw", "split", "dividend", "all"])]
     pub(crate) adjustment: Option<String>,
+    /// On a terminal, draw the closes as a chart instead of a table (one per symbol).
+    #[arg(long)]
+    pub(crate) chart: bool,
 }
 
 /// `stockdata news`
@@ -338,6 +386,19 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ConfigAction {
     /// The effective configuration, secrets redacted, with where each value came from.
     Show,
+    /// Write a commented stockdata.toml to start from (never overwrites a file).
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata config init\n",
+            "  stockdata config init ~/.config/stockdata/stockdata.toml",
+        )
+    )]
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "stockdata.toml")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,9 +5,10 @@ use std::io::Write as _;
 use stockdata_app::domain::calendar;
 use stockdata_app::domain::time::daily_bar_start;
 use stockdata_app::domain::{BatchBarQuery, Date, DateRange, Interval, Timestamp};
+use stockdata_app::records;
 
 use super::args::BarsArgs;
-use super::{Ctx, Exit, finish, output, require_providers, usage};
+use super::{Ctx, Exit, chart, finish, output, require_providers, usage};
 
 impl BarsArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -39,15 +40,23 @@ impl BarsArgs {
         let reports = ctx.stockdata.history().bars(&query).await;
         let mut bars = Vec::new();
         let mut errors = Vec::new();
+        let mut failed = Vec::new();
         for r in reports {
             match r.result {
                 Ok(series) => bars.extend(series.bars),
-                Err(e) => errors.push((r.symbol, e)),
+                Err(e) => {
+                    failed.push(records::failed("bars", &r.symbol, &e, &r.trail));
+                    errors.push((r.symbol, e));
+                }
             }
         }
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-        let written = output::bars(&mut stdout, ctx.format, ctx.csv_safe, &bars)
-            .and_then(|()| stdout.flush());
+        let written = if self.chart && ctx.format == output::Format::Table {
+            chart::bars(&mut stdout, &ctx.style, &bars)
+        } else {
+            output::bars(&mut stdout, &ctx.output(), &bars, &failed)
+        }
+        .and_then(|()| stdout.flush());
         finish(written, query.symbols.len(), &errors)
     }
 }

@@ -136,3 +136,8 @@ pub(crate) fn show(config: &Config, format: Option<Format>) -> Exit {
         }
     }
 }
+
+/// `stockdata config init` (being built).
+pub(crate) fn init(_path: &std::path::Path) -> Exit {
+    usage("`config init` is not built yet")
+}

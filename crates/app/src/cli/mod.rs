@@ -4,7 +4,9 @@
 mod agent;
 mod args;
 mod bars;
+mod chart;
 mod config_cmd;
+mod doctor;
 mod exit;
 mod news;
 pub(crate) mod output;
@@ -17,7 +19,9 @@ mod sandbox;
 mod serve;
 mod stats;
 mod store_cmd;
+mod watch;
 mod sync;
+mod table;
 mod watchlist;
 
 use std::io::IsTerminal as _;
@@ -56,6 +60,19 @@ pub(crate) struct Ctx {
     pub(crate) bar: progress::BarSlot,
     /// The local store, when one is in use.
     pub(crate) store: Option<Arc<dyn Store>>,
+    /// How tables are drawn (`--tz`, colour, width).
+    pub(crate) style: table::Style,
+}
+
+impl Ctx {
+    /// How records are written.
+    pub(crate) fn output(&self) -> output::Options {
+        output::Options {
+            format: self.format,
+            csv_safe: self.csv_safe,
+            style: self.style.clone(),
+        }
+    }
 }
 
 /// Runs the CLI; the binary's `main`.
@@ -110,6 +127,12 @@ async fn run(cli: Cli) -> Exit {
             &mut std::io::stdout(),
         );
         return Exit::Ok;
+    }
+    if let Command::Config {
+        action: ConfigAction::Init { path },
+    } = &command
+    {
+        return config_cmd::init(path);
     }
     let sources = ConfigSources::from_process(global.config.clone());
     let mut config = match config::load(&sources) {
@@ -207,6 +230,9 @@ async fn execute(
         Command::Config {
             action: ConfigAction::Show,
         } => return config_cmd::show(&config, explicit_format),
+        Command::Config {
+            action: ConfigAction::Init { .. },
+        } => return Exit::Ok,
         Command::Serve(args) => {
             if let Err(e) = stockdata_app::serve::check_exposure(&args.bind, &config.serve.tokens) {
                 return usage(e);
@@ -248,6 +274,7 @@ async fn execute(
         run_id: RunId::new(),
         bar,
         store,
+        style: table::Style::for_stdout(global.tz.clone().unwrap_or_else(table::new_york)),
     };
     let span = tracing::info_span!("run", run_id = %ctx.run_id);
     let exit = match command {
@@ -258,6 +285,7 @@ async fn execute(
         Command::News(args) => args.run(ctx).instrument(span).await,
         Command::Serve(args) => args.run(ctx).instrument(span).await,
         Command::Sync(args) => args.run(ctx).instrument(span).await,
+        Command::Doctor => doctor::run(ctx).instrument(span).await,
         Command::Providers
         | Command::Config { .. }
         | Command::Completions { .. }

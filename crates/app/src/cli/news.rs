@@ -3,6 +3,7 @@
 use std::io::Write as _;
 
 use stockdata_app::domain::{DateRange, NewsQuery};
+use stockdata_app::records;
 
 use super::args::NewsArgs;
 use super::{Ctx, Exit, finish, output, require_providers, usage};
@@ -31,18 +32,22 @@ impl NewsArgs {
         let report = ctx.stockdata.news().news(&query).await;
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         let asked = query.symbols.len();
+        let opts = ctx.output();
         match report.result {
             Ok(articles) => finish(
-                output::news(&mut stdout, ctx.format, ctx.csv_safe, &articles)
-                    .and_then(|()| stdout.flush()),
+                output::news(&mut stdout, &opts, &articles, &[]).and_then(|()| stdout.flush()),
                 asked,
                 &[],
             ),
             Err(e) => {
+                let failed: Vec<_> = query
+                    .symbols
+                    .iter()
+                    .map(|s| records::failed("news", s, &e, &report.trail))
+                    .collect();
                 let errors: Vec<_> = query.symbols.into_iter().map(|s| (s, e.clone())).collect();
                 finish(
-                    output::news(&mut stdout, ctx.format, ctx.csv_safe, &[])
-                        .and_then(|()| stdout.flush()),
+                    output::news(&mut stdout, &opts, &[], &failed).and_then(|()| stdout.flush()),
                     asked,
                     &errors,
                 )

@@ -20,10 +20,23 @@ use stockdata_app::domain::time::new_york_date;
 use stockdata_app::domain::{Bar, Decimal, NewsArticle, Quote};
 use stockdata_app::logging::RunId;
 use stockdata_app::records::{
-    BAR_FIELDS, Field, FieldValue, NEWS_FIELDS, QUOTE_FIELDS, agent_symbol, bar_fields, csv_cells,
-    news_fields, quote_fields, stats, text, write_decimal,
+    BAR_FIELDS, FailedRecord, Field, FieldValue, NEWS_FIELDS, QUOTE_FIELDS, agent_symbol,
+    bar_fields, news_fields, quote_fields, stats, write_decimal,
 };
 use stockdata_app::{RunStats, SymbolReport};
+
+use super::table::{self, AgentRow, Style};
+
+/// How a command writes its records: the format, `--csv-safe`, and the table style.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// `--format` (or its default).
+    pub(crate) format: Format,
+    /// `--csv-safe`.
+    pub(crate) csv_safe: bool,
+    /// How tables are drawn.
+    pub(crate) style: Style,
+}
 
 /// `--format`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,8 +159,9 @@ fn finish_cell(out: &mut Vec<u8>, start: usize, csv_safe: bool) {
     }
 }
 
-/// One CSV row of the CSV fields. Decimals, counts and booleans are written as they are: their
-/// text holds no comma, quote or line break, and a leading `-` starts a number, not a formula.
+/// One CSV row of the CSV fields, without its line end. Decimals, counts and booleans are
+/// written as they are: their text holds no comma, quote or line break, and a leading `-`
+/// starts a number, not a formula.
 fn csv_row(out: &mut Vec<u8>, fields: &[Field<'_>], csv_safe: bool) -> io::Result<()> {
     for (i, field) in fields.iter().filter(|f| f.csv).enumerate() {
         if i > 0 {
@@ -178,8 +192,23 @@ fn csv_row(out: &mut Vec<u8>, fields: &[Field<'_>], csv_safe: bool) -> io::Resul
             | FieldValue::Omitted => {}
         }
     }
-    out.push(b'\n');
     Ok(())
+}
+
+/// The line end of a data row: its `error` cell is empty.
+const DATA_ROW_END: &[u8] = b",\n";
+
+/// A CSV row for a symbol that failed: `columns` cells, all empty but the symbol's (at
+/// `symbol_column`) and the last one, `error`, holding the error kind.
+fn csv_failed(out: &mut Vec<u8>, columns: usize, symbol_column: usize, failed: &FailedRecord) {
+    for i in 0..columns {
+        if i == symbol_column {
+            csv_text(out, &failed.symbol, false);
+        }
+        out.push(b',');
+    }
+    out.extend_from_slice(failed.error.kind.as_bytes());
+    out.push(b'\n');
 }
 
 /// One CSV line of plain cells (headers, agent summary rows).
@@ -237,7 +266,7 @@ fn json_object(
     out.push(b'{');
     let mut first = true;
     for (field, key) in fields.iter().zip(keys) {
-        if matches!(field.value, FieldValue::Omitted) {
+        if !field.json || matches!(field.value, FieldValue::Omitted) {
             continue;
         }
         if !first {
@@ -279,15 +308,19 @@ fn json_object(
     Ok(())
 }
 
-/// Writes `items` in `format`, each through its field list.
+/// Writes `items` in a machine format, each through its field list, then one record per
+/// symbol in `failed` (docs/output.md): an object `{"symbol", "error"}` in JSON and NDJSON, a
+/// row with only the symbol and the `error` column filled in CSV. Tables are drawn by
+/// [`table`]; `draw` is called for them.
 fn write_records<T, const N: usize>(
     out: &mut dyn Write,
-    format: Format,
-    csv_safe: bool,
+    opts: &Options,
     items: &[T],
     fields: fn(&T) -> [Field<'_>; N],
     header: &[&str],
-    table_columns: &[usize],
+    symbol_column: usize,
+    failed: &[FailedRecord],
+    draw: impl FnOnce(&mut dyn Write, &Style) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
     // Field names sit in the same place in every record of a kind.
@@ -297,7 +330,7 @@ fn write_records<T, const N: usize>(
             .map(|first| json_keys(&fields(first), pretty))
             .unwrap_or_default()
     };
-    match format {
+    match opts.format {
         Format::Json => {
             let keys = keys(true);
             buf.push(b'[');
@@ -306,7 +339,13 @@ fn write_records<T, const N: usize>(
                 json_object(&mut buf, &fields(item), &keys, true)?;
                 spill(out, &mut buf)?;
             }
-            buf.extend_from_slice(if items.is_empty() { b"]\n" } else { b"\n]\n" });
+            for (i, f) in failed.iter().enumerate() {
+                let first = items.is_empty() && i == 0;
+                buf.extend_from_slice(if first { b"\n  " } else { b",\n  " });
+                buf.extend_from_slice(indented(f, "  ")?.as_bytes());
+            }
+            let empty = items.is_empty() && failed.is_empty();
+            buf.extend_from_slice(if empty { b"]\n" } else { b"\n]\n" });
         }
         Format::Ndjson => {
             let keys = keys(false);
@@ -315,73 +354,70 @@ fn write_records<T, const N: usize>(
                 buf.push(b'\n');
                 spill(out, &mut buf)?;
             }
+            for f in failed {
+                serde_json::to_writer(&mut buf, f)?;
+                buf.push(b'\n');
+            }
         }
         Format::Csv => {
-            csv_line(out, header.iter().copied(), false)?;
+            csv_line(out, header.iter().copied().chain(["error"]), false)?;
             for item in items {
-                csv_row(&mut buf, &fields(item), csv_safe)?;
+                csv_row(&mut buf, &fields(item), opts.csv_safe)?;
+                buf.extend_from_slice(DATA_ROW_END);
                 spill(out, &mut buf)?;
             }
-        }
-        Format::Table => {
-            let mut table = comfy_table::Table::new();
-            table.load_preset(comfy_table::presets::NOTHING);
-            table.set_header(table_columns.iter().filter_map(|&i| header.get(i)));
-            for item in items {
-                let cells = csv_cells(&fields(item));
-                table.add_row(
-                    table_columns
-                        .iter()
-                        .filter_map(|&i| cells.get(i).map(|c| for_terminal(c))),
-                );
+            for f in failed {
+                csv_failed(&mut buf, header.len(), symbol_column, f);
             }
-            writeln!(buf, "{table}")?;
         }
+        Format::Table => return draw(out, &opts.style),
         #[cfg(feature = "parquet")]
         Format::Parquet => return Err(parquet_elsewhere()),
     }
     out.write_all(&buf)
 }
 
-/// Writes quotes.
+/// Writes quotes, then the symbols that failed.
 ///
 /// # Errors
 /// Writing fails.
 pub(crate) fn quotes(
     out: &mut dyn Write,
-    format: Format,
-    csv_safe: bool,
+    opts: &Options,
     quotes: &[Quote],
+    failed: &[FailedRecord],
 ) -> io::Result<()> {
     write_records(
         out,
-        format,
-        csv_safe,
+        opts,
         quotes,
         quote_fields,
         &QUOTE_FIELDS,
-        &[0, 1, 2, 3, 10, 11, 12, 13, 14],
+        0,
+        failed,
+        |out, style| table::quotes(out, style, quotes),
     )
 }
 
-/// Writes bars.
+/// Writes bars, then the symbols that failed.
 ///
 /// # Errors
 /// Writing fails.
 pub(crate) fn bars(
     out: &mut dyn Write,
-    format: Format,
-    csv_safe: bool,
+    opts: &Options,
     bars: &[Bar],
+    failed: &[FailedRecord],
 ) -> io::Result<()> {
     write_records(
         out,
-        format,
-        csv_safe,
+        opts,
         bars,
         bar_fields,
         &BAR_FIELDS,
-        &[0, 1, 2, 3, 4, 5, 6, 7, 10],
+        0,
+        failed,
+        |out, style| table::bars(out, style, bars),
     )
 }
 
@@ -394,29 +430,31 @@ pub(crate) fn bars_csv_rows(out: &mut dyn Write, csv_safe: bool, bars: &[Bar]) -
     let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
     for bar in bars {
         csv_row(&mut buf, &bar_fields(bar), csv_safe)?;
+        buf.extend_from_slice(DATA_ROW_END);
         spill(out, &mut buf)?;
     }
     out.write_all(&buf)
 }
 
-/// Writes articles.
+/// Writes articles, then the symbols whose news failed.
 ///
 /// # Errors
 /// Writing fails.
 pub(crate) fn news(
     out: &mut dyn Write,
-    format: Format,
-    csv_safe: bool,
+    opts: &Options,
     articles: &[NewsArticle],
+    failed: &[FailedRecord],
 ) -> io::Result<()> {
     write_records(
         out,
-        format,
-        csv_safe,
+        opts,
         articles,
         news_fields,
         &NEWS_FIELDS,
-        &[6, 1, 2, 5, 7],
+        1,
+        failed,
+        |out, style| table::news(out, style, articles),
     )
 }
 
@@ -451,29 +489,44 @@ fn last_close(s: &SymbolReport, q: Option<&Quote>) -> Option<Decimal> {
         .map(|b| b.close)
 }
 
-fn summary_row(s: &SymbolReport) -> Vec<String> {
+/// The summary of one symbol: the agent's table and CSV row.
+fn agent_row(s: &SymbolReport) -> AgentRow {
     let q = s.quote.as_ref().ok();
-    vec![
-        s.symbol.to_string(),
-        q.map(|q| q.price.normalize().to_string())
+    let series = s.bars.as_ref().ok();
+    AgentRow {
+        symbol: s.symbol.to_string(),
+        price: q.map(|q| q.price),
+        change_percent: q.and_then(|q| q.change_percent),
+        last_close: last_close(s, q),
+        closes: series
+            .map(|b| b.bars.iter().map(|b| b.close).collect())
             .unwrap_or_default(),
-        text(q.and_then(|q| q.change_percent)),
-        last_close(s, q)
-            .map(|c| c.normalize().to_string())
-            .unwrap_or_default(),
-        s.bars
-            .as_ref()
-            .map(|b| b.bars.len())
-            .unwrap_or(0)
-            .to_string(),
-        s.news.as_ref().map(Vec::len).unwrap_or(0).to_string(),
-        s.errors()
+        bars: series.map_or(0, |b| b.bars.len()),
+        news: s.news.as_ref().map_or(0, Vec::len),
+        errors: s
+            .errors()
             .iter()
             .map(|(sec, e)| format!("{sec}:{}", e.kind()))
             .collect::<Vec<_>>()
             .join(" "),
-        q.map(|q| q.provenance.provider.to_string())
+        provider: q
+            .map(|q| q.provenance.provider.to_string())
             .unwrap_or_default(),
+    }
+}
+
+/// The CSV cells of a summary row (`SUMMARY_FIELDS`).
+fn summary_cells(r: &AgentRow) -> [String; 8] {
+    let text = |d: Option<Decimal>| d.map(|d| d.normalize().to_string()).unwrap_or_default();
+    [
+        r.symbol.clone(),
+        text(r.price),
+        text(r.change_percent),
+        text(r.last_close),
+        r.bars.to_string(),
+        r.news.to_string(),
+        r.errors.clone(),
+        r.provider.clone(),
     ]
 }
 
@@ -487,8 +540,9 @@ pub(crate) struct AgentWriter<'w, W: Write> {
     format: Format,
     run_id: String,
     written: usize,
-    rows: Vec<Vec<String>>,
+    rows: Vec<AgentRow>,
     csv_safe: bool,
+    style: Style,
 }
 
 impl<'w, W: Write> AgentWriter<'w, W> {
@@ -516,12 +570,14 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             written: 0,
             rows: Vec::new(),
             csv_safe: false,
+            style: Style::plain(),
         })
     }
 
-    /// `--csv-safe`: CSV cells defused for spreadsheets.
-    pub(crate) fn csv_safe(mut self, csv_safe: bool) -> Self {
-        self.csv_safe = csv_safe;
+    /// `--csv-safe` and the table style.
+    pub(crate) fn options(mut self, opts: &Options) -> Self {
+        self.csv_safe = opts.csv_safe;
+        self.style = opts.style.clone();
         self
     }
 
@@ -545,10 +601,10 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             }
             Format::Csv => csv_line(
                 &mut *self.out,
-                summary_row(report).iter().map(String::as_str),
+                summary_cells(&agent_row(report)).iter().map(String::as_str),
                 self.csv_safe,
             )?,
-            Format::Table => self.rows.push(summary_row(report)),
+            Format::Table => self.rows.push(agent_row(report)),
             #[cfg(feature = "parquet")]
             Format::Parquet => return Err(parquet_elsewhere()),
         }
@@ -582,13 +638,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             #[cfg(feature = "parquet")]
             Format::Parquet => Err(parquet_elsewhere()),
             Format::Table => {
-                let mut table = comfy_table::Table::new();
-                table.load_preset(comfy_table::presets::NOTHING);
-                table.set_header(SUMMARY_FIELDS);
-                for r in self.rows {
-                    table.add_row(r.iter().map(|c| for_terminal(c)));
-                }
-                writeln!(self.out, "{table}")?;
+                table::agent(&mut *self.out, &self.style, &self.rows)?;
                 writeln!(
                     self.out,
                     "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} from \
@@ -658,6 +708,11 @@ mod tests {
             b.trades.map(|t| t.to_string()).unwrap_or_default(),
             b.provenance.provider.to_string(),
             b.provenance.synthetic.to_string(),
+            // Appended after the old writer.
+            b.provenance
+                .adjustment
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
         ]
     }
 
@@ -715,10 +770,13 @@ mod tests {
                 }
             }
             Format::Csv => {
+                // The `error` column, empty in data rows, was appended after the old writer.
                 let mut w = csv::Writer::from_writer(&mut out);
-                w.write_record(fields).unwrap();
+                w.write_record(fields.iter().copied().chain(["error"]))
+                    .unwrap();
                 for item in items {
-                    let cells = row(item);
+                    let mut cells = row(item);
+                    cells.push(String::new());
                     let cells: Vec<String> = if csv_safe {
                         cells.into_iter().map(old_for_spreadsheet).collect()
                     } else {
@@ -926,13 +984,20 @@ mod tests {
 
     /// Every format and `--csv-safe` setting, labelled: the golden text (each also checked
     /// against the old writer byte for byte).
-    const CASES: [(&str, Format, bool); 5] = [
+    const CASES: [(&str, Format, bool); 4] = [
         ("csv", Format::Csv, false),
         ("csv --csv-safe", Format::Csv, true),
         ("json", Format::Json, false),
         ("ndjson", Format::Ndjson, false),
-        ("table", Format::Table, false),
     ];
+
+    fn opts(format: Format, csv_safe: bool) -> Options {
+        Options {
+            format,
+            csv_safe,
+            style: Style::plain(),
+        }
+    }
 
     fn all_formats(
         write: impl Fn(&mut dyn Write, Format, bool) -> io::Result<()>,
@@ -981,12 +1046,12 @@ mod tests {
     fn bars_match_the_old_writer_and_the_golden_output() {
         let items = tricky_bars();
         let golden = all_formats(
-            |out, format, safe| bars(out, format, safe, &items),
+            |out, format, safe| bars(out, &opts(format, safe), &items, &[]),
             |format, safe| old_bars(format, safe, &items),
         );
         insta::assert_snapshot!(golden);
         all_formats(
-            |out, format, safe| bars(out, format, safe, &[]),
+            |out, format, safe| bars(out, &opts(format, safe), &[], &[]),
             |format, safe| old_bars(format, safe, &[]),
         );
     }
@@ -1008,12 +1073,12 @@ mod tests {
             )
         };
         let golden = all_formats(
-            |out, format, safe| quotes(out, format, safe, &items),
+            |out, format, safe| quotes(out, &opts(format, safe), &items, &[]),
             |format, safe| old(format, safe, &items),
         );
         insta::assert_snapshot!(golden);
         all_formats(
-            |out, format, safe| quotes(out, format, safe, &[]),
+            |out, format, safe| quotes(out, &opts(format, safe), &[], &[]),
             |format, safe| old(format, safe, &[]),
         );
     }
@@ -1035,12 +1100,12 @@ mod tests {
             )
         };
         let golden = all_formats(
-            |out, format, safe| news(out, format, safe, &items),
+            |out, format, safe| news(out, &opts(format, safe), &items, &[]),
             |format, safe| old(format, safe, &items),
         );
         insta::assert_snapshot!(golden);
         all_formats(
-            |out, format, safe| news(out, format, safe, &[]),
+            |out, format, safe| news(out, &opts(format, safe), &[], &[]),
             |format, safe| old(format, safe, &[]),
         );
     }
@@ -1102,7 +1167,7 @@ mod tests {
             .collect();
         for (label, format, csv_safe) in CASES {
             let mut new = Vec::new();
-            bars(&mut new, format, csv_safe, &items).unwrap();
+            bars(&mut new, &opts(format, csv_safe), &items, &[]).unwrap();
             assert!(new == old_bars(format, csv_safe, &items), "{label}");
         }
     }

@@ -3,9 +3,10 @@
 use std::io::Write as _;
 
 use stockdata_app::domain::{FetchError, Symbol};
+use stockdata_app::records;
 
 use super::args::{QuoteArgs, SymbolArg};
-use super::{Ctx, Exit, finish, output, require_providers, usage, watchlist};
+use super::{Ctx, Exit, finish, output, require_providers, usage, watch, watchlist};
 
 impl QuoteArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -26,17 +27,24 @@ impl QuoteArgs {
                 },
             }
         }
+        if let Some(every) = self.watch {
+            return watch::run(ctx, symbols, every).await;
+        }
         let reports = ctx.stockdata.prices().quotes(&symbols).await;
         let mut quotes = Vec::with_capacity(reports.len());
         let mut errors: Vec<(Symbol, FetchError)> = Vec::new();
+        let mut failed = Vec::new();
         for r in reports {
             match r.result {
                 Ok(q) => quotes.push(q),
-                Err(e) => errors.push((r.symbol, e)),
+                Err(e) => {
+                    failed.push(records::failed("quote", &r.symbol, &e, &r.trail));
+                    errors.push((r.symbol, e));
+                }
             }
         }
         let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-        let written = output::quotes(&mut stdout, ctx.format, ctx.csv_safe, &quotes)
+        let written = output::quotes(&mut stdout, &ctx.output(), &quotes, &failed)
             .and_then(|()| stdout.flush());
         finish(written, symbols.len(), &errors)
     }

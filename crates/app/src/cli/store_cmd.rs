@@ -198,12 +198,17 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
         if written.is_err() || bars.is_empty() {
             continue;
         }
+        let opts = |format| output::Options {
+            format,
+            csv_safe,
+            style: super::table::Style::plain(),
+        };
         written = match format {
-            Format::Csv if first => output::bars(&mut out, Format::Csv, csv_safe, &bars),
+            Format::Csv if first => output::bars(&mut out, &opts(Format::Csv), &bars, &[]),
             Format::Csv => output::bars_csv_rows(&mut out, csv_safe, &bars),
             Format::Json => {
                 let mut buf = Vec::new();
-                output::bars(&mut buf, Format::Json, csv_safe, &bars).and_then(|()| {
+                output::bars(&mut buf, &opts(Format::Json), &bars, &[]).and_then(|()| {
                     let text = String::from_utf8_lossy(&buf);
                     let inner = text
                         .trim()
@@ -217,7 +222,7 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
                     }
                 })
             }
-            _ => output::bars(&mut out, format, csv_safe, &bars),
+            _ => output::bars(&mut out, &opts(format), &bars, &[]),
         };
         first = false;
     }

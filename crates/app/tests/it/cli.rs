@@ -8,16 +8,16 @@ use assert_cmd::Command;
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const NOW: &str = "2024-03-08T21:30:00Z";
+pub(crate) const NOW: &str = "2024-03-08T21:30:00Z";
 
 /// A working directory of its own, removed when dropped.
-fn workdir() -> tempfile::TempDir {
+pub(crate) fn workdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
 /// The working directory of the runs that write nothing: cargo's scratch dir for
 /// integration tests, which holds no stockdata.toml (nothing is left behind in /tmp).
-fn empty_dir() -> &'static std::path::Path {
+pub(crate) fn empty_dir() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn fresh_store() -> std::path::PathBuf {
         .join(format!("{}-{n}.sqlite", std::process::id()))
 }
 
-fn stockdata() -> Command {
+pub(crate) fn stockdata() -> Command {
     let mut cmd = Command::cargo_bin("stockdata").unwrap();
     cmd.env_clear()
         .env("PACT_DO_NOT_TRACK", "true")
@@ -40,20 +40,20 @@ fn stockdata() -> Command {
     cmd
 }
 
-fn sandbox(args: &[&str]) -> Command {
+pub(crate) fn sandbox(args: &[&str]) -> Command {
     let mut cmd = stockdata();
     cmd.args(["--sandbox", "--now", NOW]).args(args);
     cmd
 }
 
-fn stdout(cmd: &mut Command, code: i32) -> String {
+pub(crate) fn stdout(cmd: &mut Command, code: i32) -> String {
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr:\n{stderr}");
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn stderr(cmd: &mut Command, code: i32) -> String {
+pub(crate) fn stderr(cmd: &mut Command, code: i32) -> String {
     let out = cmd.output().unwrap();
     assert_eq!(
         out.status.code(),

@@ -4,12 +4,15 @@
 mod agent;
 mod cli;
 mod config;
+mod doctor;
 mod fakes;
 mod fetchers;
 mod hostile;
 mod logs;
 mod planner;
+mod pty;
 mod serve;
 mod serve_hostile;
 mod store;
 mod store_cli;
+mod watch_chart;
