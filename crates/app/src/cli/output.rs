@@ -200,10 +200,16 @@ const DATA_ROW_END: &[u8] = b",\n";
 
 /// A CSV row for a symbol that failed: `columns` cells, all empty but the symbol's (at
 /// `symbol_column`) and the last one, `error`, holding the error kind.
-fn csv_failed(out: &mut Vec<u8>, columns: usize, symbol_column: usize, failed: &FailedRecord) {
+fn csv_failed(
+    out: &mut Vec<u8>,
+    columns: usize,
+    symbol_column: usize,
+    failed: &FailedRecord,
+    csv_safe: bool,
+) {
     for i in 0..columns {
         if i == symbol_column {
-            csv_text(out, &failed.symbol, false);
+            csv_text(out, &failed.symbol, csv_safe);
         }
         out.push(b',');
     }
@@ -367,7 +373,7 @@ fn write_records<T, const N: usize>(
                 spill(out, &mut buf)?;
             }
             for f in failed {
-                csv_failed(&mut buf, header.len(), symbol_column, f);
+                csv_failed(&mut buf, header.len(), symbol_column, f, opts.csv_safe);
             }
         }
         Format::Table => return draw(out, &opts.style),
@@ -1170,6 +1176,67 @@ mod tests {
             bars(&mut new, &opts(format, csv_safe), &items, &[]).unwrap();
             assert!(new == old_bars(format, csv_safe, &items), "{label}");
         }
+    }
+
+    /// Failed symbols follow the data: an `{"symbol", "error"}` object in JSON and NDJSON (the
+    /// documents stay valid), a row with only the symbol and `error` in CSV (as many cells as
+    /// the header).
+    #[test]
+    fn failed_symbols_are_written_in_every_machine_format() {
+        use stockdata_app::domain::FetchError;
+        use stockdata_app::fetch::{Attempt, Outcome};
+        let unknown = FetchError::UnknownSymbol {
+            symbol: sym("ZZZZ"),
+        };
+        let trail = [Attempt {
+            provider: ProviderId::from_static("finnhub"),
+            outcome: Outcome::Failed(unknown.kind()),
+            elapsed: std::time::Duration::from_millis(12),
+        }];
+        let failed = || {
+            vec![
+                stockdata_app::records::failed("quote", &sym("ZZZZ"), &unknown, &trail),
+                stockdata_app::records::failed("quote", &sym("=X"), &unknown, &[]),
+            ]
+        };
+        let mut golden = String::new();
+        for (label, format, csv_safe) in CASES {
+            let o = opts(format, csv_safe);
+            let (mut q, mut b, mut n) = (Vec::new(), Vec::new(), Vec::new());
+            quotes(&mut q, &o, &tricky_quotes()[..1], &failed()).unwrap();
+            bars(&mut b, &o, &[], &failed()).unwrap();
+            news(&mut n, &o, &tricky_news()[2..], &failed()).unwrap();
+            let docs: Vec<String> = [q, b, n]
+                .into_iter()
+                .map(|d| String::from_utf8(d).unwrap())
+                .collect();
+            for doc in &docs {
+                match format {
+                    Format::Json => {
+                        let v: serde_json::Value = serde_json::from_str(doc).unwrap();
+                        let last = v.as_array().unwrap().last().unwrap();
+                        assert_eq!(last["error"]["kind"], "unknown_symbol");
+                    }
+                    Format::Ndjson => {
+                        let lines: Vec<serde_json::Value> = doc
+                            .lines()
+                            .map(|l| serde_json::from_str(l).unwrap())
+                            .collect();
+                        assert_eq!(lines.last().unwrap()["symbol"], "=X");
+                    }
+                    _ => {
+                        // Strict: every row has as many cells as the header.
+                        let mut reader = csv::Reader::from_reader(doc.as_bytes());
+                        let rows: Vec<_> = reader.records().collect::<Result<_, _>>().unwrap();
+                        let last = rows.last().unwrap();
+                        assert_eq!(last.get(last.len() - 1), Some("unknown_symbol"));
+                    }
+                }
+            }
+            let text = docs.concat();
+            golden.push_str(&format!("==== {label}\n{text}"));
+        }
+        insta::assert_snapshot!(golden);
     }
 
     #[test]

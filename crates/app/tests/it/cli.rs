@@ -221,7 +221,37 @@ fn partial_failure_exits_3_and_lists_each_failure() {
         "the banner says the data is synthetic"
     );
     let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(records.as_array().unwrap().len(), 1, "the rest is printed");
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 2, "the quote, then the failure: {records:?}");
+    assert_eq!(records[0]["symbol"], "AAPL");
+    assert_eq!(records[1]["symbol"], "ZZZZ");
+    assert_eq!(records[1]["error"]["kind"], "unknown_symbol");
+    assert!(!records[1]["error"]["attempts"].as_array().unwrap().is_empty());
+}
+
+/// Scripts see every symbol they asked for in stdout, whatever the machine format: failures
+/// are records too (docs/output.md), not only lines on stderr.
+#[test]
+fn machine_formats_carry_the_failed_symbols() {
+    let ndjson = stdout(
+        &mut sandbox(&["bars", "AAPL", "ZZZZ", "--format", "ndjson", "--from", "2024-03-07"]),
+        3,
+    );
+    let last: serde_json::Value = serde_json::from_str(ndjson.lines().last().unwrap()).unwrap();
+    assert_eq!(last["symbol"], "ZZZZ", "{ndjson}");
+    assert_eq!(last["error"]["kind"], "unknown_symbol");
+    let csv = stdout(&mut sandbox(&["quote", "ZZZZ", "AAPL", "--format", "csv"]), 3);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.iter().last(), Some("error"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let failed = rows.iter().find(|r| r.get(0) == Some("ZZZZ")).unwrap();
+    assert_eq!(failed.get(header.len() - 1), Some("unknown_symbol"));
+    assert_eq!(failed.get(1), Some(""), "no price for a failed symbol");
+    let news = stdout(&mut sandbox(&["news", "AAPL", "--format", "json"]), 0);
+    let news: serde_json::Value = serde_json::from_str(&news).unwrap();
+    assert!(news.as_array().unwrap().iter().all(|a| a.get("error").is_none()));
 }
 
 #[test]
