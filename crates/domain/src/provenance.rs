@@ -53,6 +53,14 @@ pub enum Adjustment {
 }
 
 impl Adjustment {
+    /// Every adjustment, in order.
+    pub const EVERY: [Adjustment; 4] = [
+        Adjustment::Raw,
+        Adjustment::Split,
+        Adjustment::Dividend,
+        Adjustment::All,
+    ];
+
     /// `raw`, `split`, `dividend` or `all`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {

@@ -60,8 +60,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stockdata_domain::{
-    Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery, ProviderId, Quote,
-    Symbol, SymbolResult, Timestamp,
+    Adjustment, Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery,
+    ProviderId, Quote, Symbol, SymbolResult, Timestamp,
 };
 pub use store::{
     BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, SeriesSummary, Store, StoreError,
@@ -81,6 +81,11 @@ pub struct Capabilities {
     pub page_size: Option<usize>,
     /// How many symbols one request may carry (1 for single-symbol endpoints).
     pub max_symbols_per_request: usize,
+    /// The adjustments served exactly as asked for daily and longer bars (Finnhub: split
+    /// only; Alpha Vantage: raw and all).
+    pub adjustments: Vec<Adjustment>,
+    /// The adjustments served exactly as asked for intraday bars.
+    pub intraday_adjustments: Vec<Adjustment>,
 }
 
 impl Capabilities {
@@ -93,6 +98,8 @@ impl Capabilities {
             max_range_per_request: None,
             page_size: None,
             max_symbols_per_request: 1,
+            adjustments: Adjustment::EVERY.to_vec(),
+            intraday_adjustments: Adjustment::EVERY.to_vec(),
         }
     }
 
@@ -100,6 +107,16 @@ impl Capabilities {
     #[must_use]
     pub fn supports(&self, interval: Interval) -> bool {
         self.intervals.contains(&interval)
+    }
+
+    /// The adjustments served exactly as asked for `interval`.
+    #[must_use]
+    pub fn adjustments_for(&self, interval: Interval) -> &[Adjustment] {
+        if interval.is_intraday() {
+            &self.intraday_adjustments
+        } else {
+            &self.adjustments
+        }
     }
 }
 

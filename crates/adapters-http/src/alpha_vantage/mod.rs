@@ -63,6 +63,9 @@ pub fn capabilities() -> ProviderCapabilities {
                 Interval::Hour1,
                 Interval::Day1,
             ],
+            // Raw or fully adjusted series only (split or dividend alone are served as all).
+            adjustments: vec![Adjustment::Raw, Adjustment::All],
+            intraday_adjustments: vec![Adjustment::Raw, Adjustment::All],
             ..Capabilities::single_symbol()
         },
         news: Capabilities {

@@ -47,6 +47,10 @@ pub fn capabilities() -> ProviderCapabilities {
         bars: Capabilities {
             intervals: Interval::ALL.to_vec(),
             max_range_per_request: None,
+            // Daily and longer candles come split-adjusted, intraday ones as traded; neither
+            // can be asked for otherwise.
+            adjustments: vec![Adjustment::Split],
+            intraday_adjustments: vec![Adjustment::Raw],
             ..Capabilities::single_symbol()
         },
         news: Capabilities::single_symbol(),

@@ -27,17 +27,21 @@ impl BarsArgs {
                 "--from {from} is after --to {to}: give a --from on or before --to"
             ));
         };
-        let adjustment = self
-            .adjustment
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| ctx.stockdata.default_adjustment());
+        // A named adjustment is served exactly or not at all; without one, each provider
+        // serves its own and the records say which.
+        let asked = self.adjustment.and_then(|a| a.parse().ok());
+        let adjustment = asked.unwrap_or_else(|| ctx.stockdata.default_adjustment());
         let query = BatchBarQuery {
             symbols: self.symbols,
             interval: self.interval,
             range: range.to_time_range(),
             adjustment,
         };
-        let reports = ctx.stockdata.history().bars(&query).await;
+        let reports = if asked.is_some() {
+            ctx.stockdata.history().exact().bars(&query).await
+        } else {
+            ctx.stockdata.history().bars(&query).await
+        };
         let mut bars = Vec::new();
         let mut errors = Vec::new();
         let mut failed = Vec::new();

@@ -19,9 +19,9 @@ mod sandbox;
 mod serve;
 mod stats;
 mod store_cmd;
-mod watch;
 mod sync;
 mod table;
+mod watch;
 mod watchlist;
 
 use std::io::IsTerminal as _;
@@ -382,6 +382,14 @@ pub(crate) fn finish(
     }
     for (symbol, e) in errors {
         eprintln!("stockdata: {symbol}: {} ({e})", e.kind());
+    }
+    // Asked for something no provider can serve (an adjustment, an interval): the request is
+    // what to change, as with any usage error.
+    let invalid = errors
+        .iter()
+        .all(|(_, e)| e.kind() == stockdata_app::domain::ErrorKind::InvalidRequest);
+    if asked > 0 && errors.len() >= asked && invalid {
+        return Exit::Usage;
     }
     Exit::from_counts(errors.len(), asked)
 }

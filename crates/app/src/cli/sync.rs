@@ -54,11 +54,14 @@ impl SyncArgs {
                 "--from {from} is after --to {to}: give a --from on or before --to"
             ));
         };
-        let adjustment = self
-            .adjustment
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| ctx.stockdata.default_adjustment());
-        let history = ctx.stockdata.history();
+        let asked = self.adjustment.and_then(|a| a.parse().ok());
+        let adjustment = asked.unwrap_or_else(|| ctx.stockdata.default_adjustment());
+        // A named adjustment is served exactly or not at all (see `bars`).
+        let history = if asked.is_some() {
+            ctx.stockdata.history().exact()
+        } else {
+            ctx.stockdata.history().clone()
+        };
         // Small chunks: each symbol is committed when its chunk is done, so an interrupt or a
         // crash loses at most one chunk; batch providers still get several symbols a request.
         let chunk = ctx.stockdata.config().agent.concurrency.max(1) * 2;

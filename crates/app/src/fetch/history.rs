@@ -7,8 +7,8 @@ use futures_util::future::BoxFuture;
 use jiff::SignedDuration;
 use stockdata_domain::quality::check_bars;
 use stockdata_domain::{
-    Bar, BatchBarQuery, ErrorKind, FetchError, ProviderId, Symbol, SymbolResult, TimeRange,
-    Timestamp,
+    Adjustment, Bar, BatchBarQuery, ErrorKind, FetchError, ProviderId, Symbol, SymbolResult,
+    TimeRange, Timestamp,
 };
 use stockdata_ports::{BarSource, BarsWrite, SeriesKey};
 
@@ -22,6 +22,8 @@ use super::{Attempt, Outcome, Report, Series, Shared};
 pub struct HistoricalDataFetcher {
     chain: Vec<Arc<dyn BarSource>>,
     shared: Shared,
+    /// Only providers that serve the asked adjustment exactly are asked (see [`Self::exact`]).
+    exact: bool,
 }
 
 fn merge_pieces(pieces: Vec<Result<Vec<Bar>, FetchError>>) -> Result<Vec<Bar>, FetchError> {
@@ -49,11 +51,100 @@ fn merge_pieces(pieces: Vec<Result<Vec<Bar>, FetchError>>) -> Result<Vec<Bar>, F
     }
 }
 
+/// With an exact adjustment asked, bars that say they carry another one are a failed answer
+/// (the next provider is asked), never passed off as what was asked.
+fn as_asked(
+    bars: Result<Vec<Bar>, FetchError>,
+    exact: Option<Adjustment>,
+) -> Result<Vec<Bar>, FetchError> {
+    let Some(asked) = exact else {
+        return bars;
+    };
+    let bars = bars?;
+    if let Some(served) = bars
+        .iter()
+        .find_map(|b| b.provenance.adjustment.filter(|&a| a != asked))
+    {
+        return Err(FetchError::malformed(format!(
+            "{served}-adjusted bars came back for a {asked}-adjusted request"
+        )));
+    }
+    Ok(bars)
+}
+
 impl HistoricalDataFetcher {
     /// A fetcher over `chain`, tried in order.
     #[must_use]
     pub fn new(chain: Vec<Arc<dyn BarSource>>, shared: Shared) -> Self {
-        Self { chain, shared }
+        Self {
+            chain,
+            shared,
+            exact: false,
+        }
+    }
+
+    /// This fetcher, asking only providers that serve the query's adjustment exactly (its
+    /// [`Capabilities::adjustments_for`](stockdata_ports::Capabilities::adjustments_for) the
+    /// interval): what a caller that named an adjustment gets. A provider that answers with
+    /// another adjustment anyway counts as failed (`malformed`) and the next is asked; when
+    /// none can serve it, every symbol fails with `invalid_request` saying what each serves.
+    /// Without it, each provider serves its own adjustment and every bar's provenance says
+    /// which.
+    #[must_use]
+    pub fn exact(&self) -> Self {
+        Self {
+            exact: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `source` may be asked for `query`.
+    fn serves(&self, source: &dyn BarSource, query: &BatchBarQuery) -> bool {
+        let caps = source.capabilities();
+        caps.supports(query.interval)
+            && (!self.exact
+                || caps
+                    .adjustments_for(query.interval)
+                    .contains(&query.adjustment))
+    }
+
+    /// With [`Self::exact`], when no provider serves the query's interval in its adjustment:
+    /// the error that says what each one serves.
+    fn unservable(&self, query: &BatchBarQuery) -> Option<FetchError> {
+        if !self.exact
+            || self.chain.is_empty()
+            || self.chain.iter().any(|s| self.serves(s.as_ref(), query))
+        {
+            return None;
+        }
+        let what: Vec<String> = self
+            .chain
+            .iter()
+            .filter(|s| s.capabilities().supports(query.interval))
+            .map(|s| {
+                let served: Vec<&str> = s
+                    .capabilities()
+                    .adjustments_for(query.interval)
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect();
+                format!("{} serves {}", s.provider(), served.join(" or "))
+            })
+            .collect();
+        Some(FetchError::InvalidRequest {
+            reason: format!(
+                "no configured provider serves {} bars with adjustment {}{}{}: ask for an \
+                 adjustment one serves, or configure one that serves it (Alpaca serves all four)",
+                query.interval,
+                query.adjustment,
+                if what.is_empty() { "" } else { " (" },
+                if what.is_empty() {
+                    String::new()
+                } else {
+                    format!("{})", what.join("; "))
+                },
+            ),
+        })
     }
 
     /// The same chain under another bound, counters or budget (an agent run's).
@@ -81,6 +172,17 @@ impl HistoricalDataFetcher {
     /// One report per requested symbol, in order: from the store where it covers the range
     /// (see [`StoreLayer`]), from the providers for the rest, with data-quality findings.
     pub async fn bars(&self, query: &BatchBarQuery) -> Vec<Report<Series>> {
+        if let Some(error) = self.unservable(query) {
+            return query
+                .symbols
+                .iter()
+                .map(|s| Report {
+                    symbol: s.clone(),
+                    result: Err(error.clone()),
+                    trail: Vec::new(),
+                })
+                .collect();
+        }
         let raw = match &self.shared.store {
             Some(layer) => self.through_store(layer, query).await,
             None => self.fetch(query).await,
@@ -108,10 +210,11 @@ impl HistoricalDataFetcher {
                 let (a, b) = (Arc::clone(source), Arc::clone(source));
                 let (qa, qb) = (query.clone(), query.clone());
                 let pieces_b = pieces.clone();
+                let exact = self.exact.then_some(query.adjustment);
                 Hop {
                     provider: source.provider(),
                     batch: caps.max_symbols_per_request > 1,
-                    skip: !caps.supports(query.interval),
+                    skip: !self.serves(source.as_ref(), query),
                     one: Box::new(move |s: Symbol| {
                         let a = Arc::clone(&a);
                         let q = qa.clone();
@@ -123,7 +226,7 @@ impl HistoricalDataFetcher {
                                 piece.range = range;
                                 parts.push(a.bars(&piece).await);
                             }
-                            merge_pieces(parts)
+                            as_asked(merge_pieces(parts), exact)
                         }) as BoxFuture<'static, _>
                     }),
                     many: Box::new(move |ss: Vec<Symbol>| {
@@ -149,7 +252,10 @@ impl HistoricalDataFetcher {
                             ss.iter()
                                 .map(|s| SymbolResult {
                                     symbol: s.clone(),
-                                    result: merge_pieces(per_symbol.remove(s).unwrap_or_default()),
+                                    result: as_asked(
+                                        merge_pieces(per_symbol.remove(s).unwrap_or_default()),
+                                        exact,
+                                    ),
                                 })
                                 .collect()
                         }) as BoxFuture<'static, _>

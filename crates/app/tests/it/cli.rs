@@ -226,7 +226,12 @@ fn partial_failure_exits_3_and_lists_each_failure() {
     assert_eq!(records[0]["symbol"], "AAPL");
     assert_eq!(records[1]["symbol"], "ZZZZ");
     assert_eq!(records[1]["error"]["kind"], "unknown_symbol");
-    assert!(!records[1]["error"]["attempts"].as_array().unwrap().is_empty());
+    assert!(
+        !records[1]["error"]["attempts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Scripts see every symbol they asked for in stdout, whatever the machine format: failures
@@ -234,13 +239,24 @@ fn partial_failure_exits_3_and_lists_each_failure() {
 #[test]
 fn machine_formats_carry_the_failed_symbols() {
     let ndjson = stdout(
-        &mut sandbox(&["bars", "AAPL", "ZZZZ", "--format", "ndjson", "--from", "2024-03-07"]),
+        &mut sandbox(&[
+            "bars",
+            "AAPL",
+            "ZZZZ",
+            "--format",
+            "ndjson",
+            "--from",
+            "2024-03-07",
+        ]),
         3,
     );
     let last: serde_json::Value = serde_json::from_str(ndjson.lines().last().unwrap()).unwrap();
     assert_eq!(last["symbol"], "ZZZZ", "{ndjson}");
     assert_eq!(last["error"]["kind"], "unknown_symbol");
-    let csv = stdout(&mut sandbox(&["quote", "ZZZZ", "AAPL", "--format", "csv"]), 3);
+    let csv = stdout(
+        &mut sandbox(&["quote", "ZZZZ", "AAPL", "--format", "csv"]),
+        3,
+    );
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().unwrap().clone();
     assert_eq!(header.iter().last(), Some("error"));
@@ -251,7 +267,12 @@ fn machine_formats_carry_the_failed_symbols() {
     assert_eq!(failed.get(1), Some(""), "no price for a failed symbol");
     let news = stdout(&mut sandbox(&["news", "AAPL", "--format", "json"]), 0);
     let news: serde_json::Value = serde_json::from_str(&news).unwrap();
-    assert!(news.as_array().unwrap().iter().all(|a| a.get("error").is_none()));
+    assert!(
+        news.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("error").is_none())
+    );
 }
 
 #[test]
@@ -641,4 +662,52 @@ fn the_agent_summary_shows_the_close_before_the_quotes_session() {
     let (price, last_close) = (row[1], row[3]);
     assert_eq!(last_close, thursday, "{out}");
     assert_ne!(last_close, price, "{out}");
+}
+
+/// `--adjustment all --provider finnhub` is never answered with split-adjusted bars: Finnhub
+/// serves daily bars split-adjusted only, so the request fails (exit 2, saying what each
+/// provider serves); what it does serve comes back labelled, in CSV too.
+#[test]
+fn a_named_adjustment_is_honoured_or_refused() {
+    let bars = |adjustment: &str| {
+        let mut cmd = sandbox(&[
+            "--provider",
+            "finnhub",
+            "bars",
+            "AAPL",
+            "--from",
+            "2024-03-07",
+            "--format",
+            "csv",
+            "--adjustment",
+            adjustment,
+        ]);
+        cmd.output().unwrap()
+    };
+    let out = bars("all");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("finnhub serves split"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AAPL,,"));
+    let out = bars("split");
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let column = header.iter().position(|h| h == "adjustment").unwrap();
+    for row in rows.records() {
+        assert_eq!(row.unwrap().get(column), Some("split"), "{csv}");
+    }
+    // Every provider (Alpaca first by default) serves it: no failure.
+    stdout(
+        &mut sandbox(&[
+            "bars",
+            "AAPL",
+            "--from",
+            "2024-03-07",
+            "--adjustment",
+            "all",
+        ]),
+        0,
+    );
 }

@@ -408,3 +408,96 @@ async fn news_for_each_batches_where_the_provider_allows() {
     );
     assert_eq!(reports.len(), 3);
 }
+
+fn with_adjustment(
+    provider: &str,
+    day: &str,
+    adjustment: Adjustment,
+) -> stockdata_app::domain::Bar {
+    let mut bar = daily_bar(provider, "AAPL", day, "10");
+    bar.provenance = bar.provenance.with_adjustment(adjustment);
+    bar
+}
+
+/// A named adjustment is served exactly: a provider that cannot serve it is skipped (no
+/// request), one that answers with another adjustment anyway counts as failed, and the next
+/// provider answers; without `exact`, the first provider serves its own and says which.
+#[tokio::test]
+async fn a_named_adjustment_is_served_exactly_or_fails_over() {
+    let mut split_only = Fake::new("split_only");
+    split_only.caps.adjustments = vec![Adjustment::Split];
+    let split_only = Arc::new(split_only.bars(
+        "AAPL",
+        Ok(vec![with_adjustment(
+            "split_only",
+            "2024-03-08",
+            Adjustment::Split,
+        )]),
+    ));
+    // Claims every adjustment, answers split-adjusted bars whatever is asked.
+    let liar = Arc::new(Fake::new("liar").bars(
+        "AAPL",
+        Ok(vec![with_adjustment(
+            "liar",
+            "2024-03-08",
+            Adjustment::Split,
+        )]),
+    ));
+    let honest = Arc::new(Fake::new("honest").bars(
+        "AAPL",
+        Ok(vec![with_adjustment(
+            "honest",
+            "2024-03-08",
+            Adjustment::All,
+        )]),
+    ));
+    let sd = StockData::builder()
+        .bar_source(split_only.clone() as Arc<dyn BarSource>)
+        .bar_source(liar.clone() as Arc<dyn BarSource>)
+        .bar_source(honest.clone() as Arc<dyn BarSource>)
+        .build()
+        .unwrap();
+    let range = DateRange::new("2024-03-08".parse().unwrap(), "2024-03-08".parse().unwrap())
+        .unwrap()
+        .to_time_range();
+    let query = BatchBarQuery {
+        symbols: vec![sym("AAPL")],
+        interval: Interval::Day1,
+        range,
+        adjustment: Adjustment::All,
+    };
+    let report = sd.history().exact().bars(&query).await.remove(0);
+    assert_eq!(
+        trail(&report.trail),
+        [
+            ("split_only".to_owned(), "skipped"),
+            ("liar".to_owned(), "malformed"),
+            ("honest".to_owned(), "ok"),
+        ]
+    );
+    let bars = report.result.unwrap().bars;
+    assert_eq!(bars[0].provenance.adjustment, Some(Adjustment::All));
+    assert_eq!(
+        split_only.calls(),
+        0,
+        "never asked for what it cannot serve"
+    );
+
+    // Not exact: the first provider answers with its own adjustment, labelled.
+    let report = sd.history().bars(&query).await.remove(0);
+    let bars = report.result.unwrap().bars;
+    assert_eq!(bars[0].provenance.provider.as_str(), "split_only");
+    assert_eq!(bars[0].provenance.adjustment, Some(Adjustment::Split));
+
+    // Nobody serves it: invalid_request naming what each serves, and nothing is sent.
+    let only = StockData::builder()
+        .bar_source(split_only.clone() as Arc<dyn BarSource>)
+        .build()
+        .unwrap();
+    let calls = split_only.calls();
+    let report = only.history().exact().bars(&query).await.remove(0);
+    let err = report.result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    assert!(err.to_string().contains("split_only serves split"), "{err}");
+    assert_eq!(split_only.calls(), calls);
+}
