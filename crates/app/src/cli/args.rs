@@ -140,6 +140,7 @@ pub(crate) enum Command {
             "Examples:\n",
             "  stockdata bars AAPL --from 2024-01-02 --to 2024-03-08 --format csv\n",
             "  stockdata bars MSFT --interval 5m\n",
+            "  stockdata bars NVDA --days 30 --chart\n",
             "  stockdata bars AAPL --from 2005-01-01 --offline",
         )
     )]
@@ -216,9 +217,14 @@ pub(crate) struct SyncArgs {
     /// A file with one symbol per line (# comments allowed), `-` for stdin, or SYM,SYM,...
     #[arg(long, value_name = "FILE|-|SYM,SYM")]
     pub(crate) watchlist: Option<String>,
-    /// First New York calendar date, inclusive (default: five years ago).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
-    pub(crate) from: Option<Date>,
+    /// First New York calendar date, inclusive, or a distance back from --to: 30d (trading
+    /// sessions), 4w, 6mo, 2y (default: five years ago).
+    #[arg(long, value_name = "YYYY-MM-DD|30d", value_parser = parse_from)]
+    pub(crate) from: Option<From>,
+    /// The last N trading sessions up to --to (the same as --from Nd).
+    #[arg(long, value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(1..=36_600))]
+    pub(crate) days: Option<u32>,
     /// Last New York calendar date, inclusive (default: today).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,
@@ -278,6 +284,80 @@ pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
         .map_err(|_| format!("{text:?} is not a calendar date: use YYYY-MM-DD, e.g. 2024-03-01"))
 }
 
+/// `--from`: a New York calendar date, or a distance back from `--to`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum From {
+    /// `YYYY-MM-DD`.
+    Date(Date),
+    /// `Nd` (or `--days N`): the first of the last N NYSE sessions up to `--to`.
+    Sessions(u32),
+    /// `Nw`, `Nmo`, `Ny`: that many calendar weeks, months or years before `--to`.
+    Back(jiff::Span),
+}
+
+impl From {
+    /// The first date: `to` for a range ending today is anchored at `now` (today counts once
+    /// its session has opened).
+    pub(crate) fn resolve(self, to: Date, today: Date, now: Timestamp) -> Date {
+        match self {
+            From::Date(d) => d,
+            From::Sessions(n) => sessions_back(n as usize, to, today, now),
+            From::Back(span) => to.checked_sub(span).unwrap_or(to),
+        }
+    }
+}
+
+/// The first of the last `n` NYSE sessions up to `to` (the last sessions before now when `to`
+/// is today), so `--days 5` on a Sunday or a holiday is the last five sessions.
+pub(crate) fn sessions_back(n: usize, to: Date, today: Date, now: Timestamp) -> Date {
+    let anchor = if to >= today {
+        now
+    } else {
+        to.tomorrow()
+            .map_or(now, stockdata_app::domain::time::daily_bar_start)
+    };
+    stockdata_app::domain::calendar::last_sessions(n, anchor).map_or(to, |r| r.start())
+}
+
+/// `--from`'s value: `YYYY-MM-DD`, or `30d` (sessions), `4w`, `6mo`, `2y` back from `--to`.
+pub(crate) fn parse_from(text: &str) -> Result<From, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    if !digits.is_empty() && !unit.is_empty() && !unit.starts_with('-') {
+        let bad = || {
+            format!(
+                "{text:?} is not a date: use YYYY-MM-DD, or a distance back from --to: 30d \
+                 (trading sessions), 4w, 6mo or 2y"
+            )
+        };
+        let n: u32 = digits.parse().map_err(|_| bad())?;
+        if n == 0 || n > 100 * 366 {
+            return Err(bad());
+        }
+        let n64 = i64::from(n);
+        return match unit.to_ascii_lowercase().as_str() {
+            "d" => Ok(From::Sessions(n)),
+            "w" => jiff::Span::new()
+                .try_weeks(n64)
+                .map(From::Back)
+                .map_err(|_| bad()),
+            "mo" | "m" => jiff::Span::new()
+                .try_months(n64)
+                .map(From::Back)
+                .map_err(|_| bad()),
+            "y" => jiff::Span::new()
+                .try_years(n64)
+                .map(From::Back)
+                .map_err(|_| bad()),
+            _ => Err(bad()),
+        };
+    }
+    parse_date(text).map(From::Date).map_err(|e| {
+        format!("{e}, or a distance back from --to: 30d (trading sessions), 4w, 6mo or 2y")
+    })
+}
+
 pub(crate) fn parse_symbol(text: &str) -> Result<Symbol, String> {
     Symbol::parse(text).map_err(|e| e.to_string())
 }
@@ -328,10 +408,15 @@ pub(crate) struct BarsArgs {
     /// Symbols.
     #[arg(required = true, value_parser = parse_symbol)]
     pub(crate) symbols: Vec<Symbol>,
-    /// First New York calendar date, inclusive (default: the last NYSE sessions: 1 for 1m and
-    /// 5m, 5 for 15m and 30m, 21 for 1h, 63 for 1d, 252 for 1w, 1260 for 1mo).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
-    pub(crate) from: Option<Date>,
+    /// First New York calendar date, inclusive, or a distance back from --to: 30d (trading
+    /// sessions), 4w, 6mo, 2y (default: the last NYSE sessions: 1 for 1m and 5m, 5 for 15m
+    /// and 30m, 21 for 1h, 63 for 1d, 252 for 1w, 1260 for 1mo).
+    #[arg(long, value_name = "YYYY-MM-DD|30d", value_parser = parse_from)]
+    pub(crate) from: Option<From>,
+    /// The last N trading sessions up to --to (the same as --from Nd).
+    #[arg(long, value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(1..=36_600))]
+    pub(crate) days: Option<u32>,
     /// Last New York calendar date, inclusive (default: today).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,
@@ -352,9 +437,14 @@ pub(crate) struct NewsArgs {
     /// Symbols.
     #[arg(required = true, value_parser = parse_symbol)]
     pub(crate) symbols: Vec<Symbol>,
-    /// First New York calendar date, inclusive (default: 3 days ago).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
-    pub(crate) from: Option<Date>,
+    /// First New York calendar date, inclusive, or a distance back from --to: 5d (trading
+    /// sessions), 2w, 1mo (default: 3 calendar days ago).
+    #[arg(long, value_name = "YYYY-MM-DD|5d", value_parser = parse_from)]
+    pub(crate) from: Option<From>,
+    /// The last N trading sessions up to --to (the same as --from Nd).
+    #[arg(long, value_name = "N", conflicts_with = "from",
+          value_parser = clap::value_parser!(u32).range(1..=36_600))]
+    pub(crate) days: Option<u32>,
     /// Last New York calendar date, inclusive (default: today).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) to: Option<Date>,

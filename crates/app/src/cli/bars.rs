@@ -2,12 +2,10 @@
 
 use std::io::Write as _;
 
-use stockdata_app::domain::calendar;
-use stockdata_app::domain::time::daily_bar_start;
-use stockdata_app::domain::{BatchBarQuery, Date, DateRange, Interval, Timestamp};
+use stockdata_app::domain::{BatchBarQuery, DateRange, Interval};
 use stockdata_app::records;
 
-use super::args::BarsArgs;
+use super::args::{BarsArgs, From, sessions_back};
 use super::{Ctx, Exit, chart, finish, output, require_providers, usage};
 
 impl BarsArgs {
@@ -19,9 +17,10 @@ impl BarsArgs {
         }
         let to = self.to.unwrap_or(ctx.today);
         let now = ctx.stockdata.clock().now();
-        let from = self
-            .from
-            .unwrap_or_else(|| default_from(to, ctx.today, now, self.interval));
+        let from = match self.from.or(self.days.map(From::Sessions)) {
+            Some(from) => from.resolve(to, ctx.today, now),
+            None => sessions_back(default_sessions(self.interval), to, ctx.today, now),
+        };
         let Ok(range) = DateRange::new(from, to) else {
             return usage(format!(
                 "--from {from} is after --to {to}: give a --from on or before --to"
@@ -76,15 +75,4 @@ pub(crate) fn default_sessions(interval: Interval) -> usize {
         Interval::Week1 => 252,
         Interval::Month1 => 5 * 252,
     }
-}
-
-/// The default `--from`: the first of the last [`default_sessions`] NYSE sessions up to `to`,
-/// so `bars --interval 1m` on a Sunday (or a holiday) gives the last session's bars.
-fn default_from(to: Date, today: Date, now: Timestamp, interval: Interval) -> Date {
-    let anchor = if to >= today {
-        now
-    } else {
-        to.tomorrow().map_or(now, daily_bar_start)
-    };
-    calendar::last_sessions(default_sessions(interval), anchor).map_or(to, |r| r.start())
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use stockdata_app::domain::{DateRange, NewsQuery};
 use stockdata_app::records;
 
-use super::args::NewsArgs;
+use super::args::{From, NewsArgs};
 use super::{Ctx, Exit, finish, output, require_providers, usage};
 
 impl NewsArgs {
@@ -16,9 +16,11 @@ impl NewsArgs {
             return exit;
         }
         let to = self.to.unwrap_or(ctx.today);
-        let from = self
-            .from
-            .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(3)).unwrap_or(to));
+        let now = ctx.stockdata.clock().now();
+        let from = match self.from.or(self.days.map(From::Sessions)) {
+            Some(from) => from.resolve(to, ctx.today, now),
+            None => to.checked_sub(jiff::Span::new().days(3)).unwrap_or(to),
+        };
         let Ok(range) = DateRange::new(from, to) else {
             return usage(format!(
                 "--from {from} is after --to {to}: give a --from on or before --to"

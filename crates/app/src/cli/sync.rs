@@ -5,7 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 use stockdata_app::domain::{BatchBarQuery, DateRange, Symbol};
 use stockdata_app::fetch::STORE;
 
-use super::args::SyncArgs;
+use super::args::{From, SyncArgs};
 use super::{Ctx, Exit, output, progress, usage, watchlist};
 
 /// Years of history `sync` fetches when no `--from` is given.
@@ -45,10 +45,13 @@ impl SyncArgs {
         let mut seen = std::collections::HashSet::new();
         symbols.retain(|s| seen.insert(s.clone()));
         let to = self.to.unwrap_or(ctx.today);
-        let from = self.from.unwrap_or_else(|| {
-            to.checked_sub(jiff::Span::new().years(DEFAULT_YEARS))
-                .unwrap_or(to)
-        });
+        let now = ctx.stockdata.clock().now();
+        let from = match self.from.or(self.days.map(From::Sessions)) {
+            Some(from) => from.resolve(to, ctx.today, now),
+            None => to
+                .checked_sub(jiff::Span::new().years(DEFAULT_YEARS))
+                .unwrap_or(to),
+        };
         let Ok(range) = DateRange::new(from, to) else {
             return usage(format!(
                 "--from {from} is after --to {to}: give a --from on or before --to"

@@ -711,3 +711,42 @@ fn a_named_adjustment_is_honoured_or_refused() {
         0,
     );
 }
+
+/// Relative ranges: `--days N` and `--from Nd` are the last N NYSE sessions up to `--to`
+/// (holidays and weekends skipped), `--from 2w`/`1mo` calendar distances back from `--to`.
+#[test]
+fn relative_ranges_count_trading_sessions() {
+    let starts = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["bars", "AAPL", "--format", "csv", "--to", "2024-02-21"];
+        all.extend_from_slice(args);
+        let csv = stdout(&mut sandbox(&all), 0);
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap()[..10].to_owned())
+            .collect()
+    };
+    // 19 February 2024 (Presidents' Day) is a holiday; 17 and 18 a weekend.
+    let five = starts(&["--days", "5"]);
+    assert_eq!(
+        five,
+        [
+            "2024-02-14",
+            "2024-02-15",
+            "2024-02-16",
+            "2024-02-20",
+            "2024-02-21"
+        ]
+    );
+    assert_eq!(starts(&["--from", "5d"]), five);
+    assert_eq!(starts(&["--from", "1w"]).first().unwrap(), "2024-02-14");
+    let err = stderr(&mut sandbox(&["bars", "AAPL", "--from", "5x"]), 2);
+    assert!(
+        err.contains("30d (trading sessions), 4w, 6mo or 2y"),
+        "{err}"
+    );
+    let err = stderr(
+        &mut sandbox(&["bars", "AAPL", "--from", "5d", "--days", "5"]),
+        2,
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+}
