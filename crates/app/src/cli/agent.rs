@@ -5,6 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 use stockdata_app::CancellationToken;
 
 use super::args::AgentArgs;
+use super::sink::Sink;
 use super::{Ctx, Exit, output, progress, usage, watchlist};
 
 impl AgentArgs {
@@ -75,7 +76,11 @@ impl AgentArgs {
         };
         // Each symbol is written as soon as its chunk is done: memory stays flat however long
         // the watchlist.
-        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let sink = match Sink::open(ctx.output_path.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, sink);
         let mut errors = Vec::new();
         let mut write_error = None;
         let stats = {
@@ -122,12 +127,16 @@ impl AgentArgs {
             eprintln!("stockdata: {symbol} {section}: {} ({e})", e.kind());
         }
         let reported = stats.complete + stats.partial + stats.failed;
-        if stats.failed == reported && reported > 0 {
+        let exit = if stats.failed == reported && reported > 0 {
             Exit::Failed
         } else if errors.is_empty() {
             Exit::Ok
         } else {
             Exit::Partial
+        };
+        match stdout.into_inner() {
+            Ok(sink) => sink.commit(exit),
+            Err(_) => Exit::Failed,
         }
     }
 }

@@ -63,6 +63,11 @@ pub(crate) struct Global {
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(long, global = true, value_enum)]
     pub(crate) format: Option<Format>,
+    /// Write the records to FILE instead of stdout: all at once when the command is done
+    /// (a temporary file renamed over FILE), FILE untouched when nothing was fetched. The
+    /// format follows the extension (.json .ndjson .csv) unless --format says otherwise.
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
     /// CSV for spreadsheets: cells starting with = + - @ get a leading ' so they are never
     /// run as formulas (the text is then no longer exact).
     #[arg(long, global = true)]
@@ -259,8 +264,8 @@ pub(crate) struct ExportArgs {
     /// Sandbox data instead of market data.
     #[arg(long)]
     pub(crate) synthetic: bool,
-    /// Write to this file instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
+    /// The global --output FILE.
+    #[arg(skip)]
     pub(crate) output: Option<PathBuf>,
 }
 

@@ -6,7 +6,8 @@ use stockdata_app::domain::{BatchBarQuery, DateRange, Interval};
 use stockdata_app::records;
 
 use super::args::{BarsArgs, From, sessions_back};
-use super::{Ctx, Exit, chart, finish, output, require_providers, usage};
+use super::sink::Sink;
+use super::{Ctx, Exit, chart, output, require_providers, usage};
 
 impl BarsArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -53,14 +54,18 @@ impl BarsArgs {
                 }
             }
         }
-        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let sink = match Sink::open(ctx.output_path.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, sink);
         let written = if self.chart && ctx.format == output::Format::Table {
             chart::bars(&mut stdout, &ctx.style, &bars)
         } else {
             output::bars(&mut stdout, &ctx.output(), &bars, &failed)
         }
         .and_then(|()| stdout.flush());
-        finish(written, query.symbols.len(), &errors)
+        Sink::finish(stdout, written, query.symbols.len(), &errors)
     }
 }
 

@@ -17,6 +17,7 @@ mod providers;
 mod quote;
 mod sandbox;
 mod serve;
+mod sink;
 mod stats;
 mod store_cmd;
 mod sync;
@@ -62,6 +63,8 @@ pub(crate) struct Ctx {
     pub(crate) store: Option<Arc<dyn Store>>,
     /// How tables are drawn (`--tz`, colour, width).
     pub(crate) style: table::Style,
+    /// `--output FILE`.
+    pub(crate) output_path: Option<std::path::PathBuf>,
 }
 
 impl Ctx {
@@ -219,12 +222,35 @@ async fn execute(
     clock: Arc<dyn Clock>,
     bar: progress::BarSlot,
 ) -> Exit {
-    let explicit_format = global.format;
-    let format = explicit_format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
+    // --format, else what --output's extension says, else table on a terminal and JSON
+    // anywhere else.
+    let explicit_format = global
+        .format
+        .or_else(|| global.output.as_deref().and_then(sink::format_for));
+    let format = explicit_format.unwrap_or(
+        if global.output.is_none() && std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        },
+    );
+    let writes_records = matches!(
+        command,
+        Command::Quote(_)
+            | Command::Bars(_)
+            | Command::News(_)
+            | Command::Agent(_)
+            | Command::Sync(_)
+            | Command::Store {
+                action: args::StoreAction::Export(_)
+            }
+    );
+    if global.output.is_some() && !writes_records {
+        return usage(
+            "--output is for the commands that write records: quote, bars, news, agent, sync \
+             and store export",
+        );
+    }
     match &command {
         Command::Providers => return providers::run(&config, global.sandbox, format),
         Command::Config {
@@ -244,7 +270,12 @@ async fn execute(
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    if let Command::Store { action } = command {
+    if let Command::Store { mut action } = command {
+        if let args::StoreAction::Export(export) = &mut action {
+            export.output.clone_from(&global.output);
+        } else if global.output.is_some() {
+            return usage("--output is for commands that write records (and `store export`)");
+        }
         return store_cmd::run(action, store, format, explicit_format, global.csv_safe).await;
     }
     let started = std::time::Instant::now();
@@ -275,6 +306,7 @@ async fn execute(
         bar,
         store,
         style: table::Style::for_stdout(global.tz.clone().unwrap_or_else(table::new_york)),
+        output_path: global.output.clone(),
     };
     let span = tracing::info_span!("run", run_id = %ctx.run_id);
     let exit = match command {

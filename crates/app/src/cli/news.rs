@@ -6,7 +6,8 @@ use stockdata_app::domain::{DateRange, NewsQuery};
 use stockdata_app::records;
 
 use super::args::{From, NewsArgs};
-use super::{Ctx, Exit, finish, output, require_providers, usage};
+use super::sink::Sink;
+use super::{Ctx, Exit, output, require_providers, usage};
 
 impl NewsArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -32,15 +33,15 @@ impl NewsArgs {
             limit: self.limit as usize,
         };
         let report = ctx.stockdata.news().news(&query).await;
-        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let sink = match Sink::open(ctx.output_path.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
+        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, sink);
         let asked = query.symbols.len();
         let opts = ctx.output();
-        match report.result {
-            Ok(articles) => finish(
-                output::news(&mut stdout, &opts, &articles, &[]).and_then(|()| stdout.flush()),
-                asked,
-                &[],
-            ),
+        let (articles, failed, errors) = match report.result {
+            Ok(articles) => (articles, Vec::new(), Vec::new()),
             Err(e) => {
                 let failed: Vec<_> = query
                     .symbols
@@ -48,12 +49,11 @@ impl NewsArgs {
                     .map(|s| records::failed("news", s, &e, &report.trail))
                     .collect();
                 let errors: Vec<_> = query.symbols.into_iter().map(|s| (s, e.clone())).collect();
-                finish(
-                    output::news(&mut stdout, &opts, &[], &failed).and_then(|()| stdout.flush()),
-                    asked,
-                    &errors,
-                )
+                (Vec::new(), failed, errors)
             }
-        }
+        };
+        let written =
+            output::news(&mut stdout, &opts, &articles, &failed).and_then(|()| stdout.flush());
+        Sink::finish(stdout, written, asked, &errors)
     }
 }

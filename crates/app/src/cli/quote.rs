@@ -6,7 +6,8 @@ use stockdata_app::domain::{FetchError, Symbol};
 use stockdata_app::records;
 
 use super::args::{QuoteArgs, SymbolArg};
-use super::{Ctx, Exit, finish, output, require_providers, usage, watch, watchlist};
+use super::sink::Sink;
+use super::{Ctx, Exit, output, require_providers, usage, watch, watchlist};
 
 impl QuoteArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -28,6 +29,9 @@ impl QuoteArgs {
             }
         }
         if let Some(every) = self.watch {
+            if ctx.output_path.is_some() {
+                return usage("--watch writes to the terminal or a pipe, not --output FILE");
+            }
             return watch::run(ctx, symbols, every).await;
         }
         let reports = ctx.stockdata.prices().quotes(&symbols).await;
@@ -43,9 +47,13 @@ impl QuoteArgs {
                 }
             }
         }
-        let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-        let written = output::quotes(&mut stdout, &ctx.output(), &quotes, &failed)
-            .and_then(|()| stdout.flush());
-        finish(written, symbols.len(), &errors)
+        let sink = match Sink::open(ctx.output_path.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, sink);
+        let written =
+            output::quotes(&mut out, &ctx.output(), &quotes, &failed).and_then(|()| out.flush());
+        Sink::finish(out, written, symbols.len(), &errors)
     }
 }

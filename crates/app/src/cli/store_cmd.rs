@@ -8,6 +8,7 @@ use stockdata_app::ports::{Dataset, Store};
 
 use super::args::{ExportArgs, StoreAction};
 use super::output::{self, Format};
+use super::sink::Sink;
 use super::{Exit, usage};
 
 /// Runs one `store` action against `store`.
@@ -169,14 +170,11 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
     {
         return parquet(store, &picked, path).await;
     }
-    let mut sink: Box<dyn std::io::Write> = match &args.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => return usage(format!("--output {}: {e}", path.display())),
-        },
-        None => Box::new(std::io::stdout().lock()),
+    let sink = match Sink::open(args.output.as_deref()) {
+        Ok(s) => s,
+        Err(exit) => return exit,
     };
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, &mut sink);
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, sink);
     let everything = TimeRange::new(Timestamp::MIN, Timestamp::MAX);
     let Ok(everything) = everything else {
         return failed(&"the whole time line is not a range");
@@ -235,8 +233,14 @@ async fn export(store: &dyn Store, args: ExportArgs, format: Format, csv_safe: b
     {
         return failed(&format!("cannot write the export: {e}"));
     }
-    eprintln!("stockdata: exported {rows} bars of {} series", picked.len());
-    Exit::Ok
+    let Ok(sink) = out.into_inner() else {
+        return failed(&"cannot write the export");
+    };
+    let exit = sink.commit(Exit::Ok);
+    if exit == Exit::Ok {
+        eprintln!("stockdata: exported {rows} bars of {} series", picked.len());
+    }
+    exit
 }
 
 /// `store export --format parquet --output FILE`.
@@ -247,16 +251,26 @@ async fn parquet(
     path: &std::path::Path,
 ) -> Exit {
     use super::parquet::{Failure, export};
-    match export(store, picked, path).await {
+    let sink = match Sink::open(Some(path)) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let Some(tmp) = sink.temp_path() else {
+        return usage("--format parquet writes a file: pass --output FILE");
+    };
+    match export(store, picked, tmp).await {
         Ok(done) => {
-            eprintln!(
-                "stockdata: exported {} bars of {} series to {} (decimals at scale {})",
-                done.rows,
-                picked.len(),
-                path.display(),
-                done.scale
-            );
-            Exit::Ok
+            let exit = sink.commit(Exit::Ok);
+            if exit == Exit::Ok {
+                eprintln!(
+                    "stockdata: exported {} bars of {} series to {} (decimals at scale {})",
+                    done.rows,
+                    picked.len(),
+                    path.display(),
+                    done.scale
+                );
+            }
+            exit
         }
         Err(Failure::Output(e)) => usage(e),
         Err(Failure::Export(e)) => failed(&e),

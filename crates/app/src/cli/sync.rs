@@ -6,6 +6,7 @@ use stockdata_app::domain::{BatchBarQuery, DateRange, Symbol};
 use stockdata_app::fetch::STORE;
 
 use super::args::{From, SyncArgs};
+use super::sink::Sink;
 use super::{Ctx, Exit, output, progress, usage, watchlist};
 
 /// Years of history `sync` fetches when no `--from` is given.
@@ -147,7 +148,11 @@ impl SyncArgs {
         }
         ctx.bar.finish();
         let asked = symbols.len();
-        let written = write_summary(&lines, ctx.format, asked);
+        let mut sink = match Sink::open(ctx.output_path.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
+        let written = write_summary(&mut sink, &lines, ctx.format, asked);
         let mut exit = super::finish(written, asked, &errors);
         if lines.len() < asked && exit == Exit::Ok {
             eprintln!(
@@ -157,12 +162,16 @@ impl SyncArgs {
             );
             exit = Exit::Partial;
         }
-        exit
+        sink.commit(exit)
     }
 }
 
-fn write_summary(lines: &[Synced], format: output::Format, asked: usize) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn write_summary(
+    out: &mut Sink,
+    lines: &[Synced],
+    format: output::Format,
+    asked: usize,
+) -> std::io::Result<()> {
     match format {
         output::Format::Table => {
             let mut table = comfy_table::Table::new();

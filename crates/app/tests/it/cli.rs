@@ -750,3 +750,54 @@ fn relative_ranges_count_trading_sessions() {
     );
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+/// `--output FILE`: the records go to FILE in the format its extension names, all at once
+/// (no temporary file is left beside it); a run that fetched nothing leaves FILE as it was.
+#[test]
+fn output_files_are_written_whole_or_not_at_all() {
+    let dir = workdir();
+    let file = dir.path().join("aapl.csv");
+    let out = sandbox(&["bars", "AAPL", "--from", "2024-03-07", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("symbol,interval,start,"), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
+
+    let out = sandbox(&["quote", "ZZZZ", "--output"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left unchanged"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), csv, "untouched");
+
+    let json = dir.path().join("q.json");
+    stdout(
+        sandbox(&["quote", "AAPL", "ZZZZ", "--output"]).arg(&json),
+        3,
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        doc.as_array().unwrap().len(),
+        2,
+        "partial: the quote and the failure"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
+
+    let err = stderr(
+        sandbox(&["quote", "AAPL", "-o"]).arg(dir.path().join("missing/q.json")),
+        2,
+    );
+    assert!(err.contains("cannot write in"), "{err}");
+    let err = stderr(sandbox(&["providers", "-o"]).arg(&json), 2);
+    assert!(err.contains("--output is for"), "{err}");
+}
