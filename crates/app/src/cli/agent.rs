@@ -123,8 +123,19 @@ impl AgentArgs {
             eprintln!("stockdata: cannot write output: {e}");
             return Exit::Failed;
         }
+        // One line per symbol and error: sections failing the same way share it
+        // (`ZZZZ quote, bars: unknown_symbol (...)`).
+        let mut lines: Vec<(String, Vec<&str>, String)> = Vec::new();
         for (symbol, section, e) in &errors {
-            eprintln!("stockdata: {symbol} {section}: {} ({e})", e.kind());
+            let symbol = symbol.to_string();
+            let text = format!("{} ({e})", e.kind());
+            match lines.iter_mut().find(|(s, _, t)| *s == symbol && *t == text) {
+                Some((_, sections, _)) => sections.push(section),
+                None => lines.push((symbol, vec![section], text)),
+            }
+        }
+        for (symbol, sections, text) in &lines {
+            eprintln!("stockdata: {symbol} {}: {text}", sections.join(", "));
         }
         let reported = stats.complete + stats.partial + stats.failed;
         let exit = if stats.failed == reported && reported > 0 {
