@@ -340,3 +340,28 @@ fn store_and_cache_settings_read_from_file_and_environment() {
     let (src, _dir) = sources(None, &[("STOCKDATA__STORE__ENABLED", "maybe")]);
     assert!(load(&src).is_err());
 }
+
+/// The README's example configuration is a real one: it loads, and what it says are the
+/// defaults (routing order, log level) are the defaults.
+#[test]
+fn the_readme_example_config_loads_and_its_stated_defaults_are_real() {
+    let readme = include_str!("../../../../README.md");
+    let start = readme.find("```toml\n[providers.alpha_vantage]").unwrap() + "```toml\n".len();
+    let block = &readme[start..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stockdata.toml"), block).unwrap();
+    let sources = stockdata_app::config::ConfigSources {
+        file: None,
+        env: std::collections::HashMap::new(),
+        cwd: dir.path().to_path_buf(),
+        not_unicode: Vec::new(),
+    };
+    let config = stockdata_app::config::load(&sources).unwrap();
+    let defaults = stockdata_app::config::Routing::default();
+    assert_eq!(config.routing.quotes, defaults.quotes);
+    assert_eq!(config.routing.bars, defaults.bars);
+    assert_eq!(config.routing.news, defaults.news);
+    let default_level = stockdata_app::config::LogConfig::default().level;
+    assert_eq!(config.log.level, default_level, "the README says its level is the default");
+}
