@@ -29,6 +29,18 @@ use stockdata_app::domain::{Adjustment, Bar, Provenance, Symbol, Timestamp};
 )]
 #[path = "../src/cli/output.rs"]
 mod output;
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "the bench draws no tables; output.rs needs the module"
+)]
+#[path = "../src/cli/table.rs"]
+mod table;
+
+/// What `table::Style::for_stdout` asks the CLI (the bench never draws in colour).
+fn colour_allowed() -> bool {
+    false
+}
 
 use output::Format;
 
@@ -107,7 +119,12 @@ fn merge_and_check(bars: &mut Vec<Bar>) -> usize {
 /// The CLI's writer, as `stockdata bars` calls it.
 fn write(bars: &[Bar], format: Format) {
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::sink());
-    output::bars(&mut out, format, false, black_box(bars)).unwrap();
+    let opts = output::Options {
+        format,
+        csv_safe: false,
+        style: table::Style::plain(),
+    };
+    output::bars(&mut out, &opts, black_box(bars), &[]).unwrap();
     out.flush().unwrap();
 }
 

@@ -314,6 +314,9 @@ fn json_object(
     Ok(())
 }
 
+/// A kind of record: its field list, its CSV header, and the column that names the symbol.
+type Kind<'h, T, const N: usize> = (fn(&T) -> [Field<'_>; N], &'h [&'h str], usize);
+
 /// Writes `items` in a machine format, each through its field list, then one record per
 /// symbol in `failed` (docs/output.md): an object `{"symbol", "error"}` in JSON and NDJSON, a
 /// row with only the symbol and the `error` column filled in CSV. Tables are drawn by
@@ -322,9 +325,7 @@ fn write_records<T, const N: usize>(
     out: &mut dyn Write,
     opts: &Options,
     items: &[T],
-    fields: fn(&T) -> [Field<'_>; N],
-    header: &[&str],
-    symbol_column: usize,
+    (fields, header, symbol_column): Kind<'_, T, N>,
     failed: &[FailedRecord],
     draw: impl FnOnce(&mut dyn Write, &Style) -> io::Result<()>,
 ) -> io::Result<()> {
@@ -397,9 +398,7 @@ pub(crate) fn quotes(
         out,
         opts,
         quotes,
-        quote_fields,
-        &QUOTE_FIELDS,
-        0,
+        (quote_fields, &QUOTE_FIELDS, 0),
         failed,
         |out, style| table::quotes(out, style, quotes),
     )
@@ -419,9 +418,7 @@ pub(crate) fn bars(
         out,
         opts,
         bars,
-        bar_fields,
-        &BAR_FIELDS,
-        0,
+        (bar_fields, &BAR_FIELDS, 0),
         failed,
         |out, style| table::bars(out, style, bars),
     )
@@ -456,9 +453,7 @@ pub(crate) fn news(
         out,
         opts,
         articles,
-        news_fields,
-        &NEWS_FIELDS,
-        1,
+        (news_fields, &NEWS_FIELDS, 1),
         failed,
         |out, style| table::news(out, style, articles),
     )

@@ -259,7 +259,7 @@ fn machine_formats_carry_the_failed_symbols() {
     );
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().unwrap().clone();
-    assert_eq!(header.iter().last(), Some("error"));
+    assert_eq!(header.iter().next_back(), Some("error"));
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2, "{csv}");
     let failed = rows.iter().find(|r| r.get(0) == Some("ZZZZ")).unwrap();
