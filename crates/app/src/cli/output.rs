@@ -61,14 +61,16 @@ fn parquet_elsewhere() -> io::Error {
     io::Error::other("--format parquet is written by `store export --output FILE` only")
 }
 
-/// `text` safe for a terminal cell: control characters (escape sequences, tabs, newlines,
-/// C1 controls, bidi overrides) become a space or are dropped, so provider text can neither
-/// drive the terminal nor break a row.
+/// `text` safe for a terminal cell: whole ANSI escape sequences are removed (console's parser),
+/// then control characters (tabs, newlines, C1 controls, a lone ESC) become a space or are
+/// dropped, and bidi overrides are dropped, so provider text can neither drive the terminal
+/// nor break a row, and `\e[31mRED` shows as `RED`, not `[31mRED`.
 pub(crate) fn for_terminal(text: &str) -> String {
     let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     if !text.chars().any(|c| c.is_control() || bidi(c)) {
         return text.to_owned();
     }
+    let text = console::strip_ansi_codes(text);
     text.chars()
         .filter_map(|c| match c {
             '\t' | '\n' | '\r' => Some(' '),
@@ -642,8 +644,8 @@ impl<'w, W: Write> AgentWriter<'w, W> {
                 table::agent(&mut *self.out, &self.style, &self.rows)?;
                 writeln!(
                     self.out,
-                    "\n{} symbols: {} complete, {} partial, {} failed; {} fail-overs; {} from \
-                     the store; {} ms",
+                    "\n{} symbols: {} complete, {} partial, {} failed\n{} fail-overs, {} from \
+                     the store, {} ms",
                     stats.symbols,
                     stats.complete,
                     stats.partial,
