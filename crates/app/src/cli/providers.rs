@@ -61,8 +61,8 @@ pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
         "credentials",
         "limits",
         "routed for",
-        "note",
     ]);
+    let mut notes = Vec::new();
     for s in stockdata.provider_status() {
         table.add_row([
             s.provider.to_string(),
@@ -70,9 +70,24 @@ pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
             if s.credentials { "present" } else { "absent" }.to_owned(),
             s.limits.join(", "),
             s.routed_for.join(", "),
-            note(s),
         ]);
+        let note = note(s);
+        if !note.is_empty() {
+            notes.push(format!(
+                "  {}: {}",
+                s.provider,
+                super::output::for_terminal(&note)
+            ));
+        }
     }
-    let _ = writeln!(std::io::stdout().lock(), "{table}");
+    // The notes say what to set: under the table, whole, where a narrow terminal wraps them
+    // instead of a column cutting them.
+    let mut out = std::io::stdout().lock();
+    for line in table.lines() {
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nnotes:\n{}", notes.join("\n"));
+    }
     Exit::Ok
 }
