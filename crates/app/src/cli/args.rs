@@ -175,7 +175,13 @@ pub(crate) enum Command {
         after_help = concat!(
             "Examples:\n",
             "  stockdata doctor\n",
-            "  stockdata doctor --provider alpaca --format json",
+            "  stockdata doctor --provider alpaca --format json\n",
+            "\n",
+            "Exit codes:\n",
+            "  0 every configured provider answered\n",
+            "  2 something is mis-set: a key rejected, a plan refused, no provider configured,\n",
+            "    [routing] naming a provider without credentials, a store that cannot be used\n",
+            "  3 some configured providers did not answer   4 none did",
         )
     )]
     Doctor,

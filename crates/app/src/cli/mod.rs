@@ -317,7 +317,18 @@ async fn execute(
         Command::News(args) => args.run(ctx).instrument(span).await,
         Command::Serve(args) => args.run(ctx).instrument(span).await,
         Command::Sync(args) => args.run(ctx).instrument(span).await,
-        Command::Doctor => doctor::run(ctx).instrument(span).await,
+        Command::Doctor => {
+            let flags = doctor::Flags {
+                provider: global
+                    .provider
+                    .as_deref()
+                    .and_then(stockdata_app::registry::find)
+                    .map(|d| d.id().clone()),
+                store: global.store.clone(),
+                no_store: global.no_store,
+            };
+            doctor::run_with(ctx, flags).instrument(span).await
+        }
         Command::Providers
         | Command::Config { .. }
         | Command::Completions { .. }
