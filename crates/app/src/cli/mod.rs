@@ -95,6 +95,22 @@ pub(crate) fn main() -> ExitCode {
     runtime.block_on(run(cli)).into()
 }
 
+/// `cmd` without its hidden flags and commands: what completions offer (clap_complete lists
+/// hidden flags too).
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_owned());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        out = out.arg(arg.clone());
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out = out.subcommand(visible(sub));
+    }
+    out
+}
+
 /// Whether colour may be used at all: not with `NO_COLOR` set to anything non-empty
 /// (no-color.org), not on `TERM=dumb`.
 pub(crate) fn colour_allowed() -> bool {
@@ -125,7 +141,7 @@ async fn run(cli: Cli) -> Exit {
     if let Command::Completions { shell } = &command {
         clap_complete::generate(
             *shell,
-            &mut Cli::command(),
+            &mut visible(&Cli::command()),
             "stockdata",
             &mut std::io::stdout(),
         );

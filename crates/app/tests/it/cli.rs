@@ -366,6 +366,16 @@ fn config_show_redacts_secrets() {
 fn completions_and_help() {
     let out = stdout(stockdata().args(["completions", "bash"]), 0);
     assert!(out.contains("_stockdata"), "bash completion function");
+    // Completions offer what help shows: no hidden flag, every command.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(stockdata().args(["completions", shell]), 0);
+        for hidden in ["--now", "--stats", "-l now", "-l stats"] {
+            assert!(!script.contains(hidden), "{shell} offers {hidden}");
+        }
+        for visible in ["tz", "output", "doctor", "watch", "chart", "days"] {
+            assert!(script.contains(visible), "{shell} lacks {visible}");
+        }
+    }
     for sub in [
         "quote",
         "bars",
