@@ -129,7 +129,10 @@ impl AgentArgs {
         for (symbol, section, e) in &errors {
             let symbol = symbol.to_string();
             let text = format!("{} ({e})", e.kind());
-            match lines.iter_mut().find(|(s, _, t)| *s == symbol && *t == text) {
+            match lines
+                .iter_mut()
+                .find(|(s, _, t)| *s == symbol && *t == text)
+            {
                 Some((_, sections, _)) => sections.push(section),
                 None => lines.push((symbol, vec![section], text)),
             }

@@ -363,5 +363,8 @@ fn the_readme_example_config_loads_and_its_stated_defaults_are_real() {
     assert_eq!(config.routing.bars, defaults.bars);
     assert_eq!(config.routing.news, defaults.news);
     let default_level = stockdata_app::config::LogConfig::default().level;
-    assert_eq!(config.log.level, default_level, "the README says its level is the default");
+    assert_eq!(
+        config.log.level, default_level,
+        "the README says its level is the default"
+    );
 }
