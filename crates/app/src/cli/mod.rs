@@ -65,6 +65,8 @@ pub(crate) struct Ctx {
     pub(crate) style: table::Style,
     /// `--output FILE`.
     pub(crate) output_path: Option<std::path::PathBuf>,
+    /// `--sandbox`: the store's sandbox dataset is the one read.
+    pub(crate) sandbox: bool,
 }
 
 impl Ctx {
@@ -323,6 +325,7 @@ async fn execute(
         store,
         style: table::Style::for_stdout(global.tz.clone().unwrap_or_else(table::new_york)),
         output_path: global.output.clone(),
+        sandbox: global.sandbox,
     };
     let span = tracing::info_span!("run", run_id = %ctx.run_id);
     let exit = match command {

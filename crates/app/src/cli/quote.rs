@@ -2,11 +2,15 @@
 
 use std::io::Write as _;
 
-use stockdata_app::domain::{FetchError, Symbol};
+use stockdata_app::domain::calendar;
+use stockdata_app::domain::time::new_york_date;
+use stockdata_app::domain::{Decimal, FetchError, Interval, Quote, Symbol};
+use stockdata_app::ports::{Dataset, SeriesKey};
 use stockdata_app::records;
 
 use super::args::{QuoteArgs, SymbolArg};
 use super::sink::Sink;
+use super::table;
 use super::{Ctx, Exit, output, require_providers, usage, watch, watchlist};
 
 impl QuoteArgs {
@@ -52,8 +56,57 @@ impl QuoteArgs {
             Err(exit) => return exit,
         };
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, sink);
-        let written =
-            output::quotes(&mut out, &ctx.output(), &quotes, &failed).and_then(|()| out.flush());
+        let written = if ctx.format == output::Format::Table {
+            let trends = trends(&ctx, &quotes).await;
+            table::quotes_with_trends(&mut out, &ctx.style, &quotes, &trends)
+        } else {
+            output::quotes(&mut out, &ctx.output(), &quotes, &failed)
+        }
+        .and_then(|()| out.flush());
         Sink::finish(out, written, symbols.len(), &errors)
     }
+}
+
+/// Sessions a quote's trend covers.
+const TREND_SESSIONS: usize = 20;
+
+/// For the table's trend column: each quote's daily closes of the last sessions before its
+/// own, as the store holds them (nothing is fetched for it), then the quote's price. Empty
+/// where the store holds fewer than two of those sessions, or when no store is in use.
+async fn trends(ctx: &Ctx, quotes: &[Quote]) -> Vec<Vec<Decimal>> {
+    let Some(store) = &ctx.store else {
+        return Vec::new();
+    };
+    let dataset = if ctx.sandbox {
+        Dataset::Sandbox
+    } else {
+        Dataset::Market
+    };
+    let mut out = Vec::with_capacity(quotes.len());
+    for q in quotes {
+        let session = new_york_date(q.as_of);
+        let key = SeriesKey {
+            symbol: q.symbol.clone(),
+            interval: Interval::Day1,
+            adjustment: ctx.stockdata.default_adjustment(),
+            dataset,
+        };
+        let closes = match calendar::last_sessions(TREND_SESSIONS + 1, q.as_of) {
+            Some(range) => store
+                .bars(&key, range.to_time_range())
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|b| new_york_date(b.start) < session)
+                .map(|b| b.close)
+                .collect::<Vec<_>>(),
+            None => Vec::new(),
+        };
+        out.push(if closes.len() < 2 {
+            Vec::new()
+        } else {
+            closes.into_iter().chain([q.price]).collect()
+        });
+    }
+    out
 }

@@ -112,8 +112,22 @@ pub(crate) struct AgentRow {
 /// # Errors
 /// Writing fails.
 pub(crate) fn quotes(out: &mut dyn Write, style: &Style, quotes: &[Quote]) -> io::Result<()> {
+    quotes_with_trends(out, style, quotes, &[])
+}
+
+/// The quotes table with a `trend` sparkline per quote (`trends[i]` for `quotes[i]`, closes
+/// oldest first; the column is left out when no quote has one).
+///
+/// # Errors
+/// Writing fails.
+pub(crate) fn quotes_with_trends(
+    out: &mut dyn Write,
+    style: &Style,
+    quotes: &[Quote],
+    trends: &[Vec<Decimal>],
+) -> io::Result<()> {
     let prices = |f: fn(&Quote) -> Option<Decimal>| quotes.iter().map(f).collect::<Vec<_>>();
-    let columns = vec![
+    let mut columns = vec![
         exact("symbol", 0, quotes.iter().map(|q| q.symbol.to_string())),
         decimals("price", 1, &prices(|q| Some(q.price)), PRICE_PLACES),
         decimals("bid", 7, &prices(|q| q.bid), PRICE_PLACES),
@@ -145,6 +159,20 @@ pub(crate) fn quotes(out: &mut dyn Write, style: &Style, quotes: &[Quote]) -> io
             quotes.iter().map(|q| q.provenance.provider.as_str()),
         ),
     ];
+    if trends.iter().any(|t| t.len() > 1) {
+        columns.insert(
+            4,
+            Column {
+                header: "trend".to_owned(),
+                kind: Kind::Spark,
+                rank: u8::MAX,
+                cells: Vec::new(),
+                series: (0..quotes.len())
+                    .map(|i| trends.get(i).cloned().unwrap_or_default())
+                    .collect(),
+            },
+        );
+    }
     render(out, style, columns)
 }
 

@@ -811,3 +811,27 @@ fn output_files_are_written_whole_or_not_at_all() {
     let err = stderr(sandbox(&["providers", "-o"]).arg(&json), 2);
     assert!(err.contains("--output is for"), "{err}");
 }
+
+/// The quote table's trend column is drawn from the daily closes the store already holds
+/// (nothing is fetched for it); without them there is no such column.
+#[test]
+fn the_quote_table_trend_comes_from_the_store() {
+    let dir = workdir();
+    let store = dir.path().join("s.sqlite");
+    let with_store = |args: &[&str]| {
+        let mut cmd = sandbox(args);
+        cmd.env("STOCKDATA__STORE__PATH", &store);
+        cmd
+    };
+    let table = stdout(&mut with_store(&["quote", "AAPL", "--format", "table"]), 0);
+    assert!(!table.contains("trend"), "nothing stored yet:\n{table}");
+    stdout(&mut with_store(&["sync", "AAPL", "--days", "30"]), 0);
+    let table = stdout(&mut with_store(&["quote", "AAPL", "--format", "table"]), 0);
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("trend"), "{table}");
+    let row = table.lines().nth(1).unwrap();
+    let spark = row.chars().filter(|c| ('\u{2581}'..='\u{2588}').contains(c)).count();
+    assert_eq!(spark, 21, "20 stored sessions and the quote:\n{table}");
+    let json = stdout(&mut with_store(&["quote", "AAPL", "--format", "json"]), 0);
+    assert!(!json.contains("trend"), "tables only");
+}
