@@ -67,8 +67,8 @@ impl QuoteArgs {
     }
 }
 
-/// Sessions a quote's trend covers.
-const TREND_SESSIONS: usize = 20;
+/// Sessions a quote's trend covers (with the quote: the sparkline's 20 cells).
+const TREND_SESSIONS: usize = 19;
 
 /// For the table's trend column: each quote's daily closes of the last sessions before its
 /// own, as the store holds them (nothing is fetched for it), then the quote's price. Empty
