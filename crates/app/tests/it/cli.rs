@@ -830,7 +830,10 @@ fn the_quote_table_trend_comes_from_the_store() {
     let header = table.lines().next().unwrap();
     assert!(header.contains("trend"), "{table}");
     let row = table.lines().nth(1).unwrap();
-    let spark = row.chars().filter(|c| ('\u{2581}'..='\u{2588}').contains(c)).count();
+    let spark = row
+        .chars()
+        .filter(|c| ('\u{2581}'..='\u{2588}').contains(c))
+        .count();
     assert_eq!(spark, 20, "19 stored sessions and the quote:\n{table}");
     let json = stdout(&mut with_store(&["quote", "AAPL", "--format", "json"]), 0);
     assert!(!json.contains("trend"), "tables only");
