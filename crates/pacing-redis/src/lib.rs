@@ -1,0 +1,3 @@
+//! # stockdata-pacing-redis
+//!
+//! Pacing shared across processes through Redis (issue #18; being built).
