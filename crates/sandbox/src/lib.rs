@@ -14,7 +14,33 @@
 //! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota
 //! rules, wire shapes), nested under its prefix; `faults` is the one middleware in front of
 //! them all; `quota` counts fixed windows; `market` and `series` make the synthetic data from
-//! `generator`'s keyed draws.
+//! `generator`'s keyed draws: one path of minutes per symbol and session, from which every bar
+//! width, the quotes and the snapshots are aggregated, and nothing after the clock's now.
+//!
+//! Repeated slashes in a path are collapsed before routing (finnhub-python asks for
+//! `/api/v1//quote`, which Finnhub serves), so `//` reaches the same endpoint as `/`.
+
+// Panicking code on outside input is forbidden outside tests: every path and parameter comes
+// from a client.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic,
+    clippy::get_unwrap
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::panic,
+        reason = "unit tests fail by panicking"
+    )
+)]
 
 mod dialect;
 mod faults;
@@ -31,7 +57,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::http::Uri;
+use axum::middleware::{Next, from_fn_with_state, map_request};
 use axum::response::Response;
 use jiff::Timestamp;
 use stockdata_ports::Clock;
@@ -176,12 +203,42 @@ impl Shared {
 }
 
 /// The whole server: the dialects under their prefixes, behind the fault middleware, behind
-/// the request counter (so faulted requests count too).
+/// the request counter (so faulted requests count too), behind the path normalization (a
+/// router's own layers run after it has routed, so the normalizing router routes everything to
+/// the real one).
 fn app(shared: Arc<Shared>) -> Router {
-    dialect::routes(&shared)
+    let dialects = dialect::routes(&shared)
         .layer(from_fn_with_state(Arc::clone(&shared), faults::inject))
         .layer(from_fn_with_state(Arc::clone(&shared), count))
-        .with_state(shared)
+        .with_state(shared);
+    Router::new()
+        .fallback_service(dialects)
+        .layer(map_request(normalize_path))
+}
+
+/// The request with runs of `/` in its path collapsed to one (the query is left alone).
+async fn normalize_path(mut request: Request) -> Request {
+    let uri = request.uri();
+    if uri.path().contains("//") {
+        let mut path = String::with_capacity(uri.path().len());
+        for c in uri.path().chars() {
+            if !(c == '/' && path.ends_with('/')) {
+                path.push(c);
+            }
+        }
+        let path_and_query = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(normal) = Uri::from_parts(parts) {
+                *request.uri_mut() = normal;
+            }
+        }
+    }
+    request
 }
 
 async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {

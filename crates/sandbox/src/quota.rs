@@ -123,6 +123,20 @@ impl Windows {
         Ok(())
     }
 
+    /// Takes back a request [`Windows::admit`] counted in `windows`: an answer that turned out
+    /// to be a 404 costs nothing.
+    pub(crate) fn refund(&self, provider: &'static str, key: &str, windows: &[Window]) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for w in windows {
+            if let Some(entry) = map.get_mut(&(provider, key.to_owned(), w.per)) {
+                entry.1 = entry.1.saturating_sub(1);
+            }
+        }
+    }
+
     /// How much of `window` `key` has left (all of it when the key has not been seen).
     pub(crate) fn standing(&self, provider: &'static str, key: &str, window: Window) -> Standing {
         let map = self
@@ -172,6 +186,19 @@ mod tests {
         assert!(w.admit("p", "k", &one).is_err());
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(w.admit("p", "k", &one), Ok(()));
+    }
+
+    #[test]
+    fn a_refund_gives_the_request_back_in_every_window() {
+        let w = Windows::default();
+        let windows = [Window::per_day(3), Window::per_second(2)];
+        assert_eq!(w.admit("p", "k", &windows), Ok(()));
+        w.refund("p", "k", &windows);
+        w.refund("p", "k", &windows);
+        assert_eq!(w.standing("p", "k", windows[0]).remaining, 3);
+        assert_eq!(w.standing("p", "k", windows[1]).remaining, 2);
+        w.refund("p", "unseen", &windows);
+        assert_eq!(w.standing("p", "unseen", windows[0]).remaining, 3);
     }
 
     #[test]

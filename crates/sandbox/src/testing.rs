@@ -22,10 +22,19 @@ pub(crate) struct Sim {
 
 impl Sim {
     pub(crate) fn new(quotas: Option<Quotas>, faults: Faults) -> Self {
+        Self::with(NOW, quotas, faults)
+    }
+
+    /// No quotas, no faults, and the clock at `now`.
+    pub(crate) fn at(now: &str) -> Self {
+        Self::with(now, None, Faults::default())
+    }
+
+    fn with(now: &str, quotas: Option<Quotas>, faults: Faults) -> Self {
         let config = SandboxConfig {
             quotas,
             faults,
-            ..SandboxConfig::new(Arc::new(FixedClock(NOW.parse().unwrap())))
+            ..SandboxConfig::new(Arc::new(FixedClock(now.parse().unwrap())))
         };
         let shared = Arc::new(Shared::new(config));
         let app = crate::app(Arc::clone(&shared));
@@ -59,6 +68,19 @@ impl Answer {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// The keys of the JSON object at `pointer` (`""`, `"/bars"`, ...) in the order the text has
+/// them (`serde_json::Value` sorts them).
+pub(crate) fn keys(text: &str, pointer: &str) -> Vec<String> {
+    type Ordered = indexmap::IndexMap<String, Box<serde_json::value::RawValue>>;
+    let mut current = text.to_owned();
+    for part in pointer.split('/').filter(|p| !p.is_empty()) {
+        let map: Ordered = serde_json::from_str(&current).unwrap();
+        current = map[part].get().to_owned();
+    }
+    let map: Ordered = serde_json::from_str(&current).unwrap();
+    map.keys().cloned().collect()
 }
 
 /// `GET uri` with `headers`.

@@ -171,6 +171,9 @@ impl RawClient {
             ("interval", interval),
             ("outputsize", size.as_str()),
             ("adjusted", if adjusted { "true" } else { "false" }),
+            // Regular hours only: Alpha Vantage's default (`true`) adds the pre- and
+            // post-market (04:00 to 20:00 New York), which no other provider's bars hold.
+            ("extended_hours", "false"),
         ];
         if let Some(month) = month {
             params.push(("month", month));

@@ -324,6 +324,7 @@ fn alpha_vantage() {
                 ("interval", Q::Is("5min")),
                 ("outputsize", Q::Is("full")),
                 ("adjusted", Q::Is("false")),
+                ("extended_hours", Q::Is("false")),
                 ("apikey", Q::Re(r"^\S+$", "pact-key")),
             ],
         );

@@ -2,6 +2,11 @@
 //! `apikey` parameter, every price a string with four decimals, and every error, throttle and
 //! quota an HTTP 200 with a one-key body (`Error Message`, `Information`).
 //!
+//! Series are written newest first, in the samples' key order (`Meta Data`, then the series;
+//! `1. open` to `5. volume`). Intraday honours `extended_hours` (default `true`: 04:00 to 20:00
+//! New York), `month` and `outputsize`; nothing after now is served, and today's daily row is
+//! the session so far while it trades.
+//!
 //! Quota: a fixed day and a fixed second per key, both answered with `Information`.
 
 use std::sync::Arc;
@@ -17,14 +22,18 @@ use jiff::{SignedDuration, Timestamp, ToSpan as _};
 use serde_json::{Value, json};
 use stockdata_domain::time::{daily_bar_start, new_york, new_york_date};
 
-use super::{Params, reply, reply_raw};
+use super::json::Obj;
+use super::{Params, reply, reply_raw, reply_text_json};
 use crate::Shared;
-use crate::market::{self, cents};
+use crate::market::{self, Hours, Order, cents};
 use crate::quota::Window;
-use crate::series::{Width, bars};
+use crate::series::{Series, Width};
 
 /// The path prefix (`Sandbox::base_url`) and the quota key.
 pub(crate) const NAME: &str = "alpha_vantage";
+
+/// `outputsize=compact`: the latest 100 data points.
+const COMPACT: usize = 100;
 
 const DAILY_LIMIT: &str = "Thank you for using Alpha Vantage! Our standard API rate limit is \
     25 requests per day. Please subscribe to any of the premium plans at \
@@ -128,53 +137,70 @@ fn global_quote(symbol: &str, now: Timestamp) -> Response {
     reply(StatusCode::OK, &body)
 }
 
-fn row(b: &market::SynthBar) -> Value {
-    json!({
-        "1. open": av4(b.open), "2. high": av4(b.high), "3. low": av4(b.low),
-        "4. close": av4(b.close), "5. volume": b.volume.to_string(),
-    })
+/// A series row, in the provider's key order.
+fn row(b: &market::SynthBar) -> String {
+    Obj::new()
+        .str("1. open", &av4(b.open))
+        .str("2. high", &av4(b.high))
+        .str("3. low", &av4(b.low))
+        .str("4. close", &av4(b.close))
+        .str("5. volume", &b.volume.to_string())
+        .finish()
 }
 
 fn output_size(full: bool) -> &'static str {
     if full { "Full size" } else { "Compact" }
 }
 
-/// Compact is the latest 100 trading days, full everything since 2000; newest first.
+/// `rows` (newest first) under `series_key`, after `meta`: written as text, since the order of
+/// the rows is the wire's (newest first, as every recorded sample has them) and a
+/// `serde_json::Map` would sort them oldest first.
+fn series_body(
+    meta: Obj,
+    series_key: &str,
+    rows: impl Iterator<Item = (String, String)>,
+) -> String {
+    let series = rows.fold(Obj::new(), |obj, (key, row)| obj.raw(&key, &row));
+    Obj::new()
+        .raw("Meta Data", &meta.finish())
+        .raw(series_key, &series.finish())
+        .finish()
+}
+
+/// Compact is the latest 100 trading days, full everything since 2000; newest first, today's
+/// session so far included while it trades.
 fn daily(params: &Params, symbol: &str, now: Timestamp) -> Response {
     if !market::known(symbol) {
         return invalid_call("TIME_SERIES_DAILY");
     }
-    let today = new_york_date(now);
     let full = params.get("outputsize") == Some("full");
-    let from = if full {
-        Date::constant(2000, 1, 3)
-    } else {
-        today.checked_sub(160.days()).unwrap_or(today)
-    };
-    let mut days = market::trading_days(from, today);
-    days.retain(|d| daily_bar_start(*d) <= now);
-    if !full && days.len() > 100 {
-        days.drain(..days.len() - 100);
-    }
-    let mut rows = serde_json::Map::new();
-    for d in days.iter().rev() {
-        rows.insert(d.to_string(), row(&market::daily(symbol, *d)));
-    }
-    let body = json!({
-        "Meta Data": {
-            "1. Information": "Daily Prices (open, high, low, close) and Volumes",
-            "2. Symbol": symbol,
-            "3. Last Refreshed": days.last().map(ToString::to_string).unwrap_or_default(),
-            "4. Output Size": output_size(full),
-            "5. Time Zone": "US/Eastern",
-        },
-        "Time Series (Daily)": rows,
-    });
-    reply(StatusCode::OK, &body)
+    let limit = if full { usize::MAX } else { COMPACT };
+    let series = Series::new(symbol, Width::Day, now);
+    let bars = series.page(Timestamp::MIN, now, Order::Desc, limit);
+    let day = |b: &market::SynthBar| new_york_date(b.start).to_string();
+    let meta = Obj::new()
+        .str(
+            "1. Information",
+            "Daily Prices (open, high, low, close) and Volumes",
+        )
+        .str("2. Symbol", symbol)
+        .str(
+            "3. Last Refreshed",
+            &bars.first().map(day).unwrap_or_default(),
+        )
+        .str("4. Output Size", output_size(full))
+        .str("5. Time Zone", "US/Eastern");
+    let rows = bars.iter().map(|b| (day(b), row(b)));
+    reply_text_json(
+        StatusCode::OK,
+        series_body(meta, "Time Series (Daily)", rows),
+    )
 }
 
-/// Keys are naive US/Eastern bar starts; `month` selects a calendar month, else the trailing
-/// 30 days; compact keeps the latest 100 bars.
+/// Keys are naive US/Eastern bar starts, newest first; `month` selects a calendar month, else
+/// the trailing 30 days; compact keeps the latest 100 bars; `extended_hours` (default true)
+/// adds the pre- and post-market (04:00 to 20:00 New York, bars on the hour from 04:00),
+/// `false` keeps 09:30 to 16:00 (bars from 09:30).
 fn intraday(params: &Params, symbol: &str, now: Timestamp) -> Response {
     let invalid = || invalid_call("TIME_SERIES_INTRADAY");
     if !market::known(symbol) {
@@ -189,13 +215,18 @@ fn intraday(params: &Params, symbol: &str, now: Timestamp) -> Response {
         "60min" => 60,
         _ => return invalid(),
     };
+    let hours = match params.get("extended_hours") {
+        None | Some("true") => Hours::Extended,
+        Some("false") => Hours::Regular,
+        Some(_) => return invalid(),
+    };
     let (from, to) = match params.get("month") {
         Some(month) => {
             let Ok(first) = format!("{month}-01").parse::<Date>() else {
                 return invalid();
             };
             let next = first.checked_add(1.month()).unwrap_or(first);
-            (daily_bar_start(first), daily_bar_start(next).min(now))
+            (daily_bar_start(first), daily_bar_start(next))
         }
         None => (
             now.checked_sub(SignedDuration::from_hours(30 * 24))
@@ -204,33 +235,32 @@ fn intraday(params: &Params, symbol: &str, now: Timestamp) -> Response {
         ),
     };
     let full = params.get("outputsize") == Some("full");
-    let mut series = bars(symbol, Width::Minutes(width), from, to);
-    if !full && series.len() > 100 {
-        series.drain(..series.len() - 100);
-    }
+    let limit = if full { usize::MAX } else { COMPACT };
+    let bars = Series::new(symbol, Width::Minutes(width), now)
+        .hours(hours)
+        .page(from, to, Order::Desc, limit);
     let tz = new_york();
     let wall = |b: &market::SynthBar| {
         tz.to_datetime(b.start)
             .strftime("%Y-%m-%d %H:%M:%S")
             .to_string()
     };
-    let mut rows = serde_json::Map::new();
-    for b in series.iter().rev() {
-        rows.insert(wall(b), row(b));
-    }
-    let body = json!({
-        "Meta Data": {
-            "1. Information":
-                format!("Intraday ({interval}) open, high, low, close prices and volume"),
-            "2. Symbol": symbol,
-            "3. Last Refreshed": series.last().map(wall).unwrap_or_default(),
-            "4. Interval": interval,
-            "5. Output Size": output_size(full),
-            "6. Time Zone": "US/Eastern",
-        },
-        format!("Time Series ({interval})"): rows,
-    });
-    reply(StatusCode::OK, &body)
+    let meta = Obj::new()
+        .str(
+            "1. Information",
+            &format!("Intraday ({interval}) open, high, low, close prices and volume"),
+        )
+        .str("2. Symbol", symbol)
+        .str(
+            "3. Last Refreshed",
+            &bars.first().map(wall).unwrap_or_default(),
+        )
+        .str("4. Interval", interval)
+        .str("5. Output Size", output_size(full))
+        .str("6. Time Zone", "US/Eastern");
+    let rows = bars.iter().map(|b| (wall(b), row(b)));
+    let key = format!("Time Series ({interval})");
+    reply_text_json(StatusCode::OK, series_body(meta, &key, rows))
 }
 
 /// Tickers are ANDed and each synthetic article is about one symbol, so only a single known
@@ -246,8 +276,13 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
         t.checked_add(SignedDuration::from_mins(1)).unwrap_or(t)
     });
     let limit = params.parse("limit").unwrap_or(50usize).min(1000);
+    let order = if params.get("sort") == Some("EARLIEST") {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
     let articles = match tickers.as_slice() {
-        [one] if market::known(one) => market::news(one, from, to.min(now), limit),
+        [one] if market::known(one) => market::news(one, from, to.min(now), order, limit),
         _ => Vec::new(),
     };
     let feed: Vec<Value> = articles
@@ -275,16 +310,20 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
             })
         })
         .collect();
-    let body = json!({
-        "items": feed.len().to_string(),
-        "sentiment_score_definition": "x <= -0.35: Bearish; \
-            -0.35 < x <= -0.15: Somewhat-Bearish; -0.15 < x < 0.15: Neutral; \
-            0.15 <= x < 0.35: Somewhat_Bullish; x >= 0.35: Bullish",
-        "relevance_score_definition":
+    let body = Obj::new()
+        .str("items", &feed.len().to_string())
+        .str(
+            "sentiment_score_definition",
+            "x <= -0.35: Bearish; -0.35 < x <= -0.15: Somewhat-Bearish; \
+             -0.15 < x < 0.15: Neutral; 0.15 <= x < 0.35: Somewhat_Bullish; x >= 0.35: Bullish",
+        )
+        .str(
+            "relevance_score_definition",
             "0 < x <= 1, with a higher score indicating higher relevance.",
-        "feed": feed,
-    });
-    reply(StatusCode::OK, &body)
+        )
+        .value("feed", &Value::Array(feed))
+        .finish();
+    reply_text_json(StatusCode::OK, body)
 }
 
 /// `20240308T2130` → `2024-03-08T21:30:00Z`.
@@ -300,10 +339,198 @@ fn parse_time(text: &str) -> Option<Timestamp> {
 mod tests {
     use axum::http::StatusCode;
 
-    use crate::testing::{Sim, get};
+    use serde_json::Value;
+
+    use crate::testing::{Sim, get, keys};
     use crate::{Faults, Quotas};
 
     const Q: &str = "/alpha_vantage/query?apikey=k&";
+
+    /// The body's text and its series' keys in the text's order.
+    async fn series(sim: &Sim, query: &str, key: &str) -> (Value, Vec<String>) {
+        let a = get(sim, &format!("{Q}{query}"), &[]).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let text = a.text();
+        assert_eq!(keys(&text, ""), ["Meta Data", key], "{query}: {text:.300}");
+        (a.json().unwrap(), keys(&text, &format!("/{key}")))
+    }
+
+    fn newest_first(rows: &[String]) -> bool {
+        rows.windows(2).all(|w| w[0] > w[1])
+    }
+
+    #[tokio::test]
+    async fn series_run_newest_first_in_the_samples_key_order() {
+        let sim = Sim::new(None, Faults::default());
+        let daily = "Time Series (Daily)";
+        let (body, rows) = series(&sim, "function=TIME_SERIES_DAILY&symbol=IBM", daily).await;
+        assert_eq!(rows.len(), 100, "compact");
+        assert!(newest_first(&rows));
+        assert_eq!(rows[0], "2024-03-08");
+        assert_eq!(body["Meta Data"]["3. Last Refreshed"], "2024-03-08");
+        let text = get(
+            &sim,
+            &format!("{Q}function=TIME_SERIES_DAILY&symbol=IBM"),
+            &[],
+        )
+        .await
+        .text();
+        assert_eq!(
+            keys(&text, "/Meta Data"),
+            [
+                "1. Information",
+                "2. Symbol",
+                "3. Last Refreshed",
+                "4. Output Size",
+                "5. Time Zone"
+            ]
+        );
+        assert_eq!(
+            keys(&text, "/Time Series (Daily)/2024-03-08"),
+            ["1. open", "2. high", "3. low", "4. close", "5. volume"]
+        );
+        let (_, full) = series(
+            &sim,
+            "function=TIME_SERIES_DAILY&symbol=IBM&outputsize=full",
+            daily,
+        )
+        .await;
+        assert!(newest_first(&full));
+        assert_eq!(full.last().map(String::as_str), Some("2000-01-03"));
+        let five = "Time Series (5min)";
+        let (body, rows) = series(
+            &sim,
+            "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min",
+            five,
+        )
+        .await;
+        assert_eq!(rows.len(), 100);
+        assert!(newest_first(&rows));
+        // The sandbox's now is 16:30 New York: the post-market has run half an hour.
+        assert_eq!(rows[0], "2024-03-08 16:25:00");
+        assert_eq!(
+            body["Meta Data"]["3. Last Refreshed"],
+            "2024-03-08 16:25:00"
+        );
+        let (_, rows) = series(
+            &sim,
+            "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&extended_hours=false",
+            five,
+        )
+        .await;
+        assert_eq!(rows[0], "2024-03-08 15:55:00");
+        assert_eq!(rows[77], "2024-03-08 09:30:00", "78 bars a session");
+        assert_eq!(rows[99], "2024-03-07 14:10:00");
+    }
+
+    #[tokio::test]
+    async fn intraday_honours_extended_hours_and_month() {
+        let sim = Sim::new(None, Faults::default());
+        let key = "Time Series (60min)";
+        let month = "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=60min\
+                     &outputsize=full&month=2024-03";
+        let (_, extended) = series(&sim, month, key).await;
+        // Five days of 04:00 to 20:00, and 04:00 to now (16:30) on the sixth.
+        assert_eq!(extended.len(), 5 * 16 + 13, "{extended:?}");
+        assert_eq!(extended[0], "2024-03-08 16:00:00");
+        assert_eq!(extended[12], "2024-03-08 04:00:00");
+        assert_eq!(extended[13], "2024-03-07 19:00:00");
+        assert_eq!(
+            extended.last().map(String::as_str),
+            Some("2024-03-01 04:00:00")
+        );
+        let (_, regular) = series(&sim, &format!("{month}&extended_hours=false"), key).await;
+        assert_eq!(regular.len(), 6 * 7, "09:30 to 16:00");
+        assert_eq!(regular[0], "2024-03-08 15:30:00");
+        assert_eq!(regular[6], "2024-03-08 09:30:00");
+        // Early close: 2023-11-24 ends at 13:00 New York, its post-market at 17:00.
+        let (_, november) = series(
+            &sim,
+            "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=30min&outputsize=full\
+             &month=2023-11&extended_hours=false",
+            "Time Series (30min)",
+        )
+        .await;
+        assert_eq!(november[0], "2023-11-30 15:30:00");
+        assert!(november.contains(&"2023-11-24 12:30:00".to_owned()));
+        assert!(!november.contains(&"2023-11-24 13:00:00".to_owned()));
+        assert!(
+            !november.iter().any(|k| k.starts_with("2023-11-23")),
+            "Thanksgiving"
+        );
+        let bad = get(
+            &sim,
+            &format!("{Q}function=TIME_SERIES_INTRADAY&symbol=IBM&interval=5min&extended_hours=x"),
+            &[],
+        )
+        .await;
+        assert!(bad.text().contains("Invalid API call"));
+    }
+
+    #[tokio::test]
+    async fn nothing_after_now_is_served() {
+        // 10:00:30 New York on Friday 2024-03-08.
+        let sim = Sim::at("2024-03-08T15:00:30Z");
+        let (_, minutes) = series(
+            &sim,
+            "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min&extended_hours=false",
+            "Time Series (1min)",
+        )
+        .await;
+        assert_eq!(
+            minutes[0], "2024-03-08 09:59:00",
+            "the minute in progress is absent"
+        );
+        assert_eq!(minutes[29], "2024-03-08 09:30:00");
+        assert_eq!(minutes[30], "2024-03-07 15:59:00");
+        let (daily, days) = series(
+            &sim,
+            "function=TIME_SERIES_DAILY&symbol=IBM",
+            "Time Series (Daily)",
+        )
+        .await;
+        assert_eq!(days[0], "2024-03-08", "today so far");
+        let today = &daily["Time Series (Daily)"]["2024-03-08"];
+        let quote = get(&sim, &format!("{Q}function=GLOBAL_QUOTE&symbol=IBM"), &[]).await;
+        let quote = &quote.json().unwrap()["Global Quote"];
+        assert_eq!(quote["06. volume"], today["5. volume"]);
+        assert_eq!(quote["05. price"], today["4. close"]);
+        assert_eq!(quote["07. latest trading day"], "2024-03-08");
+        let full = crate::market::daily("IBM", "2024-03-08".parse().unwrap()).volume;
+        assert!(today["5. volume"].as_str().unwrap().parse::<u64>().unwrap() < full);
+        // 08:00 New York: the pre-market has begun, the session has not.
+        let early = Sim::at("2024-03-08T13:00:00Z");
+        let one = "function=TIME_SERIES_INTRADAY&symbol=IBM&interval=1min";
+        let (_, pre) = series(&early, one, "Time Series (1min)").await;
+        assert_eq!(pre[0], "2024-03-08 07:59:00");
+        let (_, regular) = series(
+            &early,
+            &format!("{one}&extended_hours=false"),
+            "Time Series (1min)",
+        )
+        .await;
+        assert_eq!(regular[0], "2024-03-07 15:59:00");
+        let (_, days) = series(
+            &early,
+            "function=TIME_SERIES_DAILY&symbol=IBM",
+            "Time Series (Daily)",
+        )
+        .await;
+        assert_eq!(days[0], "2024-03-07");
+        let news = get(
+            &early,
+            &format!("{Q}function=NEWS_SENTIMENT&tickers=NVDA&time_from=20240307T0000"),
+            &[],
+        )
+        .await;
+        let feed = news.json().unwrap()["feed"].as_array().unwrap().clone();
+        assert_eq!(
+            feed.len(),
+            2,
+            "today's 13:05 UTC story is five minutes away"
+        );
+        assert_eq!(feed[0]["time_published"], "20240307T203500");
+    }
 
     #[tokio::test]
     async fn every_function_the_adapter_calls_answers() {

@@ -6,6 +6,7 @@
 pub(crate) mod alpaca;
 pub(crate) mod alpha_vantage;
 pub(crate) mod finnhub;
+pub(crate) mod json;
 pub(crate) mod serverless;
 
 use std::collections::HashMap;
@@ -108,6 +109,11 @@ pub(crate) fn reply(status: StatusCode, body: &Value) -> Response {
 /// An `application/json` answer written out by hand.
 pub(crate) fn reply_raw(status: StatusCode, body: &'static str) -> Response {
     with_type(status, body.to_owned(), "application/json")
+}
+
+/// An `application/json` answer already written as text (in the provider's key order).
+pub(crate) fn reply_text_json(status: StatusCode, body: String) -> Response {
+    with_type(status, body, "application/json")
 }
 
 /// A `text/plain` answer.

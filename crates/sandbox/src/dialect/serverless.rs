@@ -14,11 +14,12 @@ use axum::response::Response;
 use axum::routing::get;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use stockdata_domain::{Interval, TimeRange};
 
 use super::{Params, num, reply};
 use crate::Shared;
-use crate::market;
-use crate::series::{Width, bars};
+use crate::market::{self, Order};
+use crate::series::{Series, Width};
 
 /// The path prefix (`Sandbox::base_url`).
 pub(crate) const NAME: &str = "serverless";
@@ -27,6 +28,10 @@ pub(crate) const NAME: &str = "serverless";
 const MAX_SYMBOLS: usize = 100;
 /// `limit` of `/v1/news` is 1 to this.
 const MAX_NEWS_LIMIT: usize = 1000;
+/// The most bars one `/v1/bars` answer may hold (`docs/serverless-api.md`).
+const MAX_BARS: u64 = 20_000;
+/// The longest range one request may ask for, in days.
+const MAX_RANGE_DAYS: i64 = 3660;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -121,15 +126,15 @@ async fn bars_of(
     params: Params,
 ) -> Response {
     let interval = params.get("interval").unwrap_or("");
-    let width = match interval {
-        "1m" => Width::Minutes(1),
-        "5m" => Width::Minutes(5),
-        "15m" => Width::Minutes(15),
-        "30m" => Width::Minutes(30),
-        "1h" => Width::Minutes(60),
-        "1d" => Width::Day,
-        "1w" => Width::Week,
-        "1mo" => Width::Month,
+    let (width, domain) = match interval {
+        "1m" => (Width::Minutes(1), Interval::Minute1),
+        "5m" => (Width::Minutes(5), Interval::Minute5),
+        "15m" => (Width::Minutes(15), Interval::Minute15),
+        "30m" => (Width::Minutes(30), Interval::Minute30),
+        "1h" => (Width::Minutes(60), Interval::Hour1),
+        "1d" => (Width::Day, Interval::Day1),
+        "1w" => (Width::Week, Interval::Week1),
+        "1mo" => (Width::Months(1), Interval::Month1),
         other => {
             return bad_request(&format!(
                 "interval {other:?} is not one of 1m, 5m, 15m, 30m, 1h, 1d, 1w, 1mo"
@@ -142,7 +147,27 @@ async fn bars_of(
     if start > end {
         return bad_request("start is after end");
     }
-    let end = end.min(shared.now());
+    let days = end.duration_since(start).as_hours() / 24;
+    if days > MAX_RANGE_DAYS {
+        return bad_request(&format!(
+            "the range is {days} days long: at most {MAX_RANGE_DAYS} per request"
+        ));
+    }
+    // The answer is built whole, so it is bounded before anything is generated, the way
+    // `stockdata serve` bounds it: each symbol's most bars for the range, summed.
+    if let Ok(range) = TimeRange::new(start, end) {
+        let each = range.max_bars(domain);
+        let count = u64::try_from(symbols.len()).unwrap_or(u64::MAX);
+        let total = each.saturating_mul(count);
+        if total > MAX_BARS {
+            return bad_request(&format!(
+                "this request could answer up to {total} bars ({count} symbols × {each}): at \
+                 most {MAX_BARS} per request, so narrow the range, ask for fewer symbols or \
+                 use a wider interval"
+            ));
+        }
+    }
+    let now = shared.now();
     let adjustment = params.get("adjustment").unwrap_or("raw");
     let results: Vec<Value> = symbols
         .iter()
@@ -150,7 +175,7 @@ async fn bars_of(
             if !market::known(s) {
                 return unknown(s);
             }
-            let series = bars(s, width, start, end);
+            let series = Series::new(s, width, now).all(start, end);
             if series.is_empty() {
                 return json!({
                     "symbol": s,
@@ -199,7 +224,7 @@ async fn news(
     let mut all: Vec<market::SynthArticle> = symbols
         .iter()
         .filter(|s| market::known(s))
-        .flat_map(|s| market::news(s, start, end, limit))
+        .flat_map(|s| market::news(s, start, end, Order::Desc, limit))
         .collect();
     all.sort_by(|a, b| b.published_at.cmp(&a.published_at).then(a.id.cmp(&b.id)));
     all.truncate(limit);
@@ -265,6 +290,50 @@ mod tests {
                 "{probe}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_bounded_like_stockdata_serve_bounds_it() {
+        let sim = Sim::new(None, Faults::default());
+        let day = "&start=2024-03-08T05:00:00Z&end=2024-03-09T05:00:00Z";
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("S{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        // 51 sessions of 390 minutes fit in 20,000 bars, 52 do not.
+        let uri = format!("/serverless/v1/bars?symbols={}&interval=1m{day}", many(51));
+        let ok = get(&sim, &uri, &[]).await;
+        assert_eq!(ok.status, StatusCode::OK);
+        assert_eq!(
+            ok.json().unwrap()["results"][50]["bars"]
+                .as_array()
+                .unwrap()
+                .len(),
+            390
+        );
+        for uri in [
+            format!("/serverless/v1/bars?symbols={}&interval=1m{day}", many(52)),
+            "/serverless/v1/bars?symbols=AAPL&interval=1m\
+             &start=2000-01-01T00:00:00Z&end=2009-12-31T00:00:00Z"
+                .to_owned(),
+            "/serverless/v1/bars?symbols=AAPL&interval=1d\
+             &start=2000-01-01T00:00:00Z&end=2024-03-08T00:00:00Z"
+                .to_owned(),
+        ] {
+            let a = get(&sim, &uri, &[]).await;
+            assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+            assert_eq!(a.json().unwrap()["error"]["kind"], "invalid_request");
+        }
+        let decade = get(
+            &sim,
+            "/serverless/v1/bars?symbols=AAPL&interval=1d\
+             &start=2014-03-10T00:00:00Z&end=2024-03-09T00:00:00Z",
+            &[],
+        )
+        .await;
+        assert_eq!(decade.status, StatusCode::OK);
     }
 
     #[tokio::test]
