@@ -8,6 +8,7 @@ mod bench;
 mod fuzz;
 mod parquet;
 mod schemathesis;
+mod sdk;
 mod venv;
 
 const USAGE: &str = "\
@@ -30,6 +31,10 @@ tasks:
   parquet    the Parquet writer's tests, then `store export --format parquet` (feature
              parquet) of 20 sandbox years read back by pandas and polars, every value held
              to the CSV export (pinned in ci/parquet/requirements.txt; needs python3)
+  sdk        the providers' official Python clients (alpaca-py, finnhub-python,
+             alpha_vantage) against `stockdata sandbox serve`: every endpoint the adapters
+             use, pagination, sort and quota answers, and the README's offline snippets
+             (pinned in ci/sdk/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
              and target/bench/results.json";
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Some("contract") => contract(),
         Some("schemathesis") => schemathesis::run(),
         Some("parquet") => parquet::run(),
+        Some("sdk") => sdk::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
@@ -82,6 +88,7 @@ fn ci() -> Result {
     fuzz::run(&["--seed".to_owned(), CI_FUZZ_SEED.to_owned()])?;
     schemathesis::run()?;
     parquet::run()?;
+    sdk::run()?;
     Ok(())
 }
 

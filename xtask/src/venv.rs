@@ -1,4 +1,5 @@
-//! Python tools the gates run (Schemathesis, pandas and polars): each in a venv of its own
+//! Python tools the gates run (Schemathesis, pandas and polars, the providers' clients): each
+//! in a venv of its own
 //! under `target/`, created with `python3 -m venv` when missing and filled from a pinned
 //! requirements file, reinstalled only when that file changes.
 
