@@ -18,9 +18,8 @@ the `--quota` sandbox is started with tiny Finnhub and Alpaca quotas for their r
 Vantage's quota has no such flag: its 25 a day are run out on `--happy` with a key of its own
 (quotas count per key), alongside the other checks.
 
-The fenced python blocks of the "Test your own bot offline" section of `--readme` (README.md
-once the section is pasted there, ci/sdk/README-section.md until then) are run first, exactly as
-written except for the sandbox address (`http://127.0.0.1:8787` becomes `--happy`).
+The fenced python blocks of the "Test your own bot offline" section of `--readme` (README.md)
+are run first, exactly as written except for the sandbox address (`http://127.0.0.1:8787` becomes `--happy`).
 
 Prints one line per check, a summary per client, and `sdk: N passed, N failed`; exits 1 on any
 failure.
@@ -871,7 +870,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--happy", required=True, help="a sandbox with free-tier quotas")
     parser.add_argument("--quota", required=True, help="a sandbox with tiny Finnhub/Alpaca quotas")
-    parser.add_argument("--readme", required=True, help="README.md or README-section.md")
+    parser.add_argument("--readme", required=True, help="README.md")
     args = parser.parse_args()
     happy, quota = args.happy.rstrip("/"), args.quota.rstrip("/")
     with open(args.readme, encoding="utf-8") as f:

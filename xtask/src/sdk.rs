@@ -13,8 +13,7 @@
 //!   never runs into a quota by accident. Alpha Vantage's 25 a day has no flag: the script runs
 //!   it out on the first instance with a key of its own (quotas count per key).
 //! - `ci/sdk/test_sdks.py` first runs the python blocks of the README's "Test your own bot
-//!   offline" section as written (README.md once it holds the section, its draft
-//!   `ci/sdk/README-section.md` until then), then every endpoint the adapters call plus
+//!   offline" section of README.md as written, then every endpoint the adapters call plus
 //!   Alpaca's latest quotes and trades, held to what the real services answer. It prints one
 //!   line per check and `sdk: N passed, N failed`; it is stopped after [`RUN_WITHIN`].
 //! - The sandboxes' logs are `target/sdk/{happy,quota}.log`; they are stopped whatever happens.
@@ -37,15 +36,17 @@ const RUN_WITHIN: Duration = Duration::from_secs(300);
 /// The heading of the README section whose python blocks the script runs.
 const SECTION: &str = "## Test your own bot offline";
 
-/// README.md once the section is pasted there (the text users read), else its draft.
-fn readme(root: &Path) -> PathBuf {
+/// README.md, which must hold the section whose snippets are run (the text users read).
+fn readme(root: &Path) -> Result<PathBuf, String> {
     let readme = root.join("README.md");
-    let pasted = std::fs::read_to_string(&readme)
+    let has_section = std::fs::read_to_string(&readme)
         .is_ok_and(|text| text.lines().any(|l| l.trim_end() == SECTION));
-    if pasted {
-        readme
+    if has_section {
+        Ok(readme)
     } else {
-        root.join("ci/sdk/README-section.md")
+        Err(format!(
+            "README.md has no `{SECTION}` section: its snippets are what sdk runs"
+        ))
     }
 }
 
@@ -154,6 +155,7 @@ pub(crate) fn run() -> Result {
     std::fs::copy(target.join("debug").join(&exe), &bin)
         .map_err(|e| format!("cannot copy the stockdata binary: {e}"))?;
 
+    let readme = readme(&root)?;
     let (happy, happy_addr) = start_sandbox(&bin, &[], &work.join("happy.log"))?;
     let (quota, quota_addr) = start_sandbox(&bin, &QUOTA_FLAGS, &work.join("quota.log"))?;
     eprintln!("xtask: sandboxes on {happy_addr} (free tier) and {quota_addr} (tiny quotas)");
@@ -165,7 +167,7 @@ pub(crate) fn run() -> Result {
         .stdin(Stdio::null())
         .arg(root.join("ci/sdk/test_sdks.py"))
         .args(["--happy", &happy_addr, "--quota", &quota_addr, "--readme"])
-        .arg(readme(&root));
+        .arg(&readme);
     let result = step_within("ci/sdk/test_sdks.py", test, RUN_WITHIN);
     drop((happy, quota));
     eprintln!("xtask: sdk took {:.0} s", started.elapsed().as_secs_f64());
