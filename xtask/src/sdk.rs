@@ -37,7 +37,7 @@ const RUN_WITHIN: Duration = Duration::from_secs(300);
 const SECTION: &str = "## Test your own bot offline";
 
 /// README.md, which must hold the section whose snippets are run (the text users read).
-fn readme(root: &Path) -> Result<PathBuf, String> {
+fn readme(root: &Path) -> std::result::Result<PathBuf, String> {
     let readme = root.join("README.md");
     let has_section = std::fs::read_to_string(&readme)
         .is_ok_and(|text| text.lines().any(|l| l.trim_end() == SECTION));
