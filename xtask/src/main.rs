@@ -186,15 +186,30 @@ fn layering() -> Result {
             "stockdata-sandbox depends on stockdata-adapters-http or stockdata-app".to_owned(),
         );
     }
-    // A store adapter is an adapter: it implements a port, and knows no other adapter.
-    if normal_deps("stockdata-store-sqlite")?
-        .iter()
-        .any(|d| d == "stockdata-adapters-http" || d == "stockdata-sandbox")
-    {
-        problems.push(
-            "stockdata-store-sqlite depends on stockdata-adapters-http or stockdata-sandbox"
-                .to_owned(),
-        );
+    // A store or pacing adapter is an adapter: it implements a port, and knows no other
+    // adapter and never the composition root.
+    for adapter in [
+        "stockdata-store-sqlite",
+        "stockdata-store-postgres",
+        "stockdata-pacing-redis",
+    ] {
+        let deps = normal_deps(adapter)?;
+        let wrong: Vec<&String> = deps
+            .iter()
+            .filter(|d| {
+                *d == "stockdata-adapters-http"
+                    || *d == "stockdata-sandbox"
+                    || *d == "stockdata-app"
+                    || (*d != adapter
+                        && (d.starts_with("stockdata-store-")
+                            || d.starts_with("stockdata-pacing-")))
+            })
+            .collect();
+        if !wrong.is_empty() {
+            problems.push(format!(
+                "{adapter} depends on {wrong:?}: adapters know only ports"
+            ));
+        }
     }
     if ["stockdata-domain", "stockdata-ports"]
         .iter()

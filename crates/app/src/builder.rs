@@ -1,16 +1,19 @@
 //! The composition root: [`StockData::builder`] builds adapters from config, or takes any port
 //! implementation the host injects, and hands out the fetchers and the agent. No global state:
-//! two instances never share pacers, counters or clients.
+//! two instances never share pacers, counters or clients (with `[quota] backend = "redis"` they
+//! share provider budgets through Redis, which is the point).
 
 use std::sync::Arc;
 
 use stockdata_adapters_http::provider::{Adapter, BuildContext, describe_window};
-use stockdata_adapters_http::transport::PacerRegistry;
+use stockdata_adapters_http::transport::{PacerRegistry, QuotaStatus};
 use stockdata_domain::{FetchError, ProviderId};
+use stockdata_pacing_redis::RedisPacing;
+use stockdata_ports::pacing::Pacing;
 use stockdata_ports::{BarSource, Clock, Dataset, NewsSource, QuoteSource, Store, SystemClock};
 
 use crate::agent::StockDataAgent;
-use crate::config::Config;
+use crate::config::{Config, QuotaBackend, QuotaConfig};
 use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared, StoreLayer};
 use crate::registry;
 use crate::synthetic::Synthetic;
@@ -133,6 +136,20 @@ impl StockData {
         &self.pacers
     }
 
+    /// Where provider quotas are kept and whether that store answers; `None` when they are
+    /// kept in this process (`[quota] backend = "local"`).
+    #[must_use]
+    pub fn quota_status(&self) -> Option<QuotaStatus> {
+        self.pacers.quota_status()
+    }
+
+    /// Asks the quota store now whether it answers (one round trip; nothing when quotas are
+    /// kept in this process). An unreachable store switches every pacer to local pacing at
+    /// `[quota] fallback_share`, as a failed request would.
+    pub async fn check_quota_store(&self) -> Option<QuotaStatus> {
+        self.pacers.check_quota_store().await
+    }
+
     /// The adjustment bars are asked for by default (`providers.alpaca.adjustment`).
     #[must_use]
     pub fn default_adjustment(&self) -> stockdata_domain::Adjustment {
@@ -153,6 +170,7 @@ pub struct StockDataBuilder {
     daily_quotas: Vec<(ProviderId, u64)>,
     store: Option<Arc<dyn Store>>,
     offline: bool,
+    quota_store: Option<Arc<dyn Pacing>>,
 }
 
 impl StockDataBuilder {
@@ -170,6 +188,15 @@ impl StockDataBuilder {
     #[must_use]
     pub fn offline(mut self, offline: bool) -> Self {
         self.offline = offline;
+        self
+    }
+
+    /// Keeps provider quotas in `store` (a [`Pacing`] implementation, shared with whoever
+    /// else uses it) instead of where `[quota]` says; `[quota] fallback_share` still applies
+    /// while it is unreachable.
+    #[must_use]
+    pub fn quota_store(mut self, store: Arc<dyn Pacing>) -> Self {
+        self.quota_store = Some(store);
         self
     }
 
@@ -234,14 +261,20 @@ impl StockDataBuilder {
 
     /// Builds the adapters for every configured provider and wires the fetchers.
     ///
+    /// With quotas kept in Redis (`[quota] backend = "redis"`), nothing is connected here:
+    /// within a tokio runtime the store is probed in the background (an unreachable one is
+    /// reported at once, and paced around from the first request), else at first use.
+    ///
     /// # Errors
     /// `Transport` when an HTTP client cannot be built; `InvalidRequest` when `only_provider`
     /// names a provider that is neither configured nor injected (the reason says what to
-    /// set, or lists the known providers).
+    /// set, or lists the known providers), or when `quota.redis_url` is not a usable Redis
+    /// URL.
     pub fn build(self) -> Result<StockData, FetchError> {
         let config = self.config.unwrap_or_default();
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let pacers = Arc::new(PacerRegistry::new());
+        let pacers = Arc::new(pacer_registry(&config.quota, self.quota_store)?);
+        pacers.check_quota_store_in_background();
         let hint: Vec<String> = config
             .providers
             .iter()
@@ -359,6 +392,35 @@ impl StockDataBuilder {
             daily_quotas,
         })
     }
+}
+
+/// One registry per instance: budgets in this process, or in the shared store `[quota]` names
+/// (or the host injected).
+fn pacer_registry(
+    quota: &QuotaConfig,
+    injected: Option<Arc<dyn Pacing>>,
+) -> Result<PacerRegistry, FetchError> {
+    let store = match (injected, quota.backend) {
+        (Some(store), _) => store,
+        (None, QuotaBackend::Local) => return Ok(PacerRegistry::new()),
+        (None, QuotaBackend::Redis) => {
+            let url = quota
+                .redis_url
+                .as_ref()
+                .ok_or_else(|| FetchError::InvalidRequest {
+                    reason: format!(
+                        "quota.backend is redis and no Redis URL is set: set {} (or \
+                     quota.redis_url)",
+                        crate::config::REDIS_URL_VAR
+                    ),
+                })?;
+            let store = RedisPacing::new(url).map_err(|e| FetchError::InvalidRequest {
+                reason: format!("quota.redis_url: {e}"),
+            })?;
+            Arc::new(store)
+        }
+    };
+    Ok(PacerRegistry::shared(store, quota.fallback_share))
 }
 
 /// Marks every record of a built adapter synthetic (the sandbox).

@@ -29,6 +29,9 @@ pub const OVERRIDE_PREFIX: &str = "STOCKDATA__";
 /// descriptors.
 pub const SERVE_TOKEN_VAR: &str = "STOCKDATA_SERVE_TOKEN";
 
+/// The Redis that keeps provider quotas when `[quota] backend = "redis"` (`quota.redis_url`).
+pub const REDIS_URL_VAR: &str = "STOCKDATA_REDIS_URL";
+
 /// Where configuration comes from. Build it with [`ConfigSources::from_process`] in a binary, or
 /// by hand in tests.
 #[derive(Debug, Clone, Default)]
@@ -150,6 +153,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// Freshness of what the store answers.
     pub cache: CacheConfig,
+    /// Where provider quotas are kept. Shown only when set: a configuration that leaves it
+    /// at its defaults (in-process quotas) shows what it always showed.
+    #[serde(skip_serializing_if = "QuotaConfig::is_default")]
+    pub quota: QuotaConfig,
     /// Where each setting came from (dotted key → origin), for `config show`.
     #[serde(skip)]
     pub origins: HashMap<String, Origin>,
@@ -432,6 +439,64 @@ impl Default for CacheConfig {
     }
 }
 
+/// Where provider quotas (the pacers' budgets) are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaBackend {
+    /// In this process: each process paces on its own (the default).
+    #[default]
+    Local,
+    /// In Redis (`quota.redis_url`): every process using the same key shares its budget.
+    Redis,
+}
+
+/// `[quota]`: where provider quotas are kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaConfig {
+    /// `local` (default) or `redis`.
+    pub backend: QuotaBackend,
+    /// The Redis URL (`redis://[:password@]host[:port][/db]`), a secret: from
+    /// `STOCKDATA_REDIS_URL` or `quota.redis_url`; shown redacted.
+    #[serde(serialize_with = "redacted_option")]
+    pub redis_url: Option<SecretString>,
+    /// The share of every quota window each process paces to on its own while Redis is
+    /// unreachable (default 0.25: four processes stay within the quota between them).
+    pub fallback_share: f64,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        Self {
+            backend: QuotaBackend::Local,
+            redis_url: None,
+            fallback_share: DEFAULT_FALLBACK_SHARE,
+        }
+    }
+}
+
+/// `quota.fallback_share`'s default.
+pub const DEFAULT_FALLBACK_SHARE: f64 = 0.25;
+
+impl QuotaConfig {
+    /// Nothing set: in-process quotas.
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self.backend == QuotaBackend::Local
+            && self.redis_url.is_none()
+            && self.fallback_share.to_bits() == DEFAULT_FALLBACK_SHARE.to_bits()
+    }
+}
+
+fn redacted_option<S: serde::Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(stockdata_adapters_http::transport::REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format!("{}s", d.as_secs()))
 }
@@ -545,6 +610,26 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    quota: RawQuota,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    backend: Option<String>,
+    redis_url: Option<String>,
+    fallback_share: Option<f64>,
+}
+
+impl fmt::Debug for RawQuota {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawQuota")
+            .field("backend", &self.backend)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "REDACTED"))
+            .field("fallback_share", &self.fallback_share)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -649,10 +734,10 @@ fn conventional_vars() -> impl Iterator<Item = (&'static str, String)> {
                 .iter()
                 .map(move |v| (v.name, format!("providers.{}.{}", d.id(), v.key)))
         })
-        .chain(std::iter::once((
-            SERVE_TOKEN_VAR,
-            "serve.tokens".to_owned(),
-        )))
+        .chain([
+            (SERVE_TOKEN_VAR, "serve.tokens".to_owned()),
+            (REDIS_URL_VAR, "quota.redis_url".to_owned()),
+        ])
 }
 
 /// Whether a variable is one stockdata reads (so a value that is not text is an error, not
@@ -860,6 +945,13 @@ fn override_value(key: &str, text: &str) -> Result<toml::Value, String> {
             _ => Err(format!("{text:?} is not a switch: use true or false")),
         };
     }
+    if key == "quota.fallback_share" {
+        return text
+            .trim()
+            .parse::<f64>()
+            .map(toml::Value::Float)
+            .map_err(|_| format!("{text:?} is not a number: use a share such as 0.25"));
+    }
     if key == "agent.daily_quota_share" {
         return text
             .trim()
@@ -992,6 +1084,51 @@ impl Ctx<'_> {
             out.push(id);
         }
         Ok(out)
+    }
+
+    fn quota(&self, raw: RawQuota) -> Result<QuotaConfig, ConfigError> {
+        let backend = match raw.backend.as_deref().map(str::trim) {
+            None | Some("local") => QuotaBackend::Local,
+            Some("redis") => QuotaBackend::Redis,
+            Some(other) => {
+                return Err(self.invalid(
+                    "quota.backend",
+                    format!("unknown backend {other:?}: use local or redis"),
+                ));
+            }
+        };
+        let redis_url = secret(raw.redis_url);
+        if let Some(url) = &redis_url {
+            // The message names what is wrong, never the URL (it may hold a password).
+            stockdata_pacing_redis::redact(secrecy::ExposeSecret::expose_secret(url).trim())
+                .map_err(|e| self.invalid("quota.redis_url", e.to_string()))?;
+        } else if backend == QuotaBackend::Redis {
+            return Err(self.invalid(
+                "quota.backend",
+                format!(
+                    "quotas kept in Redis need its URL: set {REDIS_URL_VAR} (or \
+                     quota.redis_url), e.g. redis://127.0.0.1:6379"
+                ),
+            ));
+        }
+        let fallback_share = match raw.fallback_share {
+            None => DEFAULT_FALLBACK_SHARE,
+            Some(x) if x > 0.0 && x <= 1.0 => x,
+            Some(x) => {
+                return Err(self.invalid(
+                    "quota.fallback_share",
+                    format!(
+                        "{x} is out of range: use a share above 0 and at most 1 (0.25 = a \
+                         quarter of every window per process while Redis is unreachable)"
+                    ),
+                ));
+            }
+        };
+        Ok(QuotaConfig {
+            backend,
+            redis_url,
+            fallback_share,
+        })
     }
 
     fn providers(&self, mut sections: toml::Table) -> Result<Providers, ConfigError> {
@@ -1183,11 +1320,13 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         quotes_ttl: ctx.duration("cache.quotes_ttl", raw.cache.quotes_ttl, 15)?,
         news_ttl: ctx.duration("cache.news_ttl", raw.cache.news_ttl, 300)?,
     };
+    let quota = ctx.quota(raw.quota)?;
 
     Ok(Config {
         serve,
         store,
         cache,
+        quota,
         providers,
         routing,
         agent,
@@ -1208,6 +1347,7 @@ impl Default for Config {
             serve: ServeConfig::default(),
             store: StoreConfig::default(),
             cache: CacheConfig::default(),
+            quota: QuotaConfig::default(),
             origins: HashMap::new(),
         }
     }

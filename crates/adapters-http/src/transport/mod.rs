@@ -16,7 +16,9 @@ use tracing::Instrument as _;
 use url::Url;
 
 pub use pacing::{
-    Pacer, PacerRegistry, PacerStats, RateWindow, SKEW_MARGIN, StatsSnapshot, WindowState,
+    BudgetId, GrantAge, GrantId, LocalPacing, Pacer, PacerRegistry, PacerStats, Pacing,
+    PacingError, PastGrant, ProbeBackoff, QuotaStatus, RateWindow, SKEW_MARGIN, StatsSnapshot,
+    WindowState, describe_share,
 };
 pub use redact::{
     LogSafeUrl, REDACTED, provider_message, redact_secrets, redact_url, redact_url_text,

@@ -1,8 +1,10 @@
-//! `stockdata providers`
+//! `stockdata providers`: every provider and why it is or is not used; with quotas kept in
+//! Redis, whether they are shared through it now or paced locally because it is unreachable.
 
 use std::io::Write as _;
 
 use stockdata_app::StockData;
+use stockdata_app::adapters::transport::{QuotaStatus, describe_share};
 use stockdata_app::config::Config;
 
 use super::output::Format;
@@ -13,6 +15,7 @@ pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
+    let quota = quota_status(&stockdata).map(|q| describe(&q));
     let note = |s: &stockdata_app::ProviderStatus| {
         s.reason.clone().unwrap_or_else(|| {
             if sandbox {
@@ -29,14 +32,18 @@ pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
             .provider_status()
             .iter()
             .map(|s| {
-                serde_json::json!({
+                let mut row = serde_json::json!({
                     "provider": s.provider.as_str(),
                     "configured": s.configured,
                     "credentials": s.credentials,
                     "limits": s.limits,
                     "routed_for": s.routed_for,
                     "note": note(s),
-                })
+                });
+                if let (Some(quota), Some(fields)) = (&quota, row.as_object_mut()) {
+                    fields.insert("quota".to_owned(), quota.clone().into());
+                }
+                row
             })
             .collect();
         let mut out = std::io::stdout().lock();
@@ -89,5 +96,46 @@ pub(crate) fn run(config: &Config, sandbox: bool, format: Format) -> Exit {
     if !notes.is_empty() {
         let _ = writeln!(out, "\nnotes:\n{}", notes.join("\n"));
     }
+    if let Some(quota) = quota {
+        let _ = writeln!(out, "\nquotas: {}", super::output::for_terminal(&quota));
+    }
     Exit::Ok
+}
+
+/// Where quotas are kept and whether that store answers now (asked once, here); `None` when
+/// they are kept in this process.
+fn quota_status(stockdata: &StockData) -> Option<QuotaStatus> {
+    stockdata.quota_status()?;
+    let check = || stockdata.check_quota_store();
+    match tokio::runtime::Handle::try_current() {
+        // The binary's runtime: ask on it (its connection stays usable), parking this worker.
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(check()))
+        }
+        // No runtime to park (or one that cannot be): what is known already.
+        Ok(_) => stockdata.quota_status(),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+            .and_then(|runtime| runtime.block_on(check())),
+    }
+}
+
+/// One line for people: shared through the store, or local at a share because it is
+/// unreachable.
+fn describe(q: &QuotaStatus) -> String {
+    if q.degraded {
+        format!(
+            "local, at {} of each window, because {} is unreachable (retried in the \
+             background; quotas are shared again once it answers)",
+            describe_share(q.fallback_share),
+            q.location
+        )
+    } else {
+        format!(
+            "shared through {} by every process using the same keys",
+            q.location
+        )
+    }
 }

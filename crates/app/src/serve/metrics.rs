@@ -1,7 +1,10 @@
 //! Prometheus metrics: request counters and latency by route, provider errors and fail-overs
 //! from the attempt trails, and the transport's own provider counters, read by a collector at
 //! scrape time (no copies kept here). `/metrics` speaks OpenMetrics to a scraper that asks for
-//! it and the classic text exposition format 0.0.4 to everyone else.
+//! it and the classic text exposition format 0.0.4 to everyone else. With quotas kept in a
+//! shared store (`[quota] backend = "redis"`), `quota_degraded{provider}` says whether this
+//! process paces that provider locally because the store is unreachable, and
+//! `quota_local_decisions{provider}` counts the decisions it made so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +15,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use stockdata_adapters_http::transport::{PacerRegistry, StatsSnapshot};
@@ -40,7 +44,8 @@ struct ProviderLabel {
     provider: String,
 }
 
-/// The transport's per-provider counters, read from the pacers on every scrape.
+/// The transport's per-provider counters, read from the pacers on every scrape (and, with a
+/// shared quota store, whether each provider is paced locally for want of it).
 #[derive(Debug)]
 struct ProviderStats(Arc<PacerRegistry>);
 
@@ -73,6 +78,35 @@ impl Collector for ProviderStats {
                 };
                 ConstCounter::new(read(snapshot)).encode(family.encode_family(&label)?)?;
             }
+        }
+        if self.0.quota_status().is_none() {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            "quota_local_decisions",
+            "Pacing decisions made in this process, at the fallback share, while the shared \
+             quota store was unreachable.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (provider, snapshot) in &stats {
+            let label = ProviderLabel {
+                provider: provider.to_string(),
+            };
+            ConstCounter::new(snapshot.local_decisions).encode(family.encode_family(&label)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "quota_degraded",
+            "1 while the shared quota store is unreachable and this process paces the provider \
+             locally at the fallback share; 0 while quotas are shared.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (provider, degraded) in self.0.degraded() {
+            let label = ProviderLabel {
+                provider: provider.to_string(),
+            };
+            ConstGauge::new(i64::from(degraded)).encode(family.encode_family(&label)?)?;
         }
         Ok(())
     }

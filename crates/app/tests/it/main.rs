@@ -11,6 +11,7 @@ mod hostile;
 mod logs;
 mod planner;
 mod pty;
+mod quota_redis;
 mod serve;
 mod serve_hostile;
 mod store;
