@@ -31,6 +31,8 @@ pub const SERVE_TOKEN_VAR: &str = "STOCKDATA_SERVE_TOKEN";
 
 /// The Redis that keeps provider quotas when `[quota] backend = "redis"` (`quota.redis_url`).
 pub const REDIS_URL_VAR: &str = "STOCKDATA_REDIS_URL";
+/// The PostgreSQL store's URL (`store.url`), a secret like the API keys.
+pub const STORE_URL_VAR: &str = "STOCKDATA_STORE_URL";
 
 /// Where configuration comes from. Build it with [`ConfigSources::from_process`] in a binary, or
 /// by hand in tests.
@@ -380,7 +382,7 @@ impl Default for ServeConfig {
 }
 
 /// `[store]`: where fetched data is kept (see the README's "Store and sync").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StoreConfig {
     /// Keep fetched data and answer from it (default true; `--no-store` turns it off for one
     /// command).
@@ -391,6 +393,14 @@ pub struct StoreConfig {
     /// How long to wait for another process holding the store (default 10000 ms).
     #[serde(rename = "busy_timeout_ms", serialize_with = "millis")]
     pub busy_timeout: Duration,
+    /// A PostgreSQL store several hosts share instead of the SQLite file
+    /// (`postgres://user:password@host:port/db`), a secret: from `STOCKDATA_STORE_URL` or
+    /// `store.url`; shown redacted.
+    #[serde(
+        serialize_with = "redacted_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub url: Option<SecretString>,
 }
 
 impl Default for StoreConfig {
@@ -399,6 +409,7 @@ impl Default for StoreConfig {
             enabled: true,
             path: None,
             busy_timeout: Duration::from_secs(10),
+            url: None,
         }
     }
 }
@@ -632,12 +643,24 @@ impl fmt::Debug for RawQuota {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
     enabled: Option<bool>,
     path: Option<String>,
     busy_timeout_ms: Option<i64>,
+    url: Option<String>,
+}
+
+impl fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawStore")
+            .field("enabled", &self.enabled)
+            .field("path", &self.path)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("url", &self.url.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -737,6 +760,7 @@ fn conventional_vars() -> impl Iterator<Item = (&'static str, String)> {
         .chain([
             (SERVE_TOKEN_VAR, "serve.tokens".to_owned()),
             (REDIS_URL_VAR, "quota.redis_url".to_owned()),
+            (STORE_URL_VAR, "store.url".to_owned()),
         ])
 }
 
@@ -1303,7 +1327,35 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         )?),
     };
 
+    let store_url = secret(raw.store.url.clone());
+    if let Some(url) = &store_url {
+        // The message names what is wrong, never the URL (it may hold a password).
+        if !stockdata_store_postgres::is_postgres_url(
+            secrecy::ExposeSecret::expose_secret(url).trim(),
+        ) {
+            return Err(ctx.invalid(
+                "store.url",
+                "not a PostgreSQL URL: use postgres://user:password@host:port/database (the \
+                 SQLite store is store.path)"
+                    .to_owned(),
+            ));
+        }
+        if raw
+            .store
+            .path
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty())
+        {
+            return Err(ctx.invalid(
+                "store.url",
+                "store.url and store.path are both set: keep one (url for PostgreSQL, path for \
+                 the SQLite file)"
+                    .to_owned(),
+            ));
+        }
+    }
     let store = StoreConfig {
+        url: store_url,
         enabled: raw.store.enabled.unwrap_or(true),
         path: match raw.store.path.as_deref().map(str::trim) {
             None | Some("") => None,

@@ -284,7 +284,7 @@ async fn execute(
         }
         _ => {}
     }
-    let store = match open_store(&global, &command, &config) {
+    let store = match open_store(&global, &command, &config).await {
         Ok(s) => s,
         Err(exit) => return exit,
     };
@@ -360,10 +360,10 @@ async fn execute(
     exit
 }
 
-/// Opens the store the command uses: `--store`, else `[store] path`, else the platform's data
-/// directory; none with `--no-store` or `[store] enabled = false`, or for commands that fetch
+/// Opens the store the command uses: `--store`, else `[store] url` (PostgreSQL), else
+/// `[store] path`, else the platform's data directory; none with `--no-store` or `[store] enabled = false`, or for commands that fetch
 /// nothing. A file that is not a stockdata store is refused (exit 2) and left untouched.
-fn open_store(
+async fn open_store(
     global: &args::Global,
     command: &Command,
     config: &Config,
@@ -386,6 +386,15 @@ fn open_store(
             ));
         }
         return Ok(None);
+    }
+    // A PostgreSQL store several hosts share (`[store] url`), unless --store names a file.
+    if let (Some(url), None) = (&config.store.url, &global.store) {
+        let options = stockdata_store_postgres::PostgresOptions::default()
+            .with_busy_timeout(config.store.busy_timeout);
+        return match stockdata_store_postgres::PostgresStore::connect(url, &options).await {
+            Ok(store) => Ok(Some(Arc::new(store))),
+            Err(e) => Err(usage(format!("store.url: {e}"))),
+        };
     }
     let Some(path) = global
         .store

@@ -368,3 +368,30 @@ fn the_readme_example_config_loads_and_its_stated_defaults_are_real() {
         "the README says its level is the default"
     );
 }
+
+/// `[store] url` (or `STOCKDATA_STORE_URL`) is a secret: kept out of Debug and of the
+/// serialized view `config show` prints; anything but a PostgreSQL URL, or a url next to a
+/// path, is refused naming the key.
+#[test]
+fn the_store_url_is_a_secret_and_must_be_postgres() {
+    let url = "postgres://app:s3cr3t-pw@db.internal:5432/market";
+    let (src, _dir) = sources(None, &[("STOCKDATA_STORE_URL", url)]);
+    let config = stockdata_app::config::load(&src).unwrap();
+    let shown = serde_json::to_string(&config).unwrap();
+    assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+    assert!(!format!("{config:?}").contains("s3cr3t-pw"));
+    assert!(config.store.url.is_some());
+
+    let (src, _dir) = sources(Some("[store]\nurl = \"mysql://x\"\n"), &[]);
+    let (key, _, message) = invalid(stockdata_app::config::load(&src));
+    assert_eq!(key, "store.url");
+    assert!(message.contains("postgres://"), "{message}");
+    let (src, _dir) = sources(
+        Some("[store]\npath = \"/data/s.sqlite\"\n"),
+        &[("STOCKDATA_STORE_URL", url)],
+    );
+    let (key, _, message) = invalid(stockdata_app::config::load(&src));
+    assert_eq!(key, "store.url");
+    assert!(message.contains("both set"), "{message}");
+    assert!(!message.contains("s3cr3t-pw"));
+}

@@ -789,3 +789,60 @@ fn no_store_creates_no_file() {
     with_store(&["--sandbox", "quote", "AAPL"]).expect(0);
     assert!(store.is_file(), "{:?}", listing(dir.path()));
 }
+
+/// `[store] url` puts the store on PostgreSQL (a private server for this test process): a
+/// sync fills it, a rerun is answered from it with no request, `--offline` reads it, and the
+/// URL's password appears nowhere in what is printed.
+#[test]
+fn a_postgres_store_url_is_the_store_every_command_shares() {
+    let Some(server) = stockdata_store_postgres::testing::TestServer::shared() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The private server trusts loopback: the password is never checked, only carried.
+    let url =
+        runtime
+            .block_on(server.database())
+            .replacen("postgres@", "postgres:hunter2secret@", 1);
+    assert!(url.contains("hunter2secret"), "{url}");
+    let dir = tempfile::tempdir().unwrap();
+    let with_pg = |args: &[&str]| {
+        let mut cmd = stockdata(dir.path());
+        cmd.env_remove("STOCKDATA__STORE__PATH")
+            .env("STOCKDATA_STORE_URL", &url)
+            .args(["--sandbox"])
+            .args(args);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("hunter2secret"), "{stderr}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(!stdout.contains("hunter2secret"), "{stdout}");
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, _, err) = with_pg(&["sync", "AAPL", "MSFT", "--from", "2023-01-03"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, err) = with_pg(&["sync", "AAPL", "MSFT", "--from", "2023-01-03"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("\"from_store\": true"),
+        "a rerun asks nobody:\n{out}"
+    );
+    let (code, offline, err) = with_pg(&[
+        "--offline",
+        "bars",
+        "AAPL",
+        "--from",
+        "2023-01-03",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(offline.lines().count() > 250, "{offline}");
+    let (code, stats, err) = with_pg(&["store", "stats", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!stats.contains("hunter2secret"), "{stats}");
+    assert!(stats.contains("schema stockdata"), "{stats}");
+}
