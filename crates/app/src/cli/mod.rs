@@ -361,8 +361,9 @@ async fn execute(
 }
 
 /// Opens the store the command uses: `--store`, else `[store] url` (PostgreSQL), else
-/// `[store] path`, else the platform's data directory; none with `--no-store` or `[store] enabled = false`, or for commands that fetch
-/// nothing. A file that is not a stockdata store is refused (exit 2) and left untouched.
+/// `[store] path`, else the platform's data directory; none with `--no-store` or
+/// `[store] enabled = false`, or for commands that fetch nothing. A file that is not a
+/// stockdata store is refused (exit 2) and left untouched.
 async fn open_store(
     global: &args::Global,
     command: &Command,
