@@ -45,12 +45,17 @@ pub const MAX_SYMBOLS_QUERY_BYTES: usize = 4000;
 /// URL's 6 MB answer). Requests are split so that none goes over it.
 pub const MAX_BARS_PER_REQUEST: u64 = 20_000;
 
+/// The longest range one request may ask for: the API's `max_range_days`, 3660 days.
+pub const MAX_RANGE_PER_REQUEST: Duration = Duration::from_secs(3660 * 86_400);
+
 /// What the serverless ports can do: native batches of every kind, every interval.
 #[must_use]
 pub fn capabilities() -> ProviderCapabilities {
     let caps = Capabilities {
         intervals: Interval::ALL.to_vec(),
         max_symbols_per_request: MAX_SYMBOLS_PER_REQUEST,
+        // The API's `max_range_days` (docs/serverless-api.md): longer ranges go in pieces.
+        max_range_per_request: Some(MAX_RANGE_PER_REQUEST),
         ..Capabilities::single_symbol()
     };
     ProviderCapabilities {

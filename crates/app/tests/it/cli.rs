@@ -838,3 +838,36 @@ fn the_quote_table_trend_comes_from_the_store() {
     let json = stdout(&mut with_store(&["quote", "AAPL", "--format", "json"]), 0);
     assert!(!json.contains("trend"), "tables only");
 }
+
+/// The serverless API answers at most `max_range_days` (3660) per request
+/// (docs/serverless-api.md): twenty years go in pieces, merged into one series.
+#[test]
+fn twenty_years_from_the_serverless_fetcher_come_in_pieces() {
+    let csv = stdout(
+        &mut sandbox(&[
+            "--provider",
+            "serverless",
+            "bars",
+            "AAPL",
+            "--from",
+            "2004-01-02",
+            "--to",
+            "2024-03-08",
+            "--format",
+            "csv",
+        ]),
+        0,
+    );
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows.len() > 5_000, "{} rows", rows.len());
+    assert!(
+        rows.first().unwrap().starts_with("AAPL,1d,2004-01-02"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows.last().unwrap().starts_with("AAPL,1d,2024-03-08"));
+    let mut starts: Vec<&str> = rows.iter().map(|r| r.split(',').nth(2).unwrap()).collect();
+    let n = starts.len();
+    starts.dedup();
+    assert_eq!(starts.len(), n, "no bar twice where the pieces meet");
+}
