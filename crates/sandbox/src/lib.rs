@@ -66,7 +66,7 @@ use tokio::net::TcpListener;
 use url::Url;
 
 pub use faults::Faults;
-pub use quota::Quotas;
+pub use quota::{Quotas, Tally};
 
 /// How the sandbox behaves.
 #[derive(Debug, Clone)]
@@ -156,6 +156,12 @@ impl Sandbox {
         self.state.requests.load(Ordering::Relaxed)
     }
 
+    /// Per provider, the requests its quotas admitted and refused so far.
+    #[must_use]
+    pub fn tally(&self) -> std::collections::BTreeMap<&'static str, Tally> {
+        self.state.windows.tally()
+    }
+
     /// Stops serving and waits for the server to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -207,13 +213,40 @@ impl Shared {
 /// router's own layers run after it has routed, so the normalizing router routes everything to
 /// the real one).
 fn app(shared: Arc<Shared>) -> Router {
+    let stats_state = Arc::clone(&shared);
     let dialects = dialect::routes(&shared)
         .layer(from_fn_with_state(Arc::clone(&shared), faults::inject))
         .layer(from_fn_with_state(Arc::clone(&shared), count))
-        .with_state(shared);
+        .with_state(Arc::clone(&shared));
+    let stats = stats_state;
     Router::new()
+        .route(
+            "/_sandbox/stats",
+            axum::routing::get(move || {
+                let shared = Arc::clone(&stats);
+                async move { axum::Json(stats_body(&shared)) }
+            }),
+        )
         .fallback_service(dialects)
         .layer(map_request(normalize_path))
+}
+
+/// `GET /_sandbox/stats`: requests seen, and per provider the requests its quotas admitted and
+/// refused (a bot tested against the sandbox asserts it drew no 429).
+fn stats_body(shared: &Shared) -> serde_json::Value {
+    let providers: serde_json::Map<String, serde_json::Value> = shared
+        .windows
+        .tally()
+        .into_iter()
+        .map(|(p, t)| {
+            let counts = serde_json::json!({ "admitted": t.admitted, "refused": t.refused });
+            (p.to_owned(), counts)
+        })
+        .collect();
+    serde_json::json!({
+        "requests": shared.requests.load(Ordering::Relaxed),
+        "providers": providers,
+    })
 }
 
 /// The request with runs of `/` in its path collapsed to one (the query is left alone).

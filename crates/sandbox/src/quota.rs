@@ -1,7 +1,7 @@
 //! Free-tier quotas as fixed windows, the way the providers count them. Each dialect decides
 //! which windows apply and how a refusal looks on its wire; this module only counts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -83,9 +83,22 @@ type Slot = (&'static str, String, Duration);
 type Count = (Instant, u32);
 
 /// Fixed windows per provider, key and length. A window starts at the first request after the
-/// previous one ended.
+/// previous one ended. Also tallies, per provider, the requests admitted and refused: what a
+/// test of a bot's pacing asks the sandbox (`GET /_sandbox/stats`).
 #[derive(Debug, Default)]
-pub(crate) struct Windows(Mutex<HashMap<Slot, Count>>);
+pub(crate) struct Windows {
+    slots: Mutex<HashMap<Slot, Count>>,
+    tally: Mutex<BTreeMap<&'static str, Tally>>,
+}
+
+/// Requests one provider admitted and refused under its quotas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Admitted (counted in every window).
+    pub admitted: u64,
+    /// Refused because a window was full (a 429, or Alpha Vantage's `Information`).
+    pub refused: u64,
+}
 
 impl Windows {
     /// Admits a request by `key` to `provider` when every window has room, counting it in all
@@ -97,7 +110,7 @@ impl Windows {
         windows: &[Window],
     ) -> Result<(), Refused> {
         let mut map = self
-            .0
+            .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
@@ -109,6 +122,7 @@ impl Windows {
                 *entry = (now, 0);
             }
             if entry.1 >= w.limit {
+                self.count(provider, |t| t.refused += 1);
                 return Err(Refused {
                     window: i,
                     resets_in: w.per.saturating_sub(now.duration_since(entry.0)),
@@ -120,14 +134,32 @@ impl Windows {
                 entry.1 += 1;
             }
         }
+        drop(map);
+        self.count(provider, |t| t.admitted += 1);
         Ok(())
+    }
+
+    fn count(&self, provider: &'static str, f: impl FnOnce(&mut Tally)) {
+        let mut tally = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(tally.entry(provider).or_default());
+    }
+
+    /// Per provider, the requests admitted and refused so far.
+    pub(crate) fn tally(&self) -> BTreeMap<&'static str, Tally> {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Takes back a request [`Windows::admit`] counted in `windows`: an answer that turned out
     /// to be a 404 costs nothing.
     pub(crate) fn refund(&self, provider: &'static str, key: &str, windows: &[Window]) {
         let mut map = self
-            .0
+            .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for w in windows {
@@ -135,12 +167,14 @@ impl Windows {
                 entry.1 = entry.1.saturating_sub(1);
             }
         }
+        drop(map);
+        self.count(provider, |t| t.admitted = t.admitted.saturating_sub(1));
     }
 
     /// How much of `window` `key` has left (all of it when the key has not been seen).
     pub(crate) fn standing(&self, provider: &'static str, key: &str, window: Window) -> Standing {
         let map = self
-            .0
+            .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.get(&(provider, key.to_owned(), window.per)) {

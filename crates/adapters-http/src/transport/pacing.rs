@@ -77,6 +77,13 @@ impl Log {
         self.granted.push_back(at);
     }
 
+    /// The log as if its whole count had been granted at `at` (later than every grant it
+    /// holds): the next grant waits a span from `at`.
+    fn fill(&mut self, at: Instant) {
+        self.granted.clear();
+        self.granted.resize(self.limit(), at);
+    }
+
     /// Records a grant made elsewhere (by the shared store, whose answers may arrive out of
     /// order): kept sorted, the oldest dropped past `requests`.
     fn record(&mut self, at: Instant) {
@@ -354,6 +361,15 @@ impl Pacer {
         let now = Instant::now();
         let at = {
             let mut fallback = lock(&shared.fallback);
+            // What the other processes were granted through the store before it was lost is
+            // unknown here: the fallback starts as if every window were full at the loss, so
+            // its first grant waits a span. No window of the provider's, wherever it is
+            // aligned, then holds grants from before the loss and from the fallback, and the
+            // processes' shares add up to at most the quota.
+            let episode = shared.quota.episode.load(Ordering::Acquire);
+            if shared.seeded.swap(episode, Ordering::AcqRel) != episode {
+                fallback.iter_mut().for_each(|log| log.fill(now));
+            }
             match reserve_in(&mut fallback, now, self.max_quota_wait) {
                 Ok(at) => at,
                 Err(wait) => return Err(quota_exhausted(wait)),
@@ -483,6 +499,8 @@ struct SharedBudget {
     keep: Duration,
     keep_count: usize,
     seq: AtomicU64,
+    /// The degraded episode whose start the fallback logs were filled for.
+    seeded: AtomicU64,
 }
 
 impl SharedBudget {
@@ -503,6 +521,8 @@ struct SharedQuota {
     /// Names this process's grants (random per registry).
     process: u64,
     degraded: AtomicBool,
+    /// Counts the times the store was lost (an episode starts at each).
+    episode: AtomicU64,
     health: Mutex<Health>,
     pacers: Mutex<Vec<Weak<Pacer>>>,
 }
@@ -535,6 +555,7 @@ impl SharedQuota {
     fn degrade(self: &Arc<Self>, reason: &str) {
         let mut health = lock(&self.health);
         if !self.degraded.swap(true, Ordering::AcqRel) {
+            self.episode.fetch_add(1, Ordering::AcqRel);
             health.reason = Some(reason.to_owned());
             tracing::warn!(
                 quota_store = %self.store.location(),
@@ -787,6 +808,7 @@ impl PacerRegistry {
                 probe_max: backoff.max.max(backoff.first),
                 process: fastrand::u64(..),
                 degraded: AtomicBool::new(false),
+                episode: AtomicU64::new(0),
                 health: Mutex::new(Health::default()),
                 pacers: Mutex::new(Vec::new()),
             })),
@@ -834,6 +856,7 @@ impl PacerRegistry {
                         .unwrap_or(0)
                         .saturating_mul(2),
                     seq: AtomicU64::new(0),
+                    seeded: AtomicU64::new(0),
                 });
                 let pacer = Arc::new(pacer);
                 lock(&quota.pacers).push(Arc::downgrade(&pacer));
@@ -1047,6 +1070,36 @@ mod tests {
         pacer.acquire().await.unwrap();
         assert_eq!(pacer.stats().snapshot().local_decisions, 3, "shared again");
         assert_eq!(pacer.remaining()[0].window, windows[0]);
+    }
+
+    /// What the other processes were granted before the store was lost is unknown: a process
+    /// that made no grant itself still waits a full span before its first local one, so no
+    /// window of the provider's holds grants from before the loss and from the fallback.
+    #[tokio::test(start_paused = true)]
+    async fn after_the_loss_the_fallback_starts_from_a_full_window() {
+        let store = Arc::new(Flaky::default());
+        let busy = PacerRegistry::shared(store.clone(), 0.25);
+        let quiet = PacerRegistry::shared(store.clone(), 0.25);
+        let provider = ProviderId::from_static("finnhub");
+        let windows = [RateWindow::per_minute(n(60))];
+        let key = SecretString::from("shared-key");
+        let busy = busy.pacer(&provider, &key, &windows, Duration::ZERO);
+        let quiet = quiet.pacer(&provider, &key, &windows, Duration::ZERO);
+        for _ in 0..60 {
+            assert_eq!(busy.acquire().await.unwrap(), Duration::ZERO);
+        }
+        store.down.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let waited = quiet.acquire().await.unwrap();
+        assert!(
+            waited >= windows[0].span(),
+            "the quiet process waited {waited:?}: the busy one filled the window"
+        );
+        // Then 15 a minute (a quarter), never more.
+        for _ in 1..15 {
+            assert_eq!(quiet.acquire().await.unwrap(), Duration::ZERO);
+        }
+        assert!(quiet.acquire().await.unwrap() >= windows[0].span() - Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -892,6 +892,10 @@ mod tests {
             get(&sim, uri, &KEYS).await.status,
             StatusCode::TOO_MANY_REQUESTS
         );
+        // What a bot's test asks: admitted and refused, the 404s not counted.
+        let stats = get(&sim, "/_sandbox/stats", &[]).await.json().unwrap();
+        assert_eq!(stats["providers"]["alpaca"]["admitted"], 1, "{stats}");
+        assert_eq!(stats["providers"]["alpaca"]["refused"], 1, "{stats}");
     }
 
     #[tokio::test]
