@@ -14,6 +14,7 @@ mod pty;
 mod quota_redis;
 mod serve;
 mod serve_hostile;
+mod shared_quota;
 mod store;
 mod store_cli;
 mod watch_chart;
