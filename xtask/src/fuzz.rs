@@ -1,8 +1,9 @@
 //! `cargo xtask fuzz [--seconds N] [--target NAME]... [--seed N] [--jobs N]`: replays every
 //! committed corpus (`crates/fuzz/corpus/<target>/`) and fuzzes every target for a bounded time
-//! (default 7 s per target, two at a time: a smoke pass of about 80 s for CI; `--seconds 600`
-//! for a long run). Fails on any panic or violated property, printing where the reproducing
-//! input was written and how to replay it (`--target NAME --replay FILE`).
+//! (default 7 s per target, two at a time; `cargo xtask ci` gives 3 s, a smoke pass of about
+//! 40 s; `--seconds 600` for a long run). Fails on any panic or violated property, printing
+//! where the reproducing input was written and how to replay it (`--target NAME --replay
+//! FILE`).
 //!
 //! The engine is the `stockdata-fuzz` binary (stable toolchain, proptest mutations of the
 //! corpus); this task builds it first so the time budget is spent fuzzing, not compiling.

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("lint") => lint(),
         Some("layering") => layering(),
-        Some("test") => test(&[]),
+        Some("test") => test(&[], None),
         Some("contract") => contract(),
         Some("schemathesis") => schemathesis::run(),
         Some("parquet") => parquet::run(),
@@ -81,15 +81,67 @@ fn main() -> ExitCode {
 /// on a submission.
 const CI_FUZZ_SEED: &str = "20261129";
 
+/// The features every CI build of stockdata-app shares: the tests, and the binary the Python
+/// gates drive, are then one build (the Parquet writer's tests run with the rest).
+pub(crate) const CI_FEATURES: &str = "stockdata-app/parquet";
+
+/// The tests that take minutes by nature (provider quota windows are a minute long): run
+/// beside the gates that follow the test suite, not before them.
+const LONG_TESTS: &str = "shared_quota";
+
 fn ci() -> Result {
     lint()?;
     layering()?;
-    test(&[])?;
-    fuzz::run(&["--seed".to_owned(), CI_FUZZ_SEED.to_owned()])?;
-    schemathesis::run()?;
-    parquet::run()?;
-    sdk::run()?;
-    Ok(())
+    test(&["--features", CI_FEATURES], Some(LONG_TESTS))?;
+    // The multi-process proof waits on minute-long windows: it runs while the gates below
+    // use the machine, and is waited for at the end.
+    let long = spawn_long_tests()?;
+    let gates = (|| {
+        fuzz::run(&[
+            "--seed".to_owned(),
+            CI_FUZZ_SEED.to_owned(),
+            "--seconds".to_owned(),
+            CI_FUZZ_SECONDS.to_owned(),
+        ])?;
+        schemathesis::run()?;
+        parquet::run_gate(true)?;
+        sdk::run()
+    })();
+    let long = finish_long_tests(long);
+    gates.and(long)
+}
+
+/// Seconds of fuzzing per target in CI (after every committed corpus is replayed): a smoke
+/// pass; `cargo xtask fuzz --seconds 600` explores.
+const CI_FUZZ_SECONDS: &str = "3";
+
+/// Starts the [`LONG_TESTS`] (already built by the test step) in the background.
+fn spawn_long_tests() -> std::result::Result<std::process::Child, String> {
+    let mut cmd = if has_nextest() {
+        let mut c = cargo(&["nextest", "run", "--workspace", "--locked"]);
+        c.args(["--features", CI_FEATURES, "-E"])
+            .arg(format!("test(/{LONG_TESTS}/)"));
+        c
+    } else {
+        let mut c = cargo(&["test", "--workspace", "--locked", "--features", CI_FEATURES]);
+        c.arg(LONG_TESTS);
+        c
+    };
+    eprintln!("xtask: long tests (in the background): {cmd:?}");
+    cmd.spawn()
+        .map_err(|e| format!("long tests: cannot start: {e}"))
+}
+
+fn finish_long_tests(mut child: std::process::Child) -> Result {
+    let status = child
+        .wait()
+        .map_err(|e| format!("long tests: cannot wait: {e}"))?;
+    if status.success() {
+        eprintln!("xtask: long tests ok");
+        Ok(())
+    } else {
+        Err(format!("long tests ({LONG_TESTS}) failed ({status})"))
+    }
 }
 
 fn lint() -> Result {
@@ -323,7 +375,8 @@ fn normal_deps(krate: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-fn test(filter: &[&str]) -> Result {
+/// Every test (`extra` handed to the runner), but those whose name holds `except`.
+fn test(extra: &[&str], except: Option<&str>) -> Result {
     if has_nextest() {
         // nextest does not run doctests: run them first, so the test summary CI reads is
         // nextest's closing line.
@@ -331,19 +384,25 @@ fn test(filter: &[&str]) -> Result {
             "doctests",
             cargo(&["test", "--workspace", "--locked", "--doc", "--quiet"]),
         )?;
-        let mut args = vec![
+        let mut cmd = cargo(&[
             "nextest",
             "run",
             "--workspace",
             "--locked",
             "--no-fail-fast",
-        ];
-        args.extend_from_slice(filter);
-        step("tests (nextest)", cargo(&args))
+        ]);
+        cmd.args(extra);
+        if let Some(except) = except {
+            cmd.arg("-E").arg(format!("not test(/{except}/)"));
+        }
+        step("tests (nextest)", cmd)
     } else {
-        let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
-        args.extend_from_slice(filter);
-        step("tests (cargo test)", cargo(&args))
+        let mut cmd = cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]);
+        cmd.args(extra);
+        if let Some(except) = except {
+            cmd.args(["--", "--skip", except]);
+        }
+        step("tests (cargo test)", cmd)
     }
 }
 

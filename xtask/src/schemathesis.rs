@@ -156,6 +156,7 @@ pub(crate) fn run() -> Result {
     )?;
     step(
         "build stockdata",
+        // The features of every CI build (crate::CI_FEATURES): the binary the tests built.
         cargo(&[
             "build",
             "--locked",
@@ -163,6 +164,8 @@ pub(crate) fn run() -> Result {
             "stockdata-app",
             "--bin",
             "stockdata",
+            "--features",
+            "parquet",
         ]),
     )?;
     let bin = target

@@ -141,6 +141,7 @@ pub(crate) fn run() -> Result {
     )?;
     step(
         "build stockdata",
+        // The features of every CI build (crate::CI_FEATURES): the binary the tests built.
         cargo(&[
             "build",
             "--locked",
@@ -148,6 +149,8 @@ pub(crate) fn run() -> Result {
             "stockdata-app",
             "--bin",
             "stockdata",
+            "--features",
+            "parquet",
         ]),
     )?;
     let exe = format!("stockdata{}", std::env::consts::EXE_SUFFIX);
