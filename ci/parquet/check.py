@@ -5,7 +5,8 @@ usage: check.py EXPORT.parquet EXPORT.csv [--fetched-at INSTANT] [--adjustment N
 The Parquet file is read twice, with pandas (pyarrow engine, pyarrow dtypes: no value goes
 through a float) and with polars, and each reading must match the CSV row for row:
 
-- the columns are the CSV's, in its order, then `adjustment` and `fetched_at`;
+- the columns are the CSV's, in its order (its appended `adjustment` and `error` aside), then
+  `adjustment` and `fetched_at`;
 - the same number of rows, in the same order;
 - every decimal (open, high, low, close, vwap) is a `decimal.Decimal` equal to the CSV text
   read as `decimal.Decimal`, and null exactly where the CSV cell is empty;
@@ -53,12 +54,24 @@ def instant_ns(text):
     return seconds * 1_000_000_000 + int(fraction.ljust(9, "0") or "0")
 
 
+# Appended to the CSV after the Parquet layout was set: `adjustment` (the Parquet file has it
+# among EXTRA) and `error` (always empty in an export: a store holds no failures).
+TRAILING = ["adjustment", "error"]
+
+
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     if not rows:
         raise SystemExit(f"{path}: empty (no header)")
-    return rows[0], rows[1:]
+    header, rows = rows[0], rows[1:]
+    if header[-len(TRAILING):] == TRAILING:
+        for n, row in enumerate(rows, 2):
+            if row and row[-1] != "":
+                raise SystemExit(f"CSV line {n}: an export row with an error: {row[-1]!r}")
+        header = header[: -len(TRAILING)]
+        rows = [row[: -len(TRAILING)] for row in rows]
+    return header, rows
 
 
 def expected(header, rows):
