@@ -82,8 +82,13 @@ fn main() -> ExitCode {
 const CI_FUZZ_SEED: &str = "20261129";
 
 /// The features every CI build of stockdata-app shares: the tests, and the binary the Python
-/// gates drive, are then one build (the Parquet writer's tests run with the rest).
-pub(crate) const CI_FEATURES: &str = "stockdata-app/parquet";
+/// gates drive, are then one build (the Parquet writer's and the OpenTelemetry export's tests
+/// run with the rest).
+pub(crate) const CI_FEATURES: &str = "stockdata-app/parquet,stockdata-app/otel";
+
+/// [`CI_FEATURES`] as `-p stockdata-app --features` names them: what the Python gates build
+/// the binary with, so the build the tests made is the one they drive.
+pub(crate) const APP_CI_FEATURES: &str = "parquet,otel";
 
 /// The tests that take minutes by nature (provider quota windows are a minute long): run
 /// beside the gates that follow the test suite, not before them.

@@ -7,9 +7,10 @@
 //! - pandas, pyarrow and polars run from a venv under `target/parquet-venv`, created with
 //!   `python3 -m venv` when missing and filled from `ci/parquet/requirements.txt` (every package
 //!   pinned, wheels only); it is reinstalled only when that file changes.
-//! - The binary is built with `--features parquet` and copied to `target/parquet/`, so a later
-//!   build without the feature cannot swap it mid-run. It runs with no config file and no
-//!   `STOCKDATA*` variable from the caller, on a fresh store in `target/parquet/`.
+//! - The binary is built with the CI features (`parquet`, `otel`) and copied to
+//!   `target/parquet/`, so a later build without them cannot swap it mid-run. It runs with no
+//!   config file and no `STOCKDATA*` variable from the caller, on a fresh store in
+//!   `target/parquet/`.
 //! - Twenty years of daily sandbox bars for three symbols are synced at a fixed instant, then
 //!   exported twice (CSV, Parquet); `ci/parquet/check.py` compares them value by value (exact
 //!   decimals, UTC nanosecond instants) and proves it catches planted corruptions.
@@ -100,7 +101,7 @@ pub(crate) fn run_gate(tests_ran: bool) -> Result {
         )?;
     }
     step(
-        "build stockdata (feature parquet)",
+        "build stockdata (the CI features)",
         cargo(&[
             "build",
             "--locked",
@@ -109,7 +110,7 @@ pub(crate) fn run_gate(tests_ran: bool) -> Result {
             "--bin",
             "stockdata",
             "--features",
-            "parquet",
+            crate::APP_CI_FEATURES,
         ]),
     )?;
     let exe = format!("stockdata{}", std::env::consts::EXE_SUFFIX);

@@ -165,7 +165,7 @@ pub(crate) fn run() -> Result {
             "--bin",
             "stockdata",
             "--features",
-            "parquet",
+            crate::APP_CI_FEATURES,
         ]),
     )?;
     let bin = target

@@ -150,7 +150,7 @@ pub(crate) fn run() -> Result {
             "--bin",
             "stockdata",
             "--features",
-            "parquet",
+            crate::APP_CI_FEATURES,
         ]),
     )?;
     let exe = format!("stockdata{}", std::env::consts::EXE_SUFFIX);

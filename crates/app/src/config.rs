@@ -33,6 +33,8 @@ pub const SERVE_TOKEN_VAR: &str = "STOCKDATA_SERVE_TOKEN";
 pub const REDIS_URL_VAR: &str = "STOCKDATA_REDIS_URL";
 /// The PostgreSQL store's URL (`store.url`), a secret like the API keys.
 pub const STORE_URL_VAR: &str = "STOCKDATA_STORE_URL";
+/// OpenTelemetry's own variable for where spans go (`log.otlp_endpoint`).
+pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// Where configuration comes from. Build it with [`ConfigSources::from_process`] in a binary, or
 /// by hand in tests.
@@ -541,6 +543,21 @@ pub struct LogConfig {
     pub format: Option<LogFormat>,
     /// An `EnvFilter` directive (`info`, `stockdata=debug,warn`).
     pub level: String,
+    /// Where spans are exported over OTLP/HTTP (`http://collector:4318`; `/v1/traces` is
+    /// appended), from `OTEL_EXPORTER_OTLP_ENDPOINT` or `log.otlp_endpoint`. Exported only by
+    /// a binary built with the `otel` feature; shown redacted.
+    #[serde(
+        serialize_with = "redacted_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub otlp_endpoint: Option<Url>,
+}
+
+fn redacted_url<S: serde::Serializer>(v: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(url) => s.serialize_str(&stockdata_adapters_http::transport::redact_url(url)),
+        None => s.serialize_none(),
+    }
 }
 
 fn log_format<S: serde::Serializer>(f: &Option<LogFormat>, s: S) -> Result<S::Ok, S::Error> {
@@ -548,6 +565,20 @@ fn log_format<S: serde::Serializer>(f: &Option<LogFormat>, s: S) -> Result<S::Ok
         None => s.serialize_str("auto"),
         Some(f) => f.serialize(s),
     }
+}
+
+/// Checks an OTLP/HTTP endpoint: an `http` or `https` URL with a host.
+fn otlp_endpoint(text: &str) -> Result<Url, String> {
+    let shown = || stockdata_adapters_http::transport::redact_url_text(text);
+    let url = Url::parse(text)
+        .map_err(|e| format!("{:?} is not a URL ({e}): use http://HOST:4318", shown()))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(format!(
+            "{:?} is not an http(s) URL with a host: use http://HOST:4318",
+            shown()
+        ));
+    }
+    Ok(url)
 }
 
 /// The levels `log.level` accepts, alone or after `target=`.
@@ -595,6 +626,7 @@ impl Default for LogConfig {
         Self {
             format: None,
             level: "warn".to_owned(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -746,6 +778,7 @@ struct RawAgent {
 struct RawLog {
     format: Option<String>,
     level: Option<String>,
+    otlp_endpoint: Option<String>,
 }
 
 /// The conventional variables: every provider's (from the registry), then stockdata's own.
@@ -761,6 +794,7 @@ fn conventional_vars() -> impl Iterator<Item = (&'static str, String)> {
             (SERVE_TOKEN_VAR, "serve.tokens".to_owned()),
             (REDIS_URL_VAR, "quota.redis_url".to_owned()),
             (STORE_URL_VAR, "store.url".to_owned()),
+            (OTLP_ENDPOINT_VAR, "log.otlp_endpoint".to_owned()),
         ])
 }
 
@@ -1280,6 +1314,10 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
     };
     let level = raw.log.level.unwrap_or_else(|| LogConfig::default().level);
     check_log_level(&level).map_err(|message| ctx.invalid("log.level", message))?;
+    let otlp_endpoint = match raw.log.otlp_endpoint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(otlp_endpoint(text).map_err(|m| ctx.invalid("log.otlp_endpoint", m))?),
+    };
 
     let sv = raw.serve;
     let to_usize = |n: i64| usize::try_from(n).unwrap_or(1);
@@ -1383,7 +1421,11 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
         routing,
         agent,
         news,
-        log: LogConfig { format, level },
+        log: LogConfig {
+            format,
+            level,
+            otlp_endpoint,
+        },
         origins,
     })
 }

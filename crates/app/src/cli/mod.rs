@@ -94,7 +94,12 @@ pub(crate) fn main() -> ExitCode {
             return Exit::Failed.into();
         }
     };
-    runtime.block_on(run(cli)).into()
+    let mut telemetry = logging::Telemetry::default();
+    let exit = runtime.block_on(run(cli, &mut telemetry));
+    // The runtime is gone before the last spans are sent: the exporter blocks.
+    drop(runtime);
+    telemetry.shutdown();
+    exit.into()
 }
 
 /// `cmd` without its hidden flags and commands: what completions offer (clap_complete lists
@@ -124,7 +129,7 @@ pub(crate) fn colour_allowed() -> bool {
 /// The log filter `serve` uses when none is configured: its access log is on.
 const SERVE_DEFAULT_LEVEL: &str = "warn,stockdata::access=info";
 
-async fn run(cli: Cli) -> Exit {
+async fn run(cli: Cli, telemetry: &mut logging::Telemetry) -> Exit {
     let Cli { global, command } = cli;
     #[cfg(feature = "parquet")]
     if global.format == Some(Format::Parquet)
@@ -178,16 +183,20 @@ async fn run(cli: Cli) -> Exit {
         (false, _) => Some("trace"),
     };
     let bar = progress::BarSlot::default();
-    let subscriber = logging::subscriber_with_colour(
+    let subscriber = logging::subscriber_with_telemetry(
         &config.log,
         level,
         progress::Stderr(bar.clone()),
         std::io::stderr().is_terminal(),
         colour_allowed(),
     )
-    .and_then(|s| tracing::subscriber::set_global_default(s).map_err(|e| e.to_string()));
-    if let Err(e) = subscriber {
-        return usage(format!("log.level: {e}"));
+    .and_then(|(s, t)| {
+        tracing::subscriber::set_global_default(s).map_err(|e| e.to_string())?;
+        Ok(t)
+    });
+    match subscriber {
+        Ok(t) => *telemetry = t,
+        Err(e) => return usage(format!("log: {e}")),
     }
     let clock: Arc<dyn Clock> = match global.now {
         Some(at) => Arc::new(FixedClock(at)),

@@ -68,6 +68,7 @@ pub(super) async fn observe(
     let slot = RouteSlot::default();
     request.extensions_mut().insert(slot.clone());
     let span = tracing::info_span!("request", request_id = %id_text, method = %method);
+    crate::logging::continue_trace(&span, request.headers());
     let mut response = async {
         if replaced {
             tracing::debug!(

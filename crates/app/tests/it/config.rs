@@ -395,3 +395,46 @@ fn the_store_url_is_a_secret_and_must_be_postgres() {
     assert!(message.contains("both set"), "{message}");
     assert!(!message.contains("s3cr3t-pw"));
 }
+
+#[test]
+fn the_otlp_endpoint_comes_from_opentelemetrys_variable_and_is_shown_redacted() {
+    let (src, _dir) = sources(None, &[]);
+    assert_eq!(
+        load(&src).unwrap().log.otlp_endpoint,
+        None,
+        "nothing exported by default"
+    );
+    let (src, _dir) = sources(
+        Some("[log]\notlp_endpoint = \"http://file:4318\"\n"),
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://user:hunter2@collector:4318",
+        )],
+    );
+    let config = load(&src).unwrap();
+    let url = config.log.otlp_endpoint.clone().unwrap();
+    assert_eq!(
+        url.host_str(),
+        Some("collector"),
+        "the variable wins over the file"
+    );
+    let shown = serde_json::to_string(&config.log).unwrap();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("https://REDACTED:REDACTED@collector:4318"),
+        "{shown}"
+    );
+    for bad in ["collector:4318", "ftp://collector", "http://", "not a url"] {
+        let (src, _dir) = sources(None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)]);
+        let (key, origin, message) = invalid(load(&src));
+        assert_eq!(key, "log.otlp_endpoint");
+        assert_eq!(origin, Origin::Env("OTEL_EXPORTER_OTLP_ENDPOINT".into()));
+        assert!(message.contains("use http://HOST:4318"), "{bad}: {message}");
+    }
+    let (src, _dir) = sources(
+        None,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://u:sekrit-pw@[::1")],
+    );
+    let (_, _, message) = invalid(load(&src));
+    assert!(!message.contains("sekrit-pw"), "{message}");
+}

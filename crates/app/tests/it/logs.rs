@@ -84,6 +84,7 @@ async fn every_provider_line_carries_run_and_request_ids_and_no_secret() {
     let log = LogConfig {
         format: Some(LogFormat::Json),
         level: "trace".into(),
+        otlp_endpoint: None,
     };
     let subscriber = logging::subscriber(&log, None, capture.clone(), false).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);

@@ -9,6 +9,8 @@ mod fakes;
 mod fetchers;
 mod hostile;
 mod logs;
+#[cfg(feature = "otel")]
+mod otel;
 mod planner;
 mod pty;
 mod quota_redis;

@@ -398,6 +398,7 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
     let log = stockdata_app::config::LogConfig {
         format: Some(stockdata_app::config::LogFormat::Json),
         level: "info".into(),
+        otlp_endpoint: None,
     };
     let subscriber =
         stockdata_app::logging::subscriber(&log, None, capture.clone(), false).unwrap();

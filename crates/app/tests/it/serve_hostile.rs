@@ -257,6 +257,7 @@ async fn a_kind_without_provider_is_503_naming_what_to_configure() {
     let log = LogConfig {
         format: Some(LogFormat::Json),
         level: "warn".into(),
+        otlp_endpoint: None,
     };
     let subscriber = logging::subscriber(&log, None, capture.clone(), false).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -497,6 +498,7 @@ async fn one_access_line_per_request_and_nothing_else_at_info() {
         format: Some(LogFormat::Json),
         // What serve itself says at info, and its access lines.
         level: format!("warn,stockdata_app::serve=info,{ACCESS_LOG_TARGET}=info"),
+        otlp_endpoint: None,
     };
     let subscriber = logging::subscriber(&log, None, capture.clone(), false).unwrap();
     let _guard = tracing::subscriber::set_default(subscriber);
