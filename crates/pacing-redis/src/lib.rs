@@ -70,7 +70,9 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest as _, Sha256};
 use stockdata_domain::ProviderId;
 pub use stockdata_ports::pacing::Pacing;
-use stockdata_ports::pacing::{BudgetId, GrantAge, GrantId, PacingError, PastGrant, RateWindow};
+use stockdata_ports::pacing::{
+    BudgetId, GrantAge, GrantId, PacingError, PastGrant, RateWindow, WindowState,
+};
 
 /// The prefix of every key this crate writes.
 pub const KEY_PREFIX: &str = "stockdata:pace";
@@ -128,6 +130,7 @@ pub struct RedisPacing {
     connecting: tokio::sync::Mutex<u64>,
     reserve: Script,
     restore: Script,
+    state: Script,
 }
 
 impl fmt::Debug for RedisPacing {
@@ -171,6 +174,7 @@ impl RedisPacing {
             connecting: tokio::sync::Mutex::new(0),
             reserve: Script::new(include_str!("reserve.lua")),
             restore: Script::new(include_str!("restore.lua")),
+            state: Script::new(include_str!("state.lua")),
         })
     }
 
@@ -299,6 +303,48 @@ impl Pacing for RedisPacing {
         }
         let _: i64 = self.invoke(&invocation).await?;
         Ok(())
+    }
+
+    async fn state(
+        &self,
+        budget: &BudgetId,
+        windows: &[RateWindow],
+    ) -> Result<Vec<WindowState>, PacingError> {
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted = windows.to_vec();
+        sorted.sort_by_key(|w| std::cmp::Reverse(w.per));
+        let mut invocation = self.state.prepare_invoke();
+        invocation.key(Self::key(budget));
+        for w in &sorted {
+            invocation.arg(w.requests.get()).arg(micros(w.span()));
+        }
+        let answer: Vec<i64> = self.invoke(&invocation).await?;
+        if answer.len() != 2 * sorted.len() {
+            return Err(PacingError::Unavailable {
+                reason: format!(
+                    "the state script answered {} numbers for {} windows",
+                    answer.len(),
+                    sorted.len()
+                ),
+            });
+        }
+        Ok(sorted
+            .into_iter()
+            .zip(answer.chunks_exact(2))
+            .map(|(window, pair)| {
+                let (remaining, next_free) = match pair {
+                    [r, n] => (*r, *n),
+                    _ => (0, 0),
+                };
+                WindowState {
+                    window,
+                    remaining: u32::try_from(remaining).unwrap_or(0),
+                    next_free_in: Duration::from_micros(u64::try_from(next_free).unwrap_or(0)),
+                }
+            })
+            .collect())
     }
 
     async fn probe(&self) -> Result<(), PacingError> {

@@ -290,6 +290,19 @@ pub trait Pacing: Send + Sync + fmt::Debug {
         grants: &[PastGrant],
     ) -> Result<(), PacingError>;
 
+    /// Where every window of `windows` stands for `budget` now, on the store's clock, longest
+    /// window first: what is left for every process drawing from the budget, not only the
+    /// caller (a shared store's answer to "how much of the quota is left?"). Grants reserved
+    /// for callers still waiting count as used. Reads only: nothing is consumed.
+    ///
+    /// # Errors
+    /// [`PacingError::Unavailable`] when the store cannot answer.
+    async fn state(
+        &self,
+        budget: &BudgetId,
+        windows: &[RateWindow],
+    ) -> Result<Vec<WindowState>, PacingError>;
+
     /// Whether the store answers now (one cheap round trip).
     ///
     /// # Errors

@@ -299,6 +299,20 @@ impl Pacer {
             .collect()
     }
 
+    /// For a pacer on a shared budget, every window's standing in the shared store now,
+    /// longest first: what every process on this key has left, not only this one. `None` for
+    /// an in-process budget (see [`remaining`](Self::remaining)).
+    pub async fn shared_remaining(&self) -> Option<Result<Vec<WindowState>, PacingError>> {
+        let shared = self.shared.as_ref()?;
+        Some(
+            shared
+                .quota
+                .store
+                .state(&shared.budget, &self.windows)
+                .await,
+        )
+    }
+
     /// The earliest instant the next request could be sent: now when it would not wait. A
     /// quota window may still refuse it (see [`acquire`](Self::acquire)). For a shared
     /// budget, as far as this process knows (see [`remaining`](Self::remaining)).
@@ -729,6 +743,26 @@ impl Pacing for LocalPacing {
         Ok(())
     }
 
+    async fn state(
+        &self,
+        budget: &BudgetId,
+        windows: &[RateWindow],
+    ) -> Result<Vec<WindowState>, PacingError> {
+        let now = Instant::now();
+        let mut all = lock(&self.logs);
+        Ok(match all.get_mut(budget) {
+            Some(logs) => logs
+                .iter_mut()
+                .map(|log| {
+                    log.prune(now);
+                    log.state(now)
+                })
+                .collect(),
+            // Nothing was ever reserved: every window is whole.
+            None => logs_for(windows).iter().map(|log| log.state(now)).collect(),
+        })
+    }
+
     async fn probe(&self) -> Result<(), PacingError> {
         Ok(())
     }
@@ -910,6 +944,38 @@ impl PacerRegistry {
         out
     }
 
+    /// For each provider with a pacer on a shared budget, where its windows stand in the
+    /// shared store now (see [`Pacer::shared_remaining`]; over several keys, the least left in
+    /// each window). Empty for an in-process registry.
+    pub async fn shared_remaining(
+        &self,
+    ) -> Vec<(ProviderId, Result<Vec<WindowState>, PacingError>)> {
+        let pacers: Vec<(ProviderId, Arc<Pacer>)> = lock(&self.pacers)
+            .iter()
+            .filter(|(_, pacer)| pacer.shared.is_some())
+            .map(|((provider, _), pacer)| (provider.clone(), Arc::clone(pacer)))
+            .collect();
+        let mut out: Vec<(ProviderId, Result<Vec<WindowState>, PacingError>)> = Vec::new();
+        for (provider, pacer) in pacers {
+            let Some(state) = pacer.shared_remaining().await else {
+                continue;
+            };
+            match (out.iter_mut().find(|(p, _)| *p == provider), state) {
+                (None, state) => out.push((provider, state)),
+                (Some((_, Ok(have))), Ok(more)) => {
+                    for (h, m) in have.iter_mut().zip(more) {
+                        h.remaining = h.remaining.min(m.remaining);
+                        h.next_free_in = h.next_free_in.max(m.next_free_in);
+                    }
+                }
+                (Some(slot), Err(e)) => slot.1 = Err(e),
+                (Some((_, Err(_))), Ok(_)) => {}
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// For each provider, how long until its next request may go (the longest over its
     /// keys): what a progress bar shows while a quota makes the run wait.
     #[must_use]
@@ -1011,6 +1077,14 @@ mod tests {
             self.check()?;
             lock(&self.restored).extend_from_slice(grants);
             Ok(())
+        }
+        async fn state(
+            &self,
+            budget: &BudgetId,
+            windows: &[RateWindow],
+        ) -> Result<Vec<WindowState>, PacingError> {
+            self.check()?;
+            self.inner.state(budget, windows).await
         }
         async fn probe(&self) -> Result<(), PacingError> {
             self.check()

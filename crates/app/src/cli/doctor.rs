@@ -1,7 +1,8 @@
 //! `stockdata doctor`: is this setup usable? One cheap request to each configured provider (a
 //! quote of [`SYMBOL`], straight to the provider's adapter: no fail-over, no store), built with
 //! the instance's own pacers so the requests count where every other request would; then what
-//! each quota window has left as this process's pacer counts it, and what is mis-set (a key
+//! each quota window has left (in the shared budget when quotas are shared through Redis, else
+//! as this process's pacer counts it), and what is mis-set (a key
 //! rejected, a plan that does not cover quotes, `[routing]` naming a provider without
 //! credentials, a store that cannot be written).
 //!
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use stockdata_app::StockData;
 use stockdata_app::adapters::provider::{BuildContext, describe_window};
-use stockdata_app::adapters::transport::StatsSnapshot;
+use stockdata_app::adapters::transport::{PacingError, StatsSnapshot, WindowState};
 use stockdata_app::config::{Config, Origin, ProviderConfig};
 use stockdata_app::domain::{ErrorKind, FetchError, ProviderId, Symbol};
 use stockdata_app::fetch::RunBudget;
@@ -29,9 +30,33 @@ use super::{Ctx, Exit, usage};
 /// The symbol every provider is asked about: liquid, listed everywhere, on every free tier.
 const SYMBOL: &str = "AAPL";
 
-/// Whose requests the quota counts include.
+/// Whose requests the quota counts include, when quotas are kept in this process.
 const QUOTA_SCOPE: &str = "this process's requests only: earlier runs and other programs are \
                            not counted";
+
+/// Whose requests the quota counts include: every process on the same keys when they were
+/// read from the shared store, else this process's only (and why).
+fn quota_scope(stockdata: &StockData, shared: &[SharedState]) -> String {
+    let Some(status) = stockdata.quota_status() else {
+        return QUOTA_SCOPE.to_owned();
+    };
+    if shared.iter().any(|(_, s)| s.is_ok()) {
+        return format!(
+            "every process using the same keys: read from the shared budget ({})",
+            status.location
+        );
+    }
+    match shared.iter().find_map(|(_, s)| s.as_ref().err()) {
+        Some(e) => format!("this process's requests only: {e}"),
+        None => format!(
+            "this process's requests only: nothing was asked of {}",
+            status.location
+        ),
+    }
+}
+
+/// One provider's windows as the shared store has them, or why it could not say.
+type SharedState = (ProviderId, Result<Vec<WindowState>, PacingError>);
 
 /// What one check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,7 +100,8 @@ struct Window {
     window: String,
     requests: u32,
     seconds: u64,
-    /// Requests it lets go now, as this process's pacer counts; none when not configured.
+    /// Requests it lets go now: in the shared budget when quotas are shared (see the report's
+    /// `quota_scope`), else as this process's pacer counts; none when not configured.
     left: Option<u32>,
 }
 
@@ -121,7 +147,7 @@ struct Report {
     problems: Vec<String>,
     /// Things that work but are probably not meant.
     warnings: Vec<String>,
-    quota_scope: &'static str,
+    quota_scope: String,
     /// The problems as the table shows them.
     #[serde(skip)]
     table_problems: Vec<String>,
@@ -171,7 +197,10 @@ pub(crate) async fn run_with(ctx: Ctx, flags: Flags) -> Exit {
 
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    let shared = stockdata.pacers().shared_remaining().await;
+    let quota_scope = quota_scope(stockdata, &shared);
     let pacing = Pacing {
+        shared,
         stats: stockdata.pacers().stats(),
         waits: stockdata.pacers().ready_in(),
         budget: RunBudget::daily_share(
@@ -236,7 +265,7 @@ pub(crate) async fn run_with(ctx: Ctx, flags: Flags) -> Exit {
         store,
         problems,
         warnings,
-        quota_scope: QUOTA_SCOPE,
+        quota_scope,
         table_problems,
     };
     let written = match ctx.format {
@@ -254,6 +283,8 @@ pub(crate) async fn run_with(ctx: Ctx, flags: Flags) -> Exit {
 
 /// What the instance's pacers say once every check is done.
 struct Pacing {
+    /// What the shared store says is left, for providers whose quotas it keeps.
+    shared: Vec<SharedState>,
     stats: Vec<(ProviderId, StatsSnapshot)>,
     waits: Vec<(ProviderId, Duration)>,
     budget: RunBudget,
@@ -275,6 +306,10 @@ fn provider_report(
         .find(|(pid, _)| pid == id)
         .map(|(_, s)| *s)
         .unwrap_or_default();
+    let shared = pacing
+        .shared
+        .iter()
+        .find_map(|(pid, s)| s.as_ref().ok().filter(|_| pid == id));
     let quota = p
         .settings
         .limits()
@@ -283,16 +318,19 @@ fn provider_report(
             window: describe_window(w),
             requests: w.requests.get(),
             seconds: w.per.as_secs(),
-            left: probe.map(|pr| {
-                // Every request of the check was granted before it ended: once a span has
-                // passed since, the window holds none of them.
-                if pacing.now.saturating_duration_since(pr.ended) >= w.span() {
-                    w.requests.get()
-                } else {
-                    let used = u32::try_from(sent.requests).unwrap_or(u32::MAX);
-                    w.requests.get().saturating_sub(used)
-                }
-            }),
+            left: match shared.and_then(|s| s.iter().find(|s| s.window == *w)) {
+                Some(state) => Some(state.remaining),
+                None => probe.map(|pr| {
+                    // Every request of the check was granted before it ended: once a span has
+                    // passed since, the window holds none of them.
+                    if pacing.now.saturating_duration_since(pr.ended) >= w.span() {
+                        w.requests.get()
+                    } else {
+                        let used = u32::try_from(sent.requests).unwrap_or(u32::MAX);
+                        w.requests.get().saturating_sub(used)
+                    }
+                }),
+            },
         })
         .collect();
     let check = probe.map(|pr| Check {
@@ -754,7 +792,11 @@ fn write_table(report: &Report) -> std::io::Result<()> {
         writeln!(out, "config: {}, then the environment", files.join(", "))?;
     }
     writeln!(out, "store:  {}", report.store.detail)?;
-    writeln!(out, "quota left counts {QUOTA_SCOPE}")?;
+    writeln!(
+        out,
+        "quota left counts {}",
+        for_terminal(&report.quota_scope)
+    )?;
     let details: Vec<String> = report
         .providers
         .iter()

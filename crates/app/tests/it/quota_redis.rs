@@ -299,3 +299,85 @@ async fn local_quotas_add_no_metric() {
     assert!(!text.contains("stockdata_quota_"), "{text}");
     s.shutdown.cancel();
 }
+
+/// `stockdata doctor --format json` with quotas in the Redis at `url`, Finnhub at `finnhub`.
+fn doctor(url: &str, finnhub: &str) -> serde_json::Value {
+    let out = stockdata()
+        .env("FINNHUB_API_KEY", FINNHUB_KEY)
+        .env("STOCKDATA__PROVIDERS__FINNHUB__BASE_URL", finnhub)
+        .env("STOCKDATA__QUOTA__BACKEND", "redis")
+        .env("STOCKDATA_REDIS_URL", url)
+        .args(["--provider", "finnhub", "doctor", "--format", "json"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Finnhub's per-minute window in a doctor report: what is left of it.
+fn minute_left(report: &serde_json::Value) -> u64 {
+    report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "finnhub")
+        .unwrap()["quota"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["seconds"] == 60)
+        .unwrap()["left"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_counts_what_every_process_took_from_a_shared_quota() {
+    let Some(server) = redis() else { return };
+    let finnhub = MockServer::start().await;
+    Mock::given(path("/api/v1/quote"))
+        .respond_with(quote_body())
+        .mount(&finnhub)
+        .await;
+    let url = format!("redis://127.0.0.1:{}", server.port());
+    let uri = finnhub.uri();
+    // Another process on the same key takes three requests of the minute.
+    let (url2, uri2) = (url.clone(), uri.clone());
+    let other = tokio::task::spawn_blocking(move || {
+        stockdata()
+            .env("FINNHUB_API_KEY", FINNHUB_KEY)
+            .env("STOCKDATA__PROVIDERS__FINNHUB__BASE_URL", &uri2)
+            .env("STOCKDATA__QUOTA__BACKEND", "redis")
+            .env("STOCKDATA_REDIS_URL", &url2)
+            .args([
+                "--no-store",
+                "--provider",
+                "finnhub",
+                "quote",
+                "AAPL",
+                "MSFT",
+                "NVDA",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(other.status.success());
+
+    let report = tokio::task::spawn_blocking(move || doctor(&url, &uri))
+        .await
+        .unwrap();
+    assert_eq!(
+        minute_left(&report),
+        60 - 3 - 1,
+        "the other process's three and doctor's own: {report}"
+    );
+    let scope = report["quota_scope"].as_str().unwrap();
+    assert!(
+        scope.contains("every process using the same keys") && scope.contains("Redis at"),
+        "{scope}"
+    );
+}

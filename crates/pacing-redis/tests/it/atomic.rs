@@ -148,3 +148,56 @@ async fn a_budget_without_windows_is_never_asked_for() {
         .unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
+
+/// What is left is read on the store, so every client sees what every other one took; it is
+/// what the in-process store says for the same reservations; and reading consumes nothing.
+#[tokio::test]
+async fn every_client_reads_what_is_left_of_the_shared_budget() {
+    let Some(server) = redis() else { return };
+    let (taker, reader) = (store(&server), store(&server));
+    let local = LocalPacing::new();
+    let provider = ProviderId::from_static("finnhub");
+    let windows = [RateWindow::per_second(n(3)), RateWindow::per_minute(n(5))];
+    let (rb, lb) = (
+        taker.budget(&provider, "shared-key"),
+        local.budget(&provider, "shared-key"),
+    );
+    assert_eq!(reader.budget(&provider, "shared-key"), rb);
+    let whole = reader.state(&rb, &windows).await.unwrap();
+    assert_eq!(
+        whole.iter().map(|s| (s.window, s.remaining)).collect::<Vec<_>>(),
+        [(windows[1], 5), (windows[0], 3)],
+        "longest first, nothing used"
+    );
+    assert!(whole.iter().all(|s| s.next_free_in.is_zero()));
+    // Four reservations: the fourth waits a second for the per-second window, and counts.
+    for _ in 0..4 {
+        let wait = Duration::from_secs(120);
+        taker.reserve(&rb, &windows, wait, grant()).await.unwrap();
+        local.reserve(&lb, &windows, wait, grant()).await.unwrap();
+    }
+    for _ in 0..2 {
+        let shared = reader.state(&rb, &windows).await.unwrap();
+        let mine = local.state(&lb, &windows).await.unwrap();
+        assert_eq!(
+            shared.iter().map(|s| s.remaining).collect::<Vec<_>>(),
+            [1, 0],
+            "{shared:?}"
+        );
+        for (s, l) in shared.iter().zip(&mine) {
+            assert_eq!((s.window, s.remaining), (l.window, l.remaining));
+            assert!(
+                s.next_free_in.abs_diff(l.next_free_in) < ms(50),
+                "{s:?} vs in-process {l:?}"
+            );
+        }
+        // The per-second window frees its oldest slot within a second (plus its margin).
+        assert!(shared[1].next_free_in > ms(500), "{shared:?}");
+        assert!(shared[0].next_free_in > Duration::from_secs(59), "{shared:?}");
+    }
+    // Reading took nothing: one more slot is still to be had in the minute.
+    let last = taker.reserve(&rb, &windows, Duration::from_secs(120), grant()).await;
+    assert!(last.is_ok(), "{last:?}");
+    let after = reader.state(&rb, &windows).await.unwrap();
+    assert_eq!(after[0].remaining, 0);
+}

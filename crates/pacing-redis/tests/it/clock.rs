@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use stockdata_adapters_http::transport::PacerRegistry;
 use stockdata_domain::{FetchError, ProviderId};
 use stockdata_pacing_redis::{Pacing, RedisPacing};
-use stockdata_ports::pacing::{BudgetId, GrantId, PacingError, PastGrant, RateWindow};
+use stockdata_ports::pacing::{BudgetId, GrantId, PacingError, PastGrant, RateWindow, WindowState};
 
 use crate::support::{n, redis};
 
@@ -81,6 +81,18 @@ impl Pacing for Elsewhere {
         _: &[PastGrant],
     ) -> Result<(), PacingError> {
         Ok(())
+    }
+
+    async fn state(
+        &self,
+        budget: &BudgetId,
+        windows: &[RateWindow],
+    ) -> Result<Vec<WindowState>, PacingError> {
+        let (store, budget, windows) = (Arc::clone(&self.store), budget.clone(), windows.to_vec());
+        self.runtime
+            .spawn(async move { store.state(&budget, &windows).await })
+            .await
+            .unwrap()
     }
 
     async fn probe(&self) -> Result<(), PacingError> {
