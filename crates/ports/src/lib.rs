@@ -1,8 +1,8 @@
 //! # stockdata-ports
 //!
 //! The async traits the stockdata core needs from the outside world: sources of quotes, bars and
-//! news, a store that keeps what was fetched ([`Store`]), a clock, and where provider budgets
-//! are kept ([`pacing::Pacing`]). Adapters (HTTP clients, the sandbox, SQLite, Redis, a host's
+//! news, live streams ([`stream::StreamSource`]), a store that keeps what was fetched
+//! ([`Store`]), a clock, and where provider budgets are kept ([`pacing::Pacing`]). Adapters (HTTP clients, the sandbox, SQLite, Redis, a host's
 //! own code, test fakes) implement them; the core only ever sees these traits and domain types.
 //!
 //! ## The error contract
@@ -55,6 +55,7 @@ mod store;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod pacing;
+pub mod stream;
 
 use std::fmt::Debug;
 use std::time::Duration;
