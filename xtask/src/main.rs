@@ -19,9 +19,10 @@ tasks:
   lint       cargo fmt --check, no .rs line over 100 characters in crates/ and xtask/
              (rustfmt silently skips items holding one), clippy on all targets with
              -D warnings
-  layering   fail if domain/ports reach tokio, reqwest, hyper or serde_json, if
-             adapters-http depends on app, if the sandbox depends on the adapters, or if
-             the library reaches the CLI (a module of the binary)
+  layering   fail if domain/ports/store-common reach tokio, reqwest, hyper or serde_json,
+             if adapters-http depends on app, if the sandbox depends on the adapters, if an
+             adapter depends on another, or if the library reaches the CLI (a module of the
+             binary)
   test       every test in the workspace (cargo-nextest when installed, else cargo test)
   contract   the contract-tests crate alone
   fuzz       replay every fuzz corpus, then fuzz each target for a bounded time
@@ -206,7 +207,11 @@ fn lint() -> Result {
 
 fn layering() -> Result {
     let mut problems = Vec::new();
-    for krate in ["stockdata-domain", "stockdata-ports"] {
+    for krate in [
+        "stockdata-domain",
+        "stockdata-ports",
+        "stockdata-store-common",
+    ] {
         for dep in normal_deps(krate)? {
             if FORBIDDEN_IN_CORE.contains(&dep.as_str()) {
                 problems.push(format!(
@@ -243,8 +248,28 @@ fn layering() -> Result {
             "stockdata-sandbox depends on stockdata-adapters-http or stockdata-app".to_owned(),
         );
     }
+    // What the stores share is pure encoding: it knows the domain and the ports, no database
+    // driver and no adapter.
+    let wrong: Vec<String> = normal_deps("stockdata-store-common")?
+        .into_iter()
+        .filter(|d| {
+            matches!(
+                d.as_str(),
+                "rusqlite" | "tokio-postgres" | "deadpool-postgres" | "redis"
+            ) || (d.starts_with("stockdata-")
+                && !matches!(
+                    d.as_str(),
+                    "stockdata-store-common" | "stockdata-domain" | "stockdata-ports"
+                ))
+        })
+        .collect();
+    if !wrong.is_empty() {
+        problems.push(format!(
+            "stockdata-store-common depends on {wrong:?}: it knows domain and ports only"
+        ));
+    }
     // A store or pacing adapter is an adapter: it implements a port, and knows no other
-    // adapter and never the composition root.
+    // adapter and never the composition root (the stores' shared encoding is not an adapter).
     for adapter in [
         "stockdata-store-sqlite",
         "stockdata-store-postgres",
@@ -258,6 +283,7 @@ fn layering() -> Result {
                     || *d == "stockdata-sandbox"
                     || *d == "stockdata-app"
                     || (*d != adapter
+                        && *d != "stockdata-store-common"
                         && (d.starts_with("stockdata-store-")
                             || d.starts_with("stockdata-pacing-")))
             })

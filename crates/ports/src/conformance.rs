@@ -21,6 +21,11 @@
 //! its `fetched_at` (quotes, by contrast, keep the newest `fetched_at`); news ties are broken
 //! by ascending id; a news query about no symbols answers nothing; one `write_quotes` from one
 //! provider is one fetch log entry naming the first quote's symbol.
+//!
+//! [`fixtures`] holds what an adapter's own tests build their cases from (bars, series keys,
+//! articles, a snapshot of a store's state), so every adapter's tests speak of the same data.
+
+pub mod fixtures;
 
 use std::fmt::Debug;
 

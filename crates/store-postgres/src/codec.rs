@@ -1,5 +1,6 @@
 //! How domain values become column values and back. The layout is documented once, in
-//! `migrations/0001_init.sql`; this module is its only implementation.
+//! `migrations/0001_init.sql`; this module and `stockdata_store_common::codec` (the encodings
+//! both stores share: instants, text codes, symbols) are its only implementation.
 //!
 //! Decimals and counts travel as PostgreSQL `numeric` in its binary form, written and read
 //! here rather than through a text round trip or a float: a `numeric` keeps its display scale
@@ -12,39 +13,17 @@ use std::error::Error;
 use bytes::{BufMut as _, BytesMut};
 use jiff::Timestamp;
 use rust_decimal::Decimal;
-use stockdata_domain::{Adjustment, Interval, SentimentLabel, Symbol};
-use stockdata_ports::{Dataset, StoredKind};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 use crate::error::Fail;
 
-const NANOS_PER_SECOND: i32 = 1_000_000_000;
-
-/// An instant as (whole seconds rounded down, nanoseconds 0..=999_999_999).
-pub(crate) type Instant = (i64, i32);
-
-/// A span `[lo, hi)` of instants.
-pub(crate) type Span = (Instant, Instant);
-
-/// An instant as (whole seconds rounded down, nanoseconds 0..=999_999_999): pairs order like
-/// the instants they stand for.
-pub(crate) fn instant(t: Timestamp) -> Instant {
-    let seconds = t.as_second();
-    let nanos = t.subsec_nanosecond();
-    if nanos < 0 {
-        (seconds - 1, nanos + NANOS_PER_SECOND)
-    } else {
-        (seconds, nanos)
-    }
-}
-
-/// The instant stored as `(seconds, nanos)`.
+/// The instant stored as `(seconds, nanos)` (`bigint`, `integer`) by
+/// `stockdata_store_common::codec::instant`.
 pub(crate) fn instant_from(seconds: i64, nanos: i32) -> Result<Timestamp, Fail> {
-    if !(0..NANOS_PER_SECOND).contains(&nanos) {
-        return Err(Fail::bad(format!("nanoseconds {nanos} out of range")));
-    }
-    Timestamp::new(seconds, nanos)
-        .map_err(|e| Fail::bad(format!("instant ({seconds} s, {nanos} ns): {e}")))
+    Ok(stockdata_store_common::codec::instant_from(
+        seconds,
+        i64::from(nanos),
+    )?)
 }
 
 /// A decimal as a `numeric` parameter (a negative zero goes as zero: see [`negative_zeros`]).
@@ -291,99 +270,6 @@ pub(crate) fn opt_text(s: Option<&str>) -> Option<String> {
     s.map(|s| text(s).into_owned())
 }
 
-/// `market` or `sandbox`.
-pub(crate) fn dataset_from(text: &str) -> Result<Dataset, Fail> {
-    match text {
-        "market" => Ok(Dataset::Market),
-        "sandbox" => Ok(Dataset::Sandbox),
-        other => Err(Fail::bad(format!("unknown dataset {other:?}"))),
-    }
-}
-
-/// The canonical interval text, exactly.
-pub(crate) fn interval_from(text: &str) -> Result<Interval, Fail> {
-    Interval::ALL
-        .into_iter()
-        .find(|i| i.as_str() == text)
-        .ok_or_else(|| Fail::bad(format!("unknown interval {text:?}")))
-}
-
-/// `raw`, `split`, `dividend` or `all`.
-pub(crate) fn adjustment_from(text: &str) -> Result<Adjustment, Fail> {
-    match text {
-        "raw" => Ok(Adjustment::Raw),
-        "split" => Ok(Adjustment::Split),
-        "dividend" => Ok(Adjustment::Dividend),
-        "all" => Ok(Adjustment::All),
-        other => Err(Fail::bad(format!("unknown adjustment {other:?}"))),
-    }
-}
-
-/// A provenance's adjustment as its small code.
-pub(crate) fn adjustment_code(a: Option<Adjustment>) -> Option<i16> {
-    a.map(|a| match a {
-        Adjustment::Raw => 0,
-        Adjustment::Split => 1,
-        Adjustment::Dividend => 2,
-        Adjustment::All => 3,
-    })
-}
-
-/// The adjustment stored by [`adjustment_code`].
-pub(crate) fn adjustment_from_code(code: Option<i16>) -> Result<Option<Adjustment>, Fail> {
-    code.map(|c| match c {
-        0 => Ok(Adjustment::Raw),
-        1 => Ok(Adjustment::Split),
-        2 => Ok(Adjustment::Dividend),
-        3 => Ok(Adjustment::All),
-        other => Err(Fail::bad(format!("unknown adjustment code {other}"))),
-    })
-    .transpose()
-}
-
-/// `bars`, `quotes` or `news`.
-pub(crate) fn kind_from(text: &str) -> Result<StoredKind, Fail> {
-    match text {
-        "bars" => Ok(StoredKind::Bars),
-        "quotes" => Ok(StoredKind::Quotes),
-        "news" => Ok(StoredKind::News),
-        other => Err(Fail::bad(format!("unknown fetch kind {other:?}"))),
-    }
-}
-
-/// A sentiment label as (label text, verbatim text for `Other`).
-pub(crate) fn label(l: &SentimentLabel) -> (&'static str, Option<String>) {
-    match l {
-        SentimentLabel::Bearish => ("bearish", None),
-        SentimentLabel::SomewhatBearish => ("somewhat_bearish", None),
-        SentimentLabel::Neutral => ("neutral", None),
-        SentimentLabel::SomewhatBullish => ("somewhat_bullish", None),
-        SentimentLabel::Bullish => ("bullish", None),
-        SentimentLabel::Other(verbatim) => ("other", Some(text(verbatim).into_owned())),
-    }
-}
-
-/// The label stored by [`label`].
-pub(crate) fn label_from(text: &str, other: Option<String>) -> Result<SentimentLabel, Fail> {
-    match (text, other) {
-        ("bearish", None) => Ok(SentimentLabel::Bearish),
-        ("somewhat_bearish", None) => Ok(SentimentLabel::SomewhatBearish),
-        ("neutral", None) => Ok(SentimentLabel::Neutral),
-        ("somewhat_bullish", None) => Ok(SentimentLabel::SomewhatBullish),
-        ("bullish", None) => Ok(SentimentLabel::Bullish),
-        ("other", Some(verbatim)) => Ok(SentimentLabel::Other(verbatim)),
-        (label, _) => Err(Fail::bad(format!("unknown sentiment label {label:?}"))),
-    }
-}
-
-/// A stored symbol, which must already be in normal form.
-pub(crate) fn symbol_from(text: &str) -> Result<Symbol, Fail> {
-    Symbol::parse(text)
-        .ok()
-        .filter(|s| s.as_str() == text)
-        .ok_or_else(|| Fail::bad(format!("stored symbol {text:?} is not valid")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,29 +399,6 @@ mod tests {
         assert!(Count::from_sql(&Type::NUMERIC, &out).is_err());
         assert!(instant_from(0, 1_000_000_000).is_err());
         assert!(instant_from(0, -1).is_err());
-        assert!(instant_from(i64::MAX, 0).is_err());
-        assert!(symbol_from("aapl").is_err());
-    }
-
-    #[test]
-    fn instants_round_trip_and_order() {
-        let samples = [
-            Timestamp::MIN,
-            Timestamp::new(-1, -500_000_000).unwrap(),
-            Timestamp::new(-1, 0).unwrap(),
-            Timestamp::new(0, -1).unwrap(),
-            Timestamp::UNIX_EPOCH,
-            Timestamp::new(0, 1).unwrap(),
-            Timestamp::new(1_700_000_000, 999_999_999).unwrap(),
-            Timestamp::MAX,
-        ];
-        for pair in samples.windows(2) {
-            assert!(instant(pair[0]) < instant(pair[1]), "{pair:?}");
-        }
-        for t in samples {
-            let (s, ns) = instant(t);
-            assert_eq!(instant_from(s, ns).unwrap(), t);
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{PoolError, TimeoutType};
 use stockdata_ports::StoreError;
+use stockdata_store_common::BadValue;
 use tokio_postgres::error::SqlState;
 
 /// What an error message needs to know about the store it came from.
@@ -169,6 +170,12 @@ impl From<tokio_postgres::Error> for Fail {
 impl From<PoolError> for Fail {
     fn from(e: PoolError) -> Self {
         Fail::Pool(e)
+    }
+}
+
+impl From<BadValue> for Fail {
+    fn from(e: BadValue) -> Self {
+        Fail::Bad(e.0)
     }
 }
 

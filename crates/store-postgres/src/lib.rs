@@ -98,6 +98,7 @@ use stockdata_ports::{
     BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, SeriesSummary, Store, StoreError,
     StoreStats,
 };
+use stockdata_store_common::rows::interned;
 use tokio::sync::OnceCell;
 use tokio_postgres::NoTls;
 use tokio_postgres::config::{Host, SslMode};
@@ -449,6 +450,31 @@ impl PostgresStore {
         }
     }
 
+    /// One write, timed and logged as `op`: `encode` makes its job before any connection is
+    /// taken, the job's provider names get their ids, then the job is applied in one
+    /// transaction, run again by [`retrying`](Self::retrying).
+    async fn write_job<J: write::Job>(
+        &self,
+        op: &'static str,
+        encode: impl FnOnce() -> J + Send,
+    ) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let job = encode();
+        let result = async {
+            let client = self.client().await?;
+            let ids = self.provider_ids(&client, job.names()).await?;
+            drop(client);
+            let (store, job, ids) = (self, &job, &ids);
+            self.retrying(move || async move {
+                let mut client = store.client().await?;
+                job.apply(&store.inner.sql, &mut client, ids).await
+            })
+            .await
+        }
+        .await;
+        self.finish(op, started, result)
+    }
+
     /// The ids of provider `names`, in order, adding the names not stored yet (outside any
     /// write transaction: an id, once given, is never taken back).
     async fn provider_ids(
@@ -496,7 +522,7 @@ impl PostgresStore {
         let mut cache = self.providers();
         for r in rows {
             let (id, name): (i32, String) = (read::get(&r, 0)?, read::get(&r, 1)?);
-            cache.by_id.insert(id, read::interned(&name));
+            cache.by_id.insert(id, interned(&name));
             cache.by_name.insert(name, id);
         }
         Ok(())
@@ -607,42 +633,16 @@ impl Store for PostgresStore {
     }
 
     async fn write_bars(&self, write: BarsWrite<'_>) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let job = write::BarsJob::new(&write);
-        let result = async {
-            let client = self.client().await?;
-            let ids = self.provider_ids(&client, job.names()).await?;
-            drop(client);
-            let (store, job, ids) = (self, &job, &ids);
-            self.retrying(move || async move {
-                let mut client = store.client().await?;
-                write::write_bars(&store.inner.sql, &mut client, job, ids).await
-            })
+        self.write_job("write_bars", || write::BarsJob::new(&write))
             .await
-        }
-        .await;
-        self.finish("write_bars", started, result)
     }
 
     async fn write_quotes(&self, dataset: Dataset, quotes: &[Quote]) -> Result<(), StoreError> {
         if quotes.is_empty() {
             return Ok(());
         }
-        let started = Instant::now();
-        let job = write::QuotesJob::new(dataset, quotes);
-        let result = async {
-            let client = self.client().await?;
-            let ids = self.provider_ids(&client, job.names()).await?;
-            drop(client);
-            let (store, job, ids) = (self, &job, &ids);
-            self.retrying(move || async move {
-                let mut client = store.client().await?;
-                write::write_quotes(&store.inner.sql, &mut client, job, ids).await
-            })
+        self.write_job("write_quotes", || write::QuotesJob::new(dataset, quotes))
             .await
-        }
-        .await;
-        self.finish("write_quotes", started, result)
     }
 
     async fn quote(&self, dataset: Dataset, symbol: &Symbol) -> Result<Option<Quote>, StoreError> {
@@ -656,21 +656,10 @@ impl Store for PostgresStore {
     }
 
     async fn write_news(&self, write: NewsWrite<'_>) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let job = write::NewsJob::new(&write, &self.inner.sql);
-        let result = async {
-            let client = self.client().await?;
-            let ids = self.provider_ids(&client, job.names()).await?;
-            drop(client);
-            let (store, job, ids) = (self, &job, &ids);
-            self.retrying(move || async move {
-                let mut client = store.client().await?;
-                write::write_news(&store.inner.sql, &mut client, job, ids).await
-            })
-            .await
-        }
-        .await;
-        self.finish("write_news", started, result)
+        self.write_job("write_news", || {
+            write::NewsJob::new(&write, &self.inner.sql)
+        })
+        .await
     }
 
     async fn news(

@@ -8,15 +8,17 @@ use stockdata_domain::{
     Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TimeRange, Timestamp,
 };
 use stockdata_ports::{Dataset, FetchLogEntry, SeriesKey, SeriesSummary, StoreStats};
+use stockdata_store_common::codec::{
+    Span, adjustment_from, adjustment_from_code, dataset_from, instant, interval_from, kind_from,
+    label_from, symbol_from,
+};
+use stockdata_store_common::rows::SeriesRow;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
-use crate::codec::{
-    Count, Span, adjustment_from, adjustment_from_code, dataset_from, decimal, instant,
-    instant_from, interval_from, kind_from, label_from, opt_decimal, symbol_from,
-};
+use crate::codec::{Count, decimal, instant_from, opt_decimal};
 use crate::error::Fail;
-use crate::write::{PROVENANCE_LOCK, SeriesRow};
+use crate::write::PROVENANCE_LOCK;
 use crate::{PostgresStore, SCHEMA_VERSION, Sql};
 
 /// Column `i` of `row`, or why it cannot be read as a `T` (a value this version does not
@@ -40,27 +42,6 @@ fn span_to_range(row: &Row, at: usize) -> Result<TimeRange, Fail> {
     TimeRange::new(lo, hi).map_err(|e| Fail::bad(format!("stored span: {e}")))
 }
 
-/// Provider names kept for the life of the process, so every stored bar's `ProviderId` is a
-/// borrowed `&'static str` (cloned without allocating, once per bar read). A store names a
-/// handful of providers; past [`MAX_INTERNED`] names (a hostile database), ids are owned.
-const MAX_INTERNED: usize = 64;
-
-pub(crate) fn interned(name: &str) -> ProviderId {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut names = NAMES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|n| **n == name) {
-        return ProviderId::from_static(known);
-    }
-    if names.len() >= MAX_INTERNED {
-        return ProviderId::new(name);
-    }
-    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    names.push(leaked);
-    ProviderId::from_static(leaked)
-}
-
 /// The six provenance columns starting at `at` (provider, fetched, fetched_ns, feed,
 /// adjustment, via), with the provider names they need.
 fn provenance(
@@ -80,7 +61,7 @@ fn provenance(
         provider: name(get(r, at)?)?,
         fetched_at: instant_from(get(r, at + 1)?, get(r, at + 2)?)?,
         feed: get::<Option<String>>(r, at + 3)?.map(Into::into),
-        adjustment: adjustment_from_code(get(r, at + 4)?)?,
+        adjustment: adjustment_from_code(get::<Option<i16>>(r, at + 4)?)?,
         synthetic,
         via: via.map(name).transpose()?,
     })

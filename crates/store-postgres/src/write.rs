@@ -4,17 +4,18 @@
 //! the shared write lock, then the series row (or the news coverage locks, sorted), then rows
 //! sorted by key, so hosts writing the same things at once queue instead of deadlocking.
 
+use std::future::Future;
+
 use bytes::{BufMut as _, BytesMut};
 use deadpool_postgres::{Object, Transaction};
 use futures_util::SinkExt as _;
-use stockdata_domain::{NewsArticle, Provenance, ProviderId, Quote};
-use stockdata_ports::{BarsWrite, Dataset, NewsWrite, SeriesKey, StoredKind};
+use stockdata_domain::{NewsArticle, Provenance, Quote};
+use stockdata_ports::{BarsWrite, Dataset, NewsWrite};
+use stockdata_store_common::codec::{Instant, Span, adjustment_code, instant, label};
+use stockdata_store_common::rows::{Names, SeriesRow, distinct_symbols, index_of};
 use tokio_postgres::IsolationLevel;
 
-use crate::codec::{
-    Count, Instant, Num, Span, adjustment_code, instant, label, negative_zeros, opt_text,
-    put_count, put_decimal, text,
-};
+use crate::codec::{Count, Num, negative_zeros, opt_text, put_count, put_decimal, text};
 use crate::error::Fail;
 use crate::{Sql, fnv32};
 
@@ -25,40 +26,44 @@ pub(crate) const PROVENANCE_LOCK: i32 = 0x5354_4B50;
 /// First key of the per-(dataset, symbol) news coverage locks: `STKN`.
 const NEWS_LOCK: i32 = 0x5354_4B4E;
 
-/// A series key in its column form.
-#[derive(Debug)]
-pub(crate) struct SeriesRow {
-    pub(crate) symbol: String,
-    pub(crate) interval: &'static str,
-    pub(crate) adjustment: &'static str,
-    pub(crate) dataset: &'static str,
+/// A write encoded into an owned job before any connection is taken, then applied in one
+/// transaction (again, when a deadlock or a serialization failure rolled it back).
+pub(crate) trait Job: Send + Sync {
+    /// The provider names the job refers to by index.
+    fn names(&self) -> &[String];
+
+    /// Applies the job in one transaction; `ids` are the ids of [`Job::names`], in order.
+    fn apply<'a>(
+        &'a self,
+        sql: &'a Sql,
+        client: &'a mut Object,
+        ids: &'a [i32],
+    ) -> impl Future<Output = Result<(), Fail>> + Send + 'a;
 }
 
-impl SeriesRow {
-    pub(crate) fn of(key: &SeriesKey) -> Self {
-        Self {
-            symbol: key.symbol.as_str().to_owned(),
-            interval: key.interval.as_str(),
-            adjustment: key.adjustment.as_str(),
-            dataset: key.dataset.as_str(),
+/// A job's [`Job`]: its provider names, and the function that applies it.
+macro_rules! job {
+    ($job:ty, $apply:ident) => {
+        impl Job for $job {
+            fn names(&self) -> &[String] {
+                self.names.as_slice()
+            }
+
+            fn apply<'a>(
+                &'a self,
+                sql: &'a Sql,
+                client: &'a mut Object,
+                ids: &'a [i32],
+            ) -> impl Future<Output = Result<(), Fail>> + Send + 'a {
+                $apply(sql, client, self, ids)
+            }
         }
-    }
+    };
 }
 
-/// The distinct provider names of one write; rows refer to them by index.
-#[derive(Debug, Default)]
-struct Names(Vec<String>);
-
-impl Names {
-    fn index(&mut self, p: &ProviderId) -> usize {
-        let name = text(p.as_str());
-        if let Some(i) = self.0.iter().position(|n| *n == name) {
-            return i;
-        }
-        self.0.push(name.into_owned());
-        self.0.len() - 1
-    }
-}
+job!(BarsJob, write_bars);
+job!(QuotesJob, write_quotes);
+job!(NewsJob, write_news);
 
 /// A provenance in its column form (`synthetic` is the dataset's, not stored). Provider
 /// indices point into the job's [`Names`].
@@ -74,28 +79,17 @@ struct ProvRow {
 impl ProvRow {
     fn of(p: &Provenance, names: &mut Names) -> Self {
         Self {
-            provider: names.index(&p.provider),
+            provider: names.index(&text(p.provider.as_str())),
             fetched: instant(p.fetched_at),
             feed: opt_text(p.feed.as_deref()),
             adjustment: adjustment_code(p.adjustment),
-            via: p.via.as_ref().map(|v| names.index(v)),
+            via: p.via.as_ref().map(|v| names.index(&text(v.as_str()))),
         }
     }
 }
 
 /// A fetch log line in its column form.
-#[derive(Debug)]
-struct LogRow {
-    kind: StoredKind,
-    dataset: &'static str,
-    symbol: String,
-    interval: Option<&'static str>,
-    covered: Option<Span>,
-    provider: usize,
-    fetched: Instant,
-    records: usize,
-    replaced: bool,
-}
+type LogRow = stockdata_store_common::rows::LogRow<Instant>;
 
 /// The bars of one write as columns, sorted by start, one bar per start.
 #[derive(Debug, Default)]
@@ -130,21 +124,14 @@ pub(crate) struct BarsJob {
 impl BarsJob {
     pub(crate) fn new(w: &BarsWrite<'_>) -> Self {
         let mut names = Names::default();
-        let provider = names.index(w.provider);
+        let provider = names.index(&text(w.provider.as_str()));
         let mut provenances: Vec<ProvRow> = Vec::new();
         let mut indexed: Vec<(Instant, usize, usize)> = w
             .bars
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let p = ProvRow::of(&b.provenance, &mut names);
-                let at = match provenances.iter().position(|q| *q == p) {
-                    Some(at) => at,
-                    None => {
-                        provenances.push(p);
-                        provenances.len() - 1
-                    }
-                };
+                let at = index_of(&mut provenances, ProvRow::of(&b.provenance, &mut names));
                 (instant(b.start), i, at)
             })
             .collect();
@@ -157,7 +144,7 @@ impl BarsJob {
         // Provenances in a canonical order (by value, providers by name), so concurrent
         // writers insert them in one order.
         let canonical = |p: &ProvRow| {
-            let name = |i: usize| names.0.get(i).map(String::as_str);
+            let name = |i: usize| names.get(i);
             (
                 p.fetched,
                 name(p.provider),
@@ -200,32 +187,15 @@ impl BarsJob {
             bars.provenance.push(rank.get(prov).copied().unwrap_or(0));
         }
         let covered = (instant(w.covered.start()), instant(w.covered.end()));
-        let series = SeriesRow::of(w.key);
-        let log = LogRow {
-            kind: StoredKind::Bars,
-            dataset: w.key.dataset.as_str(),
-            symbol: series.symbol.clone(),
-            interval: Some(series.interval),
-            covered: Some(covered),
-            provider,
-            fetched: instant(w.fetched_at),
-            records: w.bars.len(),
-            replaced: w.replace,
-        };
         Self {
-            series,
+            series: SeriesRow::of(w.key),
             covered,
             bars,
             provenances,
             replace: w.replace,
             names,
-            log,
+            log: LogRow::of_bars(w, provider, covered, instant(w.fetched_at)),
         }
-    }
-
-    /// The provider names the job refers to by index.
-    pub(crate) fn names(&self) -> &[String] {
-        &self.names.0
     }
 }
 
@@ -362,7 +332,7 @@ async fn copy_bars(
 const ANY_BAR_BETWEEN: &str = "\
 SELECT EXISTS (SELECT 1 FROM {s}.bars WHERE series_id = $1 AND start BETWEEN $2 AND $3)";
 
-pub(crate) async fn write_bars(
+async fn write_bars(
     sql: &Sql,
     client: &mut Object,
     job: &BarsJob,
@@ -515,24 +485,7 @@ impl QuotesJob {
         let mut rows: Vec<QuoteRow> = Vec::with_capacity(quotes.len());
         for q in quotes {
             let prov = ProvRow::of(&q.provenance, &mut names);
-            // One log line per provider answering in this write.
-            match logs.iter_mut().find(|l| l.provider == prov.provider) {
-                Some(l) => {
-                    l.records += 1;
-                    l.fetched = l.fetched.max(prov.fetched);
-                }
-                None => logs.push(LogRow {
-                    kind: StoredKind::Quotes,
-                    dataset: dataset.as_str(),
-                    symbol: q.symbol.as_str().to_owned(),
-                    interval: None,
-                    covered: None,
-                    provider: prov.provider,
-                    fetched: prov.fetched,
-                    records: 1,
-                    replaced: false,
-                }),
-            }
+            LogRow::count_quote(&mut logs, dataset, &q.symbol, prov.provider, prov.fetched);
             let row = QuoteRow {
                 symbol: q.symbol.as_str().to_owned(),
                 price: Num(q.price),
@@ -576,11 +529,6 @@ impl QuotesJob {
             logs,
         }
     }
-
-    /// The provider names the job refers to by index.
-    pub(crate) fn names(&self) -> &[String] {
-        &self.names.0
-    }
 }
 
 const UPSERT_QUOTE: &str = "\
@@ -601,7 +549,7 @@ ON CONFLICT (dataset, symbol) DO UPDATE SET
     adjustment = excluded.adjustment, via = excluded.via
 WHERE (excluded.fetched, excluded.fetched_ns) >= (q.fetched, q.fetched_ns)";
 
-pub(crate) async fn write_quotes(
+async fn write_quotes(
     sql: &Sql,
     client: &mut Object,
     job: &QuotesJob,
@@ -686,7 +634,7 @@ pub(crate) struct NewsJob {
 impl NewsJob {
     pub(crate) fn new(w: &NewsWrite<'_>, sql: &Sql) -> Self {
         let mut names = Names::default();
-        let provider = names.index(w.provider);
+        let provider = names.index(&text(w.provider.as_str()));
         let mut rows: Vec<ArticleRow> = Vec::with_capacity(w.articles.len());
         for a in w.articles {
             let row = article_row(a, &mut names);
@@ -697,21 +645,7 @@ impl NewsJob {
         }
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         let covered = (instant(w.covered.start()), instant(w.covered.end()));
-        let first = w
-            .symbols
-            .first()
-            .or_else(|| w.articles.iter().find_map(|a| a.symbols.first()));
-        let log = first.map(|symbol| LogRow {
-            kind: StoredKind::News,
-            dataset: w.dataset.as_str(),
-            symbol: symbol.as_str().to_owned(),
-            interval: None,
-            covered: Some(covered),
-            provider,
-            fetched: instant(w.fetched_at),
-            records: w.articles.len(),
-            replaced: false,
-        });
+        let log = LogRow::of_news(w, provider, covered, instant(w.fetched_at));
         let mut symbols: Vec<(i32, String)> = w
             .symbols
             .iter()
@@ -731,24 +665,13 @@ impl NewsJob {
             log,
         }
     }
-
-    /// The provider names the job refers to by index.
-    pub(crate) fn names(&self) -> &[String] {
-        &self.names.0
-    }
 }
 
 fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
-    let mut index: Vec<String> = Vec::with_capacity(a.symbols.len());
-    for s in &a.symbols {
-        if !index.iter().any(|i| i == s.as_str()) {
-            index.push(s.as_str().to_owned());
-        }
-    }
     let (score, label, other) = match &a.sentiment {
         Some(s) => {
             let (l, other) = label(&s.label);
-            (Some(Num(s.score)), Some(l), other)
+            (Some(Num(s.score)), Some(l), opt_text(other))
         }
         None => (None, None, None),
     };
@@ -760,7 +683,7 @@ fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
         source: text(&a.source).into_owned(),
         published: instant(a.published_at),
         symbols: a.symbols.iter().map(|s| s.as_str().to_owned()).collect(),
-        index,
+        index: distinct_symbols(&a.symbols),
         author: opt_text(a.author.as_deref()),
         image: opt_text(a.image.as_deref()),
         negative_zeros: negative_zeros([a.sentiment.as_ref().map(|s| &s.score)]),
@@ -793,7 +716,7 @@ const LINK_ARTICLE: &str = "\
 INSERT INTO {s}.article_symbols (dataset, symbol, published, published_ns, article)
 SELECT $1, unnest($2::text[]), $3, $4, $5 ON CONFLICT DO NOTHING";
 
-pub(crate) async fn write_news(
+async fn write_news(
     sql: &Sql,
     client: &mut Object,
     job: &NewsJob,

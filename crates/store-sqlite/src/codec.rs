@@ -1,40 +1,25 @@
 //! How domain values become column values and back. The layout is documented once, in
-//! `migrations/0001_init.sql`; this module is its only implementation.
+//! `migrations/0001_init.sql`; this module and `stockdata_store_common::codec` (the encodings
+//! both stores share: instants, text codes, symbols) are its only implementation.
 
 use std::str::FromStr;
 
 use jiff::Timestamp;
 use rusqlite::types::{Value, ValueRef};
 use rust_decimal::Decimal;
-use stockdata_domain::{Adjustment, Interval, SentimentLabel, Symbol};
-use stockdata_ports::{Dataset, StoredKind};
+use stockdata_domain::Symbol;
+use stockdata_store_common::codec::symbol_from;
 
 use crate::error::Fail;
 
 /// The multiplier that makes room for a decimal's scale (0..=28) below its mantissa.
 const SCALE_ROOM: i64 = 32;
 
-const NANOS_PER_SECOND: i64 = 1_000_000_000;
-
-/// An instant as (whole seconds rounded down, nanoseconds 0..=999_999_999).
+/// An instant as (whole seconds rounded down, nanoseconds 0..=999_999_999), both INTEGER;
+/// read back with `stockdata_store_common::codec::instant_from`.
 pub(crate) fn instant(t: Timestamp) -> (i64, i64) {
-    let seconds = t.as_second();
-    let nanos = i64::from(t.subsec_nanosecond());
-    if nanos < 0 {
-        (seconds - 1, nanos + NANOS_PER_SECOND)
-    } else {
-        (seconds, nanos)
-    }
-}
-
-/// The instant stored as `(seconds, nanos)`.
-pub(crate) fn instant_from(seconds: i64, nanos: i64) -> Result<Timestamp, Fail> {
-    let nanos = i32::try_from(nanos)
-        .ok()
-        .filter(|n| (0..1_000_000_000).contains(n))
-        .ok_or_else(|| Fail::bad(format!("nanoseconds {nanos} out of range")))?;
-    Timestamp::new(seconds, nanos)
-        .map_err(|e| Fail::bad(format!("instant ({seconds} s, {nanos} ns): {e}")))
+    let (seconds, nanos) = stockdata_store_common::codec::instant(t);
+    (seconds, i64::from(nanos))
 }
 
 /// A decimal: `mantissa * 32 + scale` when that fits an INTEGER, else its text.
@@ -132,91 +117,6 @@ pub(crate) fn opt_count_from(v: ValueRef<'_>) -> Result<Option<u64>, Fail> {
     }
 }
 
-/// `market` or `sandbox`.
-pub(crate) fn dataset_from(text: &str) -> Result<Dataset, Fail> {
-    match text {
-        "market" => Ok(Dataset::Market),
-        "sandbox" => Ok(Dataset::Sandbox),
-        other => Err(Fail::bad(format!("unknown dataset {other:?}"))),
-    }
-}
-
-/// The canonical interval text, exactly.
-pub(crate) fn interval_from(text: &str) -> Result<Interval, Fail> {
-    Interval::ALL
-        .into_iter()
-        .find(|i| i.as_str() == text)
-        .ok_or_else(|| Fail::bad(format!("unknown interval {text:?}")))
-}
-
-/// `raw`, `split`, `dividend` or `all`.
-pub(crate) fn adjustment_from(text: &str) -> Result<Adjustment, Fail> {
-    match text {
-        "raw" => Ok(Adjustment::Raw),
-        "split" => Ok(Adjustment::Split),
-        "dividend" => Ok(Adjustment::Dividend),
-        "all" => Ok(Adjustment::All),
-        other => Err(Fail::bad(format!("unknown adjustment {other:?}"))),
-    }
-}
-
-/// A provenance's adjustment as its small code.
-pub(crate) fn adjustment_code(a: Option<Adjustment>) -> Option<i64> {
-    a.map(|a| match a {
-        Adjustment::Raw => 0,
-        Adjustment::Split => 1,
-        Adjustment::Dividend => 2,
-        Adjustment::All => 3,
-    })
-}
-
-/// The adjustment stored by [`adjustment_code`].
-pub(crate) fn adjustment_from_code(code: Option<i64>) -> Result<Option<Adjustment>, Fail> {
-    code.map(|c| match c {
-        0 => Ok(Adjustment::Raw),
-        1 => Ok(Adjustment::Split),
-        2 => Ok(Adjustment::Dividend),
-        3 => Ok(Adjustment::All),
-        other => Err(Fail::bad(format!("unknown adjustment code {other}"))),
-    })
-    .transpose()
-}
-
-/// `bars`, `quotes` or `news`.
-pub(crate) fn kind_from(text: &str) -> Result<StoredKind, Fail> {
-    match text {
-        "bars" => Ok(StoredKind::Bars),
-        "quotes" => Ok(StoredKind::Quotes),
-        "news" => Ok(StoredKind::News),
-        other => Err(Fail::bad(format!("unknown fetch kind {other:?}"))),
-    }
-}
-
-/// A sentiment label as (label text, verbatim text for `Other`).
-pub(crate) fn label(l: &SentimentLabel) -> (&'static str, Option<String>) {
-    match l {
-        SentimentLabel::Bearish => ("bearish", None),
-        SentimentLabel::SomewhatBearish => ("somewhat_bearish", None),
-        SentimentLabel::Neutral => ("neutral", None),
-        SentimentLabel::SomewhatBullish => ("somewhat_bullish", None),
-        SentimentLabel::Bullish => ("bullish", None),
-        SentimentLabel::Other(text) => ("other", Some(text.clone())),
-    }
-}
-
-/// The label stored by [`label`].
-pub(crate) fn label_from(text: &str, other: Option<String>) -> Result<SentimentLabel, Fail> {
-    match (text, other) {
-        ("bearish", None) => Ok(SentimentLabel::Bearish),
-        ("somewhat_bearish", None) => Ok(SentimentLabel::SomewhatBearish),
-        ("neutral", None) => Ok(SentimentLabel::Neutral),
-        ("somewhat_bullish", None) => Ok(SentimentLabel::SomewhatBullish),
-        ("bullish", None) => Ok(SentimentLabel::Bullish),
-        ("other", Some(verbatim)) => Ok(SentimentLabel::Other(verbatim)),
-        (label, _) => Err(Fail::bad(format!("unknown sentiment label {label:?}"))),
-    }
-}
-
 /// Symbols separated by single spaces (a symbol holds no whitespace).
 pub(crate) fn symbols(list: &[Symbol]) -> String {
     let mut out = String::with_capacity(list.len() * 6);
@@ -233,16 +133,8 @@ pub(crate) fn symbols(list: &[Symbol]) -> String {
 pub(crate) fn symbols_from(text: &str) -> Result<Vec<Symbol>, Fail> {
     text.split(' ')
         .filter(|s| !s.is_empty())
-        .map(symbol_from)
+        .map(|s| Ok(symbol_from(s)?))
         .collect()
-}
-
-/// A stored symbol, which must already be in normal form.
-pub(crate) fn symbol_from(text: &str) -> Result<Symbol, Fail> {
-    Symbol::parse(text)
-        .ok()
-        .filter(|s| s.as_str() == text)
-        .ok_or_else(|| Fail::bad(format!("stored symbol {text:?} is not valid")))
 }
 
 #[cfg(test)]
@@ -312,9 +204,7 @@ mod tests {
             assert!(decimal_from(bad).is_err(), "{bad:?}");
         }
         assert!(count_from(ValueRef::Integer(-1)).is_err());
-        assert!(instant_from(0, 1_000_000_000).is_err());
-        assert!(instant_from(i64::MAX, 0).is_err());
-        assert!(symbol_from("aapl").is_err());
+        assert!(symbols_from("AAPL aapl").is_err());
     }
 
     #[test]
@@ -322,29 +212,6 @@ mod tests {
         for n in [0, 1, u64::try_from(i64::MAX).unwrap(), u64::MAX] {
             let stored = count(n);
             assert_eq!(count_from(ValueRef::from(&stored)).unwrap(), n);
-        }
-    }
-
-    #[test]
-    fn instants_round_trip_and_order() {
-        let samples = [
-            Timestamp::MIN,
-            Timestamp::new(-1, -500_000_000).unwrap(),
-            Timestamp::new(-1, 0).unwrap(),
-            Timestamp::new(0, -1).unwrap(),
-            Timestamp::UNIX_EPOCH,
-            Timestamp::new(0, 1).unwrap(),
-            Timestamp::new(1_700_000_000, 999_999_999).unwrap(),
-            Timestamp::MAX,
-        ];
-        for pair in samples.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            assert!(instant(a) < instant(b), "{a} {b}");
-        }
-        for t in samples {
-            let (s, ns) = instant(t);
-            assert!((0..1_000_000_000).contains(&ns));
-            assert_eq!(instant_from(s, ns).unwrap(), t);
         }
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rusqlite::ErrorCode;
 use stockdata_ports::StoreError;
+use stockdata_store_common::BadValue;
 
 /// What an error message needs to know about the store it came from.
 #[derive(Debug, Clone)]
@@ -105,6 +106,12 @@ impl From<rusqlite::Error> for Fail {
 impl From<rusqlite::types::FromSqlError> for Fail {
     fn from(e: rusqlite::types::FromSqlError) -> Self {
         Fail::Bad(e.to_string())
+    }
+}
+
+impl From<BadValue> for Fail {
+    fn from(e: BadValue) -> Self {
+        Fail::Bad(e.0)
     }
 }
 

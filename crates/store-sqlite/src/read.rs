@@ -10,14 +10,18 @@ use stockdata_domain::{
 };
 use stockdata_ports::{Dataset, FetchLogEntry, SeriesKey, SeriesSummary, StoreStats};
 
+use stockdata_store_common::codec::{
+    adjustment_from, adjustment_from_code, dataset_from, instant_from, interval_from, kind_from,
+    label_from, symbol_from,
+};
+use stockdata_store_common::rows::{SeriesRow, interned};
+
 use crate::SCHEMA_VERSION;
 use crate::codec::{
-    adjustment_from, adjustment_from_code, count_from, dataset_from, decimal_from, instant,
-    instant_from, interval_from, kind_from, label_from, opt_count_from, opt_decimal_from,
-    symbol_from, symbols_from,
+    count_from, decimal_from, instant, opt_count_from, opt_decimal_from, symbols_from,
 };
 use crate::error::Fail;
-use crate::write::{Instant, Owner, SeriesRow, Span, series_id};
+use crate::write::{Instant, Owner, Span, series_id};
 
 /// Symbols per `IN (...)` list of the news query.
 const SYMBOLS_PER_QUERY: usize = 200;
@@ -30,30 +34,9 @@ fn providers(conn: &Connection) -> Result<Providers, Fail> {
     let mut rows = st.query([])?;
     let mut out = HashMap::new();
     while let Some(r) = rows.next()? {
-        out.insert(r.get(0)?, interned(r.get::<_, String>(1)?));
+        out.insert(r.get(0)?, interned(&r.get::<_, String>(1)?));
     }
     Ok(out)
-}
-
-/// Provider names kept for the life of the process, so every stored bar's `ProviderId` is a
-/// borrowed `&'static str` (cloned without allocating, once per bar read). A store names a
-/// handful of providers; past [`MAX_INTERNED`] names (a hostile file), ids are owned instead.
-const MAX_INTERNED: usize = 64;
-
-fn interned(name: String) -> ProviderId {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut names = NAMES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(known) = names.iter().find(|n| **n == name) {
-        return ProviderId::from_static(known);
-    }
-    if names.len() >= MAX_INTERNED {
-        return ProviderId::new(name);
-    }
-    let leaked: &'static str = Box::leak(name.into_boxed_str());
-    names.push(leaked);
-    ProviderId::from_static(leaked)
 }
 
 fn provider(map: &Providers, id: i64) -> Result<ProviderId, Fail> {
@@ -75,7 +58,7 @@ fn provenance(
         provider: provider(map, r.get(at)?)?,
         fetched_at: instant_from(r.get(at + 1)?, r.get(at + 2)?)?,
         feed: r.get::<_, Option<String>>(at + 3)?.map(Into::into),
-        adjustment: adjustment_from_code(r.get(at + 4)?)?,
+        adjustment: adjustment_from_code(r.get::<_, Option<i64>>(at + 4)?)?,
         synthetic,
         via: via.map(|v| provider(map, v)).transpose()?,
     })

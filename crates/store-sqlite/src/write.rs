@@ -7,12 +7,12 @@ use std::sync::LazyLock;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
-use stockdata_domain::{NewsArticle, Provenance, ProviderId, Quote};
-use stockdata_ports::{BarsWrite, Dataset, NewsWrite, SeriesKey, StoredKind};
+use stockdata_domain::{NewsArticle, Provenance, Quote};
+use stockdata_ports::{BarsWrite, Dataset, NewsWrite};
+use stockdata_store_common::codec::{adjustment_code, label};
+use stockdata_store_common::rows::{Names, SeriesRow, distinct_symbols, index_of};
 
-use crate::codec::{
-    adjustment_code, count, decimal, instant, label, opt_count, opt_decimal, symbols,
-};
+use crate::codec::{count, decimal, instant, opt_count, opt_decimal, symbols};
 use crate::error::Fail;
 
 /// An instant as `(seconds, nanoseconds)`, see `codec::instant`.
@@ -20,40 +20,6 @@ pub(crate) type Instant = (i64, i64);
 
 /// A span `[lo, hi)` of instants.
 pub(crate) type Span = (Instant, Instant);
-
-/// A series key in its column form.
-#[derive(Debug)]
-pub(crate) struct SeriesRow {
-    pub(crate) symbol: String,
-    pub(crate) interval: &'static str,
-    pub(crate) adjustment: &'static str,
-    pub(crate) dataset: &'static str,
-}
-
-impl SeriesRow {
-    pub(crate) fn of(key: &SeriesKey) -> Self {
-        Self {
-            symbol: key.symbol.as_str().to_owned(),
-            interval: key.interval.as_str(),
-            adjustment: key.adjustment.as_str(),
-            dataset: key.dataset.as_str(),
-        }
-    }
-}
-
-/// The distinct provider names of one write; rows refer to them by index.
-#[derive(Debug, Default)]
-struct Names(Vec<String>);
-
-impl Names {
-    fn index(&mut self, p: &ProviderId) -> usize {
-        if let Some(i) = self.0.iter().position(|n| n == p.as_str()) {
-            return i;
-        }
-        self.0.push(p.as_str().to_owned());
-        self.0.len() - 1
-    }
-}
 
 /// A provenance in its column form (`synthetic` is the dataset's, not stored).
 #[derive(Debug, PartialEq, Eq)]
@@ -68,28 +34,17 @@ struct ProvRow {
 impl ProvRow {
     fn of(p: &Provenance, names: &mut Names) -> Self {
         Self {
-            provider: names.index(&p.provider),
+            provider: names.index(p.provider.as_str()),
             fetched: instant(p.fetched_at),
             feed: p.feed.as_deref().map(str::to_owned),
             adjustment: adjustment_code(p.adjustment),
-            via: p.via.as_ref().map(|v| names.index(v)),
+            via: p.via.as_ref().map(|v| names.index(v.as_str())),
         }
     }
 }
 
 /// A fetch log line in its column form.
-#[derive(Debug)]
-struct LogRow {
-    kind: StoredKind,
-    dataset: &'static str,
-    symbol: String,
-    interval: Option<&'static str>,
-    covered: Option<Span>,
-    provider: usize,
-    fetched: Instant,
-    records: usize,
-    replaced: bool,
-}
+type LogRow = stockdata_store_common::rows::LogRow<Instant>;
 
 #[derive(Debug)]
 struct BarRow {
@@ -121,7 +76,7 @@ pub(crate) struct BarsJob {
 impl BarsJob {
     pub(crate) fn new(w: &BarsWrite<'_>) -> Self {
         let mut names = Names::default();
-        let provider = names.index(w.provider);
+        let provider = names.index(w.provider.as_str());
         let mut provenances: Vec<ProvRow> = Vec::new();
         let mut rows: Vec<BarRow> = w
             .bars
@@ -135,42 +90,21 @@ impl BarsJob {
                 volume: count(b.volume),
                 vwap: opt_decimal(b.vwap),
                 trades: opt_count(b.trades),
-                prov: {
-                    let p = ProvRow::of(&b.provenance, &mut names);
-                    match provenances.iter().position(|q| *q == p) {
-                        Some(i) => i,
-                        None => {
-                            provenances.push(p);
-                            provenances.len() - 1
-                        }
-                    }
-                },
+                prov: index_of(&mut provenances, ProvRow::of(&b.provenance, &mut names)),
             })
             .collect();
         // Stable: of two bars with one start, the later in the slice is written last and wins.
         // In order, rows append to the b-tree instead of splitting pages all over it.
         rows.sort_by_key(|r| r.start);
         let covered = (instant(w.covered.start()), instant(w.covered.end()));
-        let series = SeriesRow::of(w.key);
-        let log = LogRow {
-            kind: StoredKind::Bars,
-            dataset: w.key.dataset.as_str(),
-            symbol: series.symbol.clone(),
-            interval: Some(series.interval),
-            covered: Some(covered),
-            provider,
-            fetched: instant(w.fetched_at),
-            records: w.bars.len(),
-            replaced: w.replace,
-        };
         Self {
-            series,
+            series: SeriesRow::of(w.key),
             covered,
             rows,
             provenances,
             replace: w.replace,
             names,
-            log,
+            log: LogRow::of_bars(w, provider, covered, instant(w.fetched_at)),
         }
     }
 }
@@ -340,24 +274,7 @@ impl QuotesJob {
         let mut rows = Vec::with_capacity(quotes.len());
         for q in quotes {
             let prov = ProvRow::of(&q.provenance, &mut names);
-            // One log line per provider answering in this write.
-            match logs.iter_mut().find(|l| l.provider == prov.provider) {
-                Some(l) => {
-                    l.records += 1;
-                    l.fetched = l.fetched.max(prov.fetched);
-                }
-                None => logs.push(LogRow {
-                    kind: StoredKind::Quotes,
-                    dataset: dataset.as_str(),
-                    symbol: q.symbol.as_str().to_owned(),
-                    interval: None,
-                    covered: None,
-                    provider: prov.provider,
-                    fetched: prov.fetched,
-                    records: 1,
-                    replaced: false,
-                }),
-            }
+            LogRow::count_quote(&mut logs, dataset, &q.symbol, prov.provider, prov.fetched);
             rows.push(QuoteRow {
                 symbol: q.symbol.as_str().to_owned(),
                 values: [
@@ -480,28 +397,14 @@ pub(crate) struct NewsJob {
 impl NewsJob {
     pub(crate) fn new(w: &NewsWrite<'_>) -> Self {
         let mut names = Names::default();
-        let provider = names.index(w.provider);
+        let provider = names.index(w.provider.as_str());
         let rows = w
             .articles
             .iter()
             .map(|a| article_row(a, &mut names))
             .collect();
         let covered = (instant(w.covered.start()), instant(w.covered.end()));
-        let first = w
-            .symbols
-            .first()
-            .or_else(|| w.articles.iter().find_map(|a| a.symbols.first()));
-        let log = first.map(|symbol| LogRow {
-            kind: StoredKind::News,
-            dataset: w.dataset.as_str(),
-            symbol: symbol.as_str().to_owned(),
-            interval: None,
-            covered: Some(covered),
-            provider,
-            fetched: instant(w.fetched_at),
-            records: w.articles.len(),
-            replaced: false,
-        });
+        let log = LogRow::of_news(w, provider, covered, instant(w.fetched_at));
         Self {
             dataset: w.dataset.as_str(),
             symbols: w.symbols.iter().map(|s| s.as_str().to_owned()).collect(),
@@ -514,16 +417,10 @@ impl NewsJob {
 }
 
 fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
-    let mut index: Vec<String> = Vec::with_capacity(a.symbols.len());
-    for s in &a.symbols {
-        if !index.iter().any(|i| i == s.as_str()) {
-            index.push(s.as_str().to_owned());
-        }
-    }
     let (score, label, other) = match &a.sentiment {
         Some(s) => {
             let (l, other) = label(&s.label);
-            (decimal(s.score), Some(l), other)
+            (decimal(s.score), Some(l), other.map(str::to_owned))
         }
         None => (Value::Null, None, None),
     };
@@ -535,7 +432,7 @@ fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
         source: a.source.clone(),
         published: instant(a.published_at),
         symbols_text: symbols(&a.symbols),
-        index,
+        index: distinct_symbols(&a.symbols),
         author: a.author.clone(),
         image: a.image.clone(),
         score,
@@ -753,7 +650,7 @@ fn provider_ids(tx: &Transaction<'_>, names: &Names) -> Result<Vec<i64>, Fail> {
         tx.prepare_cached("INSERT INTO providers (name) VALUES (?1) ON CONFLICT DO NOTHING")?;
     let mut select = tx.prepare_cached("SELECT id FROM providers WHERE name = ?1")?;
     names
-        .0
+        .as_slice()
         .iter()
         .map(|name| {
             insert.execute([name])?;

@@ -1,10 +1,11 @@
 //! Writes of any size, repeated starts inside one write, and vacuum.
 
 use stockdata_domain::{Decimal, Timestamp};
-use stockdata_ports::{BarsWrite, Store, StoreError};
+use stockdata_ports::conformance::fixtures::{bars_write, daily, days, some_bars, write_days};
+use stockdata_ports::{Store, StoreError};
 use stockdata_store_postgres::testing::TestServer;
 
-use crate::support::{connect, daily, database, days, provider, some_bars};
+use crate::support::{connect, database};
 
 #[tokio::test]
 async fn writes_of_any_size_round_trip() {
@@ -14,14 +15,7 @@ async fn writes_of_any_size_round_trip() {
         let key = daily(&format!("S{i}"));
         let bars = some_bars(&key, 0, n);
         store
-            .write_bars(BarsWrite {
-                key: &key,
-                covered: days(0, n),
-                bars: &bars,
-                replace: false,
-                provider: &provider(),
-                fetched_at: Timestamp::now(),
-            })
+            .write_bars(bars_write(&key, days(0, n), &bars))
             .await
             .unwrap();
         assert_eq!(
@@ -44,14 +38,7 @@ async fn of_two_bars_with_one_start_in_one_write_the_later_wins() {
     }
     let written: Vec<_> = first.iter().chain(&second).cloned().collect();
     store
-        .write_bars(BarsWrite {
-            key: &key,
-            covered: days(0, 150),
-            bars: &written,
-            replace: false,
-            provider: &provider(),
-            fetched_at: Timestamp::now(),
-        })
+        .write_bars(bars_write(&key, days(0, 150), &written))
         .await
         .unwrap();
     let want: Vec<_> = first.iter().take(50).chain(&second).cloned().collect();
@@ -79,14 +66,7 @@ async fn vacuum_drops_the_provenance_of_rewritten_bars() {
             b.provenance.fetched_at = Timestamp::from_second(1_800_000_000 + round).unwrap();
         }
         store
-            .write_bars(BarsWrite {
-                key: &key,
-                covered: days(0, 100),
-                bars: &bars,
-                replace: false,
-                provider: &provider(),
-                fetched_at: Timestamp::now(),
-            })
+            .write_bars(bars_write(&key, days(0, 100), &bars))
             .await
             .unwrap();
     }
@@ -101,7 +81,7 @@ async fn vacuum_finds_broken_coverage() {
     let Some(url) = database().await else { return };
     let server = TestServer::shared().unwrap();
     let store = connect(&url).await;
-    crate::support::write_days(&store, &daily("AAPL"), 0, 10).await;
+    write_days(&store, &daily("AAPL"), 0, 10).await;
     store.vacuum().await.unwrap();
     // Two spans that overlap, written behind the store's back.
     server

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use stockdata_domain::{Bar, Decimal, Timestamp};
 use stockdata_ports::Store;
+use stockdata_ports::conformance::fixtures::{daily, day, days, some_bars, write};
 use stockdata_store_postgres::testing::TestServer;
 use stockdata_store_postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 
-use crate::support::{connect, daily, database, days, secret, some_bars, write};
+use crate::support::{connect, database, secret};
 
 /// Counts rows of `table` in the store's schema.
 async fn count(server: &TestServer, db: &str, sql: &str) -> i64 {
@@ -197,7 +198,7 @@ async fn news_and_quotes_written_at_once_merge_coverage_and_keep_one_row_each() 
                             summary: String::new(),
                             url: "https://news.invalid/".to_owned(),
                             source: "Wire".to_owned(),
-                            published_at: crate::support::day(from),
+                            published_at: day(from),
                             symbols: about.clone(),
                             author: None,
                             image: None,

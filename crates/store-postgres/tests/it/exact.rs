@@ -6,6 +6,7 @@ use stockdata_domain::{
     Adjustment, Bar, Decimal, Interval, NewsArticle, Provenance, ProviderId, Quote, Sentiment,
     SentimentLabel, Symbol, TimeRange, Timestamp,
 };
+use stockdata_ports::conformance::fixtures;
 use stockdata_ports::{BarsWrite, Dataset, NewsWrite, SeriesKey, Store};
 use stockdata_store_postgres::testing::TestServer;
 
@@ -235,8 +236,8 @@ async fn a_person_querying_the_database_sees_the_same_decimals() {
     let Some(url) = database().await else { return };
     let server = TestServer::shared().unwrap();
     let store = connect(&url).await;
-    let key = crate::support::daily("AAPL");
-    let mut bar = crate::support::some_bars(&key, 0, 1).remove(0);
+    let key = fixtures::daily("AAPL");
+    let mut bar = fixtures::some_bars(&key, 0, 1).remove(0);
     bar.open = Decimal::from_str_exact("1.50").unwrap();
     bar.high = Decimal::from_str_exact("79228162514264337593543950335").unwrap();
     bar.low = Decimal::from_str_exact("0.0000000000000000000000000001").unwrap();
@@ -244,7 +245,7 @@ async fn a_person_querying_the_database_sees_the_same_decimals() {
     bar.volume = u64::MAX;
     bar.start = Timestamp::new(1_704_171_600, 123_456_789).unwrap();
     let covered = TimeRange::new(bar.start, Timestamp::MAX).unwrap();
-    crate::support::write(&store, &key, covered, &[bar], Timestamp::now()).await;
+    fixtures::write(&store, &key, covered, &[bar], Timestamp::now()).await;
     let client = server.client(url.rsplit('/').next().unwrap()).await;
     let row = client
         .query_one(

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use stockdata_domain::Timestamp;
-use stockdata_ports::{BarsWrite, Store, StoreError};
+use stockdata_ports::conformance::fixtures::{bars_write, daily, days, some_bars, write_days};
+use stockdata_ports::{Store, StoreError};
 use stockdata_store_postgres::testing::TestServer;
 use stockdata_store_postgres::{PostgresOptions, PostgresStore};
 
-use crate::support::{daily, database, days, provider, secret, some_bars, write_days};
+use crate::support::{database, secret};
 
 #[tokio::test]
 async fn a_lock_held_past_the_timeout_is_busy_and_writes_nothing() {
@@ -28,14 +28,7 @@ async fn a_lock_held_past_the_timeout_is_busy_and_writes_nothing() {
         .unwrap();
     let bars = some_bars(&daily("AAPL"), 10, 20);
     let err = store
-        .write_bars(BarsWrite {
-            key: &daily("AAPL"),
-            covered: days(10, 20),
-            bars: &bars,
-            replace: false,
-            provider: &provider(),
-            fetched_at: Timestamp::now(),
-        })
+        .write_bars(bars_write(&daily("AAPL"), days(10, 20), &bars))
         .await
         .unwrap_err();
     assert_eq!(
@@ -89,13 +82,6 @@ async fn a_pool_with_no_free_connection_is_busy_after_the_timeout() {
 async fn write_days_result(store: &PostgresStore, from: i64, to: i64) -> Result<(), StoreError> {
     let bars = some_bars(&daily("AAPL"), from, to);
     store
-        .write_bars(BarsWrite {
-            key: &daily("AAPL"),
-            covered: days(from, to),
-            bars: &bars,
-            replace: false,
-            provider: &provider(),
-            fetched_at: Timestamp::now(),
-        })
+        .write_bars(bars_write(&daily("AAPL"), days(from, to), &bars))
         .await
 }

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use stockdata_ports::conformance::fixtures::{daily, days, some_bars, write_days};
 use stockdata_ports::{Store, StoreError};
 use stockdata_store_postgres::testing::TestServer;
 use stockdata_store_postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 
-use crate::support::{connect, daily, database, days, secret, some_bars, write_days};
+use crate::support::{connect, database, secret};
 
 fn db_name(url: &str) -> &str {
     url.rsplit('/').next().unwrap()

@@ -4,41 +4,15 @@
 use std::path::Path;
 
 use rusqlite::Connection;
-use stockdata_domain::{NewsArticle, Provenance, ProviderId, Symbol, Timestamp};
-use stockdata_ports::{BarsWrite, Dataset, NewsWrite, Store, StoreError, StoreStats};
+use stockdata_domain::{ProviderId, Timestamp};
+use stockdata_ports::conformance::fixtures::{
+    article, bars_write, daily, day, days, provider, snapshot, some_bars, write_days,
+};
+use stockdata_ports::{BarsWrite, Dataset, NewsWrite, Store, StoreError};
 use stockdata_store_sqlite::{SqliteOptions, SqliteStore};
-
-use crate::support::{daily, day, days, provider, some_bars, write_days};
 
 fn sabotage(path: &Path, sql: &str) {
     Connection::open(path).unwrap().execute_batch(sql).unwrap();
-}
-
-async fn everything(store: &SqliteStore) -> String {
-    let key = daily("AAPL");
-    let aapl = [key.symbol.clone()];
-    format!(
-        "{:?}",
-        (
-            store.bars(&key, days(-100, 1000)).await.unwrap(),
-            store.coverage(&key).await.unwrap(),
-            store.series().await.unwrap(),
-            store.fetch_log(100).await.unwrap(),
-            store
-                .news(Dataset::Market, &aapl, days(-100, 1000), 100)
-                .await
-                .unwrap(),
-            store
-                .news_coverage(Dataset::Market, &key.symbol)
-                .await
-                .unwrap(),
-            counts(store.stats().await.unwrap()),
-        )
-    )
-}
-
-fn counts(s: StoreStats) -> [u64; 5] {
-    [s.series, s.bars, s.quotes, s.articles, s.fetches]
 }
 
 fn assert_failed(err: &StoreError) {
@@ -52,7 +26,7 @@ async fn a_failed_bar_write_keeps_nothing() {
     let path = dir.path().join("store.db");
     let store = SqliteStore::open(&path, &SqliteOptions::default()).unwrap();
     write_days(&store, &daily("AAPL"), 0, 10).await;
-    let before = everything(&store).await;
+    let before = snapshot(&store).await;
     let when = day(25).as_second();
     sabotage(
         &path,
@@ -70,17 +44,14 @@ async fn a_failed_bar_write_keeps_nothing() {
         let bars = some_bars(key, 20, 30);
         let err = store
             .write_bars(BarsWrite {
-                key,
-                covered: days(10, 40),
-                bars: &bars,
                 replace,
                 provider: &fresh_provider,
-                fetched_at: Timestamp::now(),
+                ..bars_write(key, days(10, 40), &bars)
             })
             .await
             .unwrap_err();
         assert_failed(&err);
-        assert_eq!(everything(&store).await, before, "replace: {replace}");
+        assert_eq!(snapshot(&store).await, before, "replace: {replace}");
     }
     sabotage(&path, "DROP TRIGGER fail;");
     write_days(&store, &daily("AAPL"), 20, 30).await;
@@ -93,25 +64,12 @@ async fn a_failed_news_write_keeps_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let store = SqliteStore::open(&path, &SqliteOptions::default()).unwrap();
-    let before = everything(&store).await;
+    let before = snapshot(&store).await;
     sabotage(
         &path,
         "CREATE TRIGGER fail BEFORE INSERT ON article_symbols WHEN NEW.symbol = 'FAIL' \
          BEGIN SELECT RAISE(ABORT, 'forced failure'); END;",
     );
-    let article = |id: &str, symbols: &[&str]| NewsArticle {
-        id: id.to_owned(),
-        headline: "h".to_owned(),
-        summary: String::new(),
-        url: "https://news.invalid/1".to_owned(),
-        source: "s".to_owned(),
-        published_at: day(1),
-        symbols: symbols.iter().map(|s| Symbol::parse(s).unwrap()).collect(),
-        author: None,
-        image: None,
-        sentiment: None,
-        provenance: Provenance::new(provider(), Timestamp::now()),
-    };
     let articles = [article("t:1", &["AAPL"]), article("t:2", &["AAPL", "FAIL"])];
     let symbols = [daily("AAPL").symbol];
     let err = store
@@ -126,5 +84,5 @@ async fn a_failed_news_write_keeps_nothing() {
         .await
         .unwrap_err();
     assert_failed(&err);
-    assert_eq!(everything(&store).await, before);
+    assert_eq!(snapshot(&store).await, before);
 }

@@ -1,10 +1,9 @@
 //! Writes larger than one statement's batch of rows.
 
 use stockdata_domain::{Decimal, Timestamp};
-use stockdata_ports::{BarsWrite, Store};
+use stockdata_ports::Store;
+use stockdata_ports::conformance::fixtures::{bars_write, daily, days, some_bars};
 use stockdata_store_sqlite::{SqliteOptions, SqliteStore};
-
-use crate::support::{daily, days, provider, some_bars};
 
 #[tokio::test]
 async fn writes_of_any_size_round_trip() {
@@ -13,14 +12,7 @@ async fn writes_of_any_size_round_trip() {
         let key = daily("AAPL");
         let bars = some_bars(&key, 0, n);
         store
-            .write_bars(BarsWrite {
-                key: &key,
-                covered: days(0, n),
-                bars: &bars,
-                replace: false,
-                provider: &provider(),
-                fetched_at: Timestamp::now(),
-            })
+            .write_bars(bars_write(&key, days(0, n), &bars))
             .await
             .unwrap();
         assert_eq!(
@@ -42,14 +34,7 @@ async fn of_two_bars_with_one_start_in_one_write_the_later_wins() {
     }
     let written: Vec<_> = first.iter().chain(&second).cloned().collect();
     store
-        .write_bars(BarsWrite {
-            key: &key,
-            covered: days(0, 150),
-            bars: &written,
-            replace: false,
-            provider: &provider(),
-            fetched_at: Timestamp::now(),
-        })
+        .write_bars(bars_write(&key, days(0, 150), &written))
         .await
         .unwrap();
     let want: Vec<_> = first.iter().take(50).chain(&second).cloned().collect();
@@ -75,14 +60,7 @@ async fn vacuum_drops_the_provenance_of_rewritten_bars() {
             b.provenance.fetched_at = Timestamp::from_second(1_800_000_000 + round).unwrap();
         }
         store
-            .write_bars(BarsWrite {
-                key: &key,
-                covered: days(0, 100),
-                bars: &bars,
-                replace: false,
-                provider: &provider(),
-                fetched_at: Timestamp::now(),
-            })
+            .write_bars(bars_write(&key, days(0, 100), &bars))
             .await
             .unwrap();
     }

@@ -6,11 +6,9 @@ use std::thread;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use stockdata_domain::Timestamp;
-use stockdata_ports::{BarsWrite, Store, StoreError};
+use stockdata_ports::conformance::fixtures::{bars_write, daily, days, some_bars, write_days};
+use stockdata_ports::{Store, StoreError};
 use stockdata_store_sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
-
-use crate::support::{daily, days, provider, some_bars, write_days};
 
 /// Runs `f` on `n` threads that start together, each with its own current-thread runtime.
 fn together<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
@@ -125,14 +123,7 @@ async fn a_lock_held_past_the_timeout_is_busy_and_writes_nothing() {
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let bars = some_bars(&daily("AAPL"), 10, 20);
     let err = store
-        .write_bars(BarsWrite {
-            key: &daily("AAPL"),
-            covered: days(10, 20),
-            bars: &bars,
-            replace: false,
-            provider: &provider(),
-            fetched_at: Timestamp::now(),
-        })
+        .write_bars(bars_write(&daily("AAPL"), days(10, 20), &bars))
         .await
         .unwrap_err();
     assert_eq!(

@@ -5,11 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
+use stockdata_ports::conformance::fixtures::{daily, days, some_bars, write_days};
 use stockdata_ports::{Store, StoreError};
 use stockdata_store_sqlite::{APPLICATION_ID, SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use tempfile::TempDir;
-
-use crate::support::{daily, days, some_bars, write_days};
 
 fn open(path: &Path) -> Result<SqliteStore, StoreError> {
     SqliteStore::open(path, &SqliteOptions::default())

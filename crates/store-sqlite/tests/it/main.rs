@@ -5,4 +5,3 @@ mod bulk;
 mod concurrency;
 mod conformance;
 mod files;
-mod support;
