@@ -26,6 +26,7 @@ pub mod plan;
 pub mod records;
 pub mod registry;
 pub mod serve;
+pub mod stream;
 pub mod synthetic;
 pub mod watchlist;
 

@@ -19,4 +19,5 @@ mod serve_hostile;
 mod shared_quota;
 mod store;
 mod store_cli;
+mod stream;
 mod watch_chart;

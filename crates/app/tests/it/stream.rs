@@ -1,0 +1,481 @@
+//! `Streams`, through the stream port only: fakes implement `StreamSource` and
+//! `StreamConnection`; the test scripts what the provider sends and when it breaks.
+
+use std::collections::BTreeSet;
+use std::str::FromStr as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stockdata_app::domain::stream::{Channel, StreamEvent, StreamState, Subscription, Trade};
+use stockdata_app::domain::{Decimal, FetchError, Provenance, ProviderId, Symbol, Timestamp};
+use stockdata_app::ports::FixedClock;
+use stockdata_app::ports::stream::{StreamCapabilities, StreamConnection, StreamSource};
+use stockdata_app::stream::{Overflow, ReaderOptions, Reconnect, Streams};
+use tokio::sync::mpsc;
+
+/// What the fake provider sends on the current connection: the events of one frame, or an
+/// error (the connection breaks unless it is `Malformed`).
+type Frame = Result<Vec<StreamEvent>, FetchError>;
+
+/// What the fake provider was asked, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Call {
+    Connect,
+    Subscribe(Subscription),
+    Unsubscribe(Subscription),
+}
+
+#[derive(Debug)]
+struct Fake {
+    id: &'static str,
+    channels: Vec<Channel>,
+    max_symbols: Option<usize>,
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Each connection takes the next receiver; the test holds the senders.
+    frames: Mutex<Vec<mpsc::UnboundedReceiver<Frame>>>,
+    /// Errors the next connects answer, in order.
+    refuse: Mutex<Vec<FetchError>>,
+    connects: AtomicU32,
+}
+
+impl Fake {
+    fn new(
+        id: &'static str,
+        channels: &[Channel],
+    ) -> (Arc<Self>, Vec<mpsc::UnboundedSender<Frame>>) {
+        let (mut txs, mut rxs) = (Vec::new(), Vec::new());
+        for _ in 0..8 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            txs.push(tx);
+            rxs.push(rx);
+        }
+        rxs.reverse();
+        let fake = Arc::new(Self {
+            id,
+            channels: channels.to_vec(),
+            max_symbols: None,
+            calls: Arc::default(),
+            frames: Mutex::new(rxs),
+            refuse: Mutex::default(),
+            connects: AtomicU32::new(0),
+        });
+        (fake, txs)
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl StreamSource for Fake {
+    fn provider(&self) -> ProviderId {
+        ProviderId::from_static(self.id)
+    }
+
+    fn stream_capabilities(&self) -> StreamCapabilities {
+        StreamCapabilities {
+            channels: self.channels.clone(),
+            max_symbols: self.max_symbols,
+            max_connections: Some(1),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+
+    async fn connect(&self) -> Result<Box<dyn StreamConnection>, FetchError> {
+        self.calls.lock().unwrap().push(Call::Connect);
+        self.connects.fetch_add(1, Ordering::SeqCst);
+        if let Some(e) = self.refuse.lock().unwrap().pop() {
+            return Err(e);
+        }
+        let frames = self
+            .frames
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("a script per connection");
+        Ok(Box::new(FakeConn {
+            calls: Arc::clone(&self.calls),
+            frames,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct FakeConn {
+    calls: Arc<Mutex<Vec<Call>>>,
+    frames: mpsc::UnboundedReceiver<Frame>,
+}
+
+#[async_trait]
+impl StreamConnection for FakeConn {
+    async fn subscribe(&mut self, add: &Subscription) -> Result<(), FetchError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Subscribe(add.clone()));
+        Ok(())
+    }
+
+    async fn unsubscribe(&mut self, remove: &Subscription) -> Result<(), FetchError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Unsubscribe(remove.clone()));
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Result<Vec<StreamEvent>, FetchError> {
+        match self.frames.recv().await {
+            Some(frame) => frame,
+            // The script's sender is gone: the connection stays quiet.
+            None => std::future::pending().await,
+        }
+    }
+}
+
+fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).unwrap()
+}
+
+fn trade(symbol: &str, price: &str) -> StreamEvent {
+    StreamEvent::Trade(Trade {
+        symbol: sym(symbol),
+        price: Decimal::from_str(price).unwrap(),
+        size: Decimal::ONE,
+        at: Timestamp::from_second(1_709_913_600).unwrap(),
+        id: None,
+        exchange: None,
+        conditions: Vec::new(),
+        provenance: Provenance::new(ProviderId::from_static("alpaca"), Timestamp::UNIX_EPOCH),
+    })
+}
+
+fn streams(sources: Vec<Arc<dyn StreamSource>>) -> Streams {
+    Streams::new(
+        sources,
+        Arc::new(FixedClock(Timestamp::from_second(1_709_913_600).unwrap())),
+        Reconnect {
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        },
+    )
+}
+
+fn sub(symbols: &[&str], channels: &[Channel]) -> Subscription {
+    let symbols: Vec<Symbol> = symbols.iter().map(|s| sym(s)).collect();
+    Subscription::new(&symbols, channels.iter().copied())
+}
+
+/// The next event within a second, as (kind, symbol or state) text.
+async fn next(reader: &mut stockdata_app::stream::Reader) -> Option<String> {
+    let event = tokio::time::timeout(Duration::from_secs(2), reader.next())
+        .await
+        .expect("an event within two seconds")?;
+    Some(match event.as_ref() {
+        StreamEvent::Trade(t) => format!("trade {} {}", t.symbol, t.price),
+        StreamEvent::Quote(q) => format!("quote {}", q.symbol),
+        StreamEvent::Bar(b) => format!("bar {}", b.symbol),
+        StreamEvent::Status(s) => match &s.state {
+            StreamState::Connected => format!("connected {}", s.provider),
+            StreamState::Subscribed(_) => "subscribed".to_owned(),
+            StreamState::Reconnecting {
+                attempt, reason, ..
+            } => {
+                format!("reconnecting {attempt} {}", reason.kind().as_str())
+            }
+            StreamState::Dropped { dropped } => format!("dropped {dropped}"),
+            StreamState::Closed { reason } => format!(
+                "closed {}",
+                reason.as_ref().map_or("asked", |r| r.kind().as_str())
+            ),
+        },
+    })
+}
+
+/// Waits until `fake` has been asked `n` things.
+async fn calls(fake: &Fake, n: usize) -> Vec<Call> {
+    for _ in 0..200 {
+        if fake.calls().len() >= n {
+            return fake.calls();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("expected {n} calls, got {:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn readers_share_one_connection_subscribed_to_what_they_want_together() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut a = streams
+        .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    assert_eq!(next(&mut a).await.as_deref(), Some("connected alpaca"));
+    let mut b = streams
+        .open(
+            sub(&["AAPL", "MSFT"], &[Channel::Trades, Channel::Bars]),
+            ReaderOptions::default(),
+        )
+        .unwrap();
+    let seen = calls(&fake, 3).await;
+    assert_eq!(
+        seen,
+        [
+            Call::Connect,
+            Call::Subscribe(sub(&["AAPL"], &[Channel::Trades])),
+            Call::Subscribe({
+                let mut s = sub(&["MSFT"], &[Channel::Trades]);
+                s.bars = BTreeSet::from([sym("AAPL"), sym("MSFT")]);
+                s
+            }),
+        ],
+        "one connection; the second reader adds only what was not asked yet"
+    );
+    frames[0]
+        .send(Ok(vec![trade("MSFT", "410.01"), trade("AAPL", "170.5")]))
+        .unwrap();
+    assert_eq!(
+        next(&mut a).await.as_deref(),
+        Some("trade AAPL 170.5"),
+        "MSFT is not a's"
+    );
+    assert_eq!(
+        next(&mut b).await.as_deref(),
+        Some("connected alpaca"),
+        "a reader joining a live connection is told it is live"
+    );
+    assert_eq!(next(&mut b).await.as_deref(), Some("trade MSFT 410.01"));
+    assert_eq!(next(&mut b).await.as_deref(), Some("trade AAPL 170.5"));
+
+    // The first reader leaves: what only it wanted is nothing (b wants AAPL trades too).
+    drop(a);
+    frames[0].send(Ok(vec![trade("AAPL", "170.6")])).unwrap();
+    assert_eq!(next(&mut b).await.as_deref(), Some("trade AAPL 170.6"));
+    assert_eq!(fake.calls().len(), 3, "nothing to unsubscribe yet");
+    // The last one leaves: unsubscribed, and the connection is let go.
+    drop(b);
+    let seen = calls(&fake, 4).await;
+    assert!(
+        matches!(&seen[3], Call::Unsubscribe(s) if s.symbols().len() == 2),
+        "{seen:?}"
+    );
+    let stats = streams.stats();
+    assert_eq!(stats[0].1.connects, 1);
+    assert_eq!(stats[0].1.received, 3);
+    assert_eq!(
+        stats[0].1.delivered,
+        4 + 2,
+        "two connected statuses, four trades"
+    );
+    assert_eq!(stats[0].1.dropped, 0);
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_reconnected_and_resubscribed_and_readers_are_told() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut r = streams
+        .open(
+            sub(&["AAPL", "MSFT"], &[Channel::Trades]),
+            ReaderOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(next(&mut r).await.as_deref(), Some("connected alpaca"));
+    frames[0].send(Ok(vec![trade("AAPL", "1")])).unwrap();
+    assert_eq!(next(&mut r).await.as_deref(), Some("trade AAPL 1"));
+    // A dead connection (the adapter's idle timeout), then a refused reconnect.
+    fake.refuse.lock().unwrap().push(FetchError::Transport {
+        detail: "connection refused".into(),
+    });
+    frames[0].send(Err(FetchError::Timeout)).unwrap();
+    assert_eq!(
+        next(&mut r).await.as_deref(),
+        Some("reconnecting 1 timeout")
+    );
+    assert_eq!(
+        next(&mut r).await.as_deref(),
+        Some("reconnecting 2 transport")
+    );
+    assert_eq!(next(&mut r).await.as_deref(), Some("connected alpaca"));
+    frames[1].send(Ok(vec![trade("MSFT", "2")])).unwrap();
+    assert_eq!(next(&mut r).await.as_deref(), Some("trade MSFT 2"));
+    let seen = fake.calls();
+    let subscribes: Vec<&Call> = seen
+        .iter()
+        .filter(|c| matches!(c, Call::Subscribe(_)))
+        .collect();
+    assert_eq!(
+        subscribes,
+        [
+            &Call::Subscribe(sub(&["AAPL", "MSFT"], &[Channel::Trades])),
+            &Call::Subscribe(sub(&["AAPL", "MSFT"], &[Channel::Trades])),
+        ],
+        "resubscribed to the same: {seen:?}"
+    );
+    assert_eq!(fake.connects.load(Ordering::SeqCst), 3);
+    assert_eq!(streams.stats()[0].1.reconnects, 2);
+
+    // After data flowed again, the next loss starts from attempt 1.
+    frames[1]
+        .send(Err(FetchError::ProviderUnavailable { status: None }))
+        .unwrap();
+    assert_eq!(
+        next(&mut r).await.as_deref(),
+        Some("reconnecting 1 provider_unavailable")
+    );
+}
+
+#[tokio::test]
+async fn credentials_refused_end_the_stream_for_every_reader() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut a = streams
+        .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    let mut b = streams
+        .open(sub(&["MSFT"], &[Channel::Quotes]), ReaderOptions::default())
+        .unwrap();
+    frames[0].send(Err(FetchError::Unauthorized)).unwrap();
+    for r in [&mut a, &mut b] {
+        let mut seen = Vec::new();
+        while let Some(e) = next(r).await {
+            seen.push(e);
+        }
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("closed unauthorized"),
+            "{seen:?}"
+        );
+    }
+    assert_eq!(fake.connects.load(Ordering::SeqCst), 1, "never retried");
+}
+
+#[tokio::test]
+async fn a_malformed_frame_is_counted_and_the_stream_goes_on() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut r = streams
+        .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    assert_eq!(next(&mut r).await.as_deref(), Some("connected alpaca"));
+    frames[0]
+        .send(Err(FetchError::Malformed {
+            detail: "p is not a number".into(),
+        }))
+        .unwrap();
+    frames[0].send(Ok(vec![trade("AAPL", "3")])).unwrap();
+    assert_eq!(next(&mut r).await.as_deref(), Some("trade AAPL 3"));
+    assert_eq!(streams.stats()[0].1.malformed, 1);
+    assert_eq!(fake.connects.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_loses_the_oldest_and_is_told_how_many() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut slow = streams
+        .open(
+            sub(&["AAPL"], &[Channel::Trades]),
+            ReaderOptions {
+                buffer: 4,
+                overflow: Overflow::DropOldest,
+            },
+        )
+        .unwrap();
+    let mut fast = streams
+        .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    calls(&fake, 2).await;
+    let batch: Vec<StreamEvent> = (1..=10).map(|i| trade("AAPL", &i.to_string())).collect();
+    frames[0].send(Ok(batch)).unwrap();
+    // The fast reader gets everything, whatever the slow one does.
+    assert_eq!(next(&mut fast).await.as_deref(), Some("connected alpaca"));
+    for i in 1..=10 {
+        assert_eq!(next(&mut fast).await, Some(format!("trade AAPL {i}")));
+    }
+    // connected + 10 trades into 4 slots: 7 dropped, said first, then the newest four.
+    assert_eq!(next(&mut slow).await.as_deref(), Some("dropped 7"));
+    for i in 7..=10 {
+        assert_eq!(next(&mut slow).await, Some(format!("trade AAPL {i}")));
+    }
+    assert_eq!(slow.dropped(), 7);
+    assert_eq!(streams.stats()[0].1.dropped, 7);
+}
+
+#[tokio::test]
+async fn a_reader_that_cannot_keep_up_is_let_go_with_a_last_event() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut slow = streams
+        .open(
+            sub(&["AAPL"], &[Channel::Trades]),
+            ReaderOptions {
+                buffer: 4,
+                overflow: Overflow::Disconnect,
+            },
+        )
+        .unwrap();
+    let mut fast = streams
+        .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    calls(&fake, 2).await;
+    frames[0]
+        .send(Ok((1..=10)
+            .map(|i| trade("AAPL", &i.to_string()))
+            .collect()))
+        .unwrap();
+    assert_eq!(next(&mut fast).await.as_deref(), Some("connected alpaca"));
+    for i in 1..=10 {
+        assert_eq!(next(&mut fast).await, Some(format!("trade AAPL {i}")));
+    }
+    // Everything was routed: the slow reader, four behind, was let go with a last word.
+    assert_eq!(next(&mut slow).await.as_deref(), Some("closed transport"));
+    assert_eq!(next(&mut slow).await, None);
+}
+
+#[tokio::test]
+async fn each_channel_goes_to_the_first_source_that_streams_it_within_its_limits() {
+    let (finnhub, _f) = Fake::new("finnhub", &[Channel::Trades]);
+    let (mut alpaca, _a) = Fake::new("alpaca", &Channel::ALL);
+    Arc::get_mut(&mut alpaca).unwrap().max_symbols = Some(2);
+    let both = streams(vec![finnhub.clone(), alpaca.clone()]);
+    let plan = both
+        .plan(&sub(&["AAPL", "MSFT"], &[Channel::Trades, Channel::Quotes]))
+        .unwrap();
+    assert_eq!(
+        plan,
+        [
+            (
+                ProviderId::from_static("finnhub"),
+                sub(&["AAPL", "MSFT"], &[Channel::Trades])
+            ),
+            (
+                ProviderId::from_static("alpaca"),
+                sub(&["AAPL", "MSFT"], &[Channel::Quotes])
+            ),
+        ]
+    );
+    let err = both
+        .plan(&sub(&["AAPL", "MSFT", "NVDA"], &[Channel::Bars]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("alpaca streams at most 2 symbols"), "{err}");
+
+    let only_finnhub = streams(vec![finnhub]);
+    let err = only_finnhub
+        .plan(&sub(&["AAPL"], &[Channel::Quotes]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no configured provider streams quotes") && err.contains("ALPACA_API_KEY_ID"),
+        "{err}"
+    );
+    let err = only_finnhub
+        .plan(&Subscription::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nothing to stream"), "{err}");
+}
