@@ -23,6 +23,20 @@ const SECTIONS: &[&str] = &[
     "serve",
     "throughput",
     "store",
+    "pacing-redis",
+    "store-postgres",
+    "shared-quota",
+];
+
+/// The sections that run the release `stockdata` binary (the others need neither it nor the
+/// unmetered sandbox).
+const CLI_SECTIONS: &[&str] = &[
+    "agent",
+    "free-tier",
+    "one-shot",
+    "pacing",
+    "throughput",
+    "store",
 ];
 
 struct Killed(Child);
@@ -230,15 +244,23 @@ pub(crate) fn run(extra: &[String]) -> Result {
         results.insert("parsers".into(), Value::Array(parse_json));
     }
 
-    // 2. The release binary.
-    step(
-        "release build",
-        cargo(&["build", "--release", "--locked", "-p", "stockdata-app"]),
-    )?;
+    // 2. The release binary, for the sections that run it.
+    let needs_cli = CLI_SECTIONS.iter().any(|s| want(s));
+    if needs_cli {
+        step(
+            "release build",
+            cargo(&["build", "--release", "--locked", "-p", "stockdata-app"]),
+        )?;
+    }
     let bin = target.join("release").join("stockdata");
 
     // 3. Agent at scale against an unmetered sandbox, through the serverless fetcher.
-    let (_sb, addr) = sandbox(&bin, &["--no-quotas"])?;
+    let (_sb, addr) = if needs_cli {
+        let (guard, addr) = sandbox(&bin, &["--no-quotas"])?;
+        (Some(guard), addr)
+    } else {
+        (None, String::new())
+    };
     let dir = out_dir.join("work");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(
@@ -423,6 +445,30 @@ pub(crate) fn run(extra: &[String]) -> Result {
     // 8. The store (issue #15): a second agent run, a 20-year sync, offline reads.
     if want("store") {
         results.insert("store".into(), store(&bin, &out_dir, quick, &mut report)?);
+    }
+
+    // 9. The shared quota store (issue #18): Redis decision latency and rate.
+    if want("pacing-redis") {
+        results.insert("pacing_redis".into(), pacing_redis(quick, &mut report)?);
+    }
+
+    // 10. The PostgreSQL store (issue #18): the 100-symbol 20-year sync's insert rate.
+    if want("store-postgres") {
+        results.insert("store_postgres".into(), store_postgres(quick, &mut report)?);
+    }
+
+    // 11. Three replicas and a sync sharing one key through Redis (issue #18): minutes long
+    // by nature, so `--quick` leaves it out unless it is the section asked for.
+    if want("shared-quota") {
+        if quick && only.is_none() {
+            let _ = writeln!(
+                report,
+                "\n## Shared quota (issue #18)\n\nskipped with `--quick` (about 4 min): \
+                 `cargo xtask bench --only shared-quota`"
+            );
+        } else {
+            results.insert("shared_quota".into(), shared_quota(&out_dir, &mut report)?);
+        }
     }
 
     println!("# stockdata benchmarks\n{report}");
@@ -1124,4 +1170,380 @@ fn store(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result
         json!({"benchmarks": store_bench, "timed_first_run": timed}),
     );
     Ok(Value::Object(results))
+}
+
+/// What one `cargo bench` run of a bench printing a JSON result line gave.
+struct BenchRun {
+    /// Its exit status.
+    status: String,
+    /// The object under the bench's key in the JSON line it printed, if it printed one.
+    found: Option<Value>,
+    /// Criterion's estimates written by this run: full id, mean ns, `Elements` throughput.
+    criterion: Vec<(String, f64, Option<u64>)>,
+    /// Seconds, the build included.
+    wall: f64,
+}
+
+/// Runs `cargo bench -p krate --bench bench` (criterion's `--quick` when `quick`), its stdout
+/// echoed, and reads the line `{"key": ...}` it printed.
+fn bench_json(krate: &str, bench: &str, key: &str, quick: bool) -> Result<BenchRun> {
+    let since = std::time::SystemTime::now();
+    let started = std::time::Instant::now();
+    let mut cmd = cargo(&["bench", "--locked", "-p", krate, "--bench", bench]);
+    if quick {
+        cmd.args(["--", "--quick"]);
+    }
+    eprintln!("xtask: {krate} bench: {cmd:?}");
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{krate} bench: cannot start: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let prefix = format!("{{\"{key}\"");
+    let found = text
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v[key].clone());
+    Ok(BenchRun {
+        status: out.status.to_string(),
+        found,
+        criterion: criterion_since(&crate::venv::target_dir().join("criterion"), since),
+        wall: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A report row saying why a bench measured nothing.
+fn missing_row(report: &mut String, what: &str, target: &str, why: &str) {
+    let _ = writeln!(
+        report,
+        "| {what} | {target} | not measured: {why} | missing |"
+    );
+}
+
+/// Decision latency (p99 <= 1 ms) and rate (>= 20 k decisions/s from one process) of the
+/// Redis quota store, against a private `redis-server` on loopback:
+/// `crates/pacing-redis/benches/decisions.rs`.
+fn pacing_redis(quick: bool, report: &mut String) -> Result<Value> {
+    const P99_US: f64 = 1000.0;
+    const PER_S: f64 = 20_000.0;
+    let _ = writeln!(
+        report,
+        "\n## Redis quota store (issue #18; `crates/pacing-redis/benches/decisions.rs`: one \
+         `reserve` of Finnhub's two windows, a private `redis-server` on loopback, 1,000 \
+         budgets)\n\n| scenario | target | measured | verdict |\n|---|---|---|---|"
+    );
+    let BenchRun {
+        status,
+        found,
+        criterion: benches,
+        wall,
+    } = bench_json("stockdata-pacing-redis", "decisions", "pacing_redis", quick)?;
+    let Some(v) = found else {
+        let why = format!("the bench printed no result line (exit {status})");
+        missing_row(report, "decision latency", "p99 <= 1 ms", &why);
+        missing_row(report, "decisions/s, one process", ">= 20 k/s", &why);
+        return Ok(json!({"status": status, "wall_s": wall}));
+    };
+    if let Some(why) = v["skipped"].as_str() {
+        missing_row(report, "decision latency", "p99 <= 1 ms", why);
+        missing_row(report, "decisions/s, one process", ">= 20 k/s", why);
+        return Ok(json!({"skipped": why, "wall_s": wall}));
+    }
+    let us = |l: &Value, k: &str| l[k].as_f64().unwrap_or(f64::NAN);
+    for (key, what) in [
+        ("one_caller", "empty windows"),
+        (
+            "one_caller_full_windows",
+            "every window full (each slot found a span ahead)",
+        ),
+    ] {
+        let l = &v[key];
+        let p99 = us(l, "p99_us");
+        let _ = writeln!(
+            report,
+            "| one caller, {} decisions one after another, {what} | p99 <= 1 ms | p50 {:.0} µs, \
+             p99 {p99:.0} µs, p99.9 {:.0} µs, max {:.0} µs | {} |",
+            l["decisions"],
+            us(l, "p50_us"),
+            us(l, "p999_us"),
+            us(l, "max_us"),
+            verdict(p99 <= P99_US)
+        );
+    }
+    let concurrent = v["concurrent"].as_array().cloned().unwrap_or_default();
+    let best = concurrent
+        .iter()
+        .map(|c| us(c, "decisions_per_s"))
+        .fold(0.0, f64::max);
+    let runs: Vec<String> = concurrent
+        .iter()
+        .map(|c| {
+            format!(
+                "{} callers: {:.0} k/s ({} in {:.2} s; p50 {:.0} µs, p99 {:.0} µs)",
+                c["callers"],
+                us(c, "decisions_per_s") / 1e3,
+                c["decisions"],
+                us(c, "elapsed_s"),
+                us(c, "p50_us"),
+                us(c, "p99_us"),
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        report,
+        "| concurrent callers in one process, one multiplexed connection (best judged) | \
+         >= 20 k decisions/s | {} | {} |",
+        runs.join("; "),
+        verdict(best >= PER_S)
+    );
+    let mut criterion = Vec::new();
+    for (id, mean_ns, _) in benches.iter().filter(|b| b.0.starts_with("redis_pacing/")) {
+        let _ = writeln!(
+            report,
+            "| criterion: {id} | reported | {:.1} µs per decision (mean) | |",
+            mean_ns / 1e3
+        );
+        criterion.push(json!({"id": id, "mean_us": mean_ns / 1e3}));
+    }
+    let _ = writeln!(report, "\nSection wall time {wall:.0} s (build included).");
+    Ok(json!({
+        "measured": v,
+        "best_decisions_per_s": best,
+        "criterion": criterion,
+        "status": status,
+        "wall_s": wall,
+    }))
+}
+
+/// The PostgreSQL store's insert rate (>= 200 k rows/s): 100 symbols x 20 years of daily bars
+/// synced into an empty store, a private server with durable defaults on loopback TCP:
+/// `crates/store-postgres/benches/store.rs`.
+#[allow(clippy::cast_precision_loss)]
+fn store_postgres(quick: bool, report: &mut String) -> Result<Value> {
+    const TARGET: f64 = 200_000.0;
+    let _ = writeln!(
+        report,
+        "\n## PostgreSQL store (issue #18; `crates/store-postgres/benches/store.rs`: a sync of \
+         100 symbols x 20 years of daily bars, one `write_bars` per symbol, into an empty store \
+         on a private server, fsync on, loopback TCP; binary COPY of new bars)\n\n\
+         | scenario | target | measured | verdict |\n|---|---|---|---|"
+    );
+    let BenchRun {
+        status,
+        found,
+        criterion: benches,
+        wall,
+    } = bench_json("stockdata-store-postgres", "store", "store_postgres", quick)?;
+    let what = "sync 100 symbols x 20 years daily into an empty store";
+    let Some(v) = found else {
+        let why = format!("the bench printed no result line (exit {status})");
+        missing_row(report, what, ">= 200 k rows/s", &why);
+        return Ok(json!({"status": status, "wall_s": wall}));
+    };
+    if let Some(why) = v["skipped"].as_str() {
+        missing_row(report, what, ">= 200 k rows/s", why);
+        return Ok(json!({"skipped": why, "wall_s": wall}));
+    }
+    let rows = v["rows"].as_u64().unwrap_or(0);
+    for s in v["syncs"].as_array().cloned().unwrap_or_default() {
+        let writers = s["writers"].as_u64().unwrap_or(0);
+        let durable = s["synchronous_commit"].as_bool().unwrap_or(false);
+        // What `stockdata sync` does today: one writer, the store's default options.
+        let judged = writers == 1 && !durable;
+        let per_s = s["rows_per_s"].as_f64().unwrap_or(0.0);
+        let _ = writeln!(
+            report,
+            "| sync ({rows} rows), {writers} writer(s), synchronous_commit {}, timed run | {} \
+             | {:.0} k rows/s ({:.2} s); store {:.1} bytes/row with indexes | {} |",
+            if durable { "on" } else { "off (default)" },
+            if judged {
+                ">= 200 k rows/s"
+            } else {
+                "reported"
+            },
+            per_s / 1e3,
+            s["seconds"].as_f64().unwrap_or(0.0),
+            s["bytes"].as_f64().unwrap_or(0.0) / rows.max(1) as f64,
+            if judged { verdict(per_s >= TARGET) } else { "" },
+        );
+    }
+    let mut criterion = Vec::new();
+    for (id, mean_ns, elements) in benches
+        .iter()
+        .filter(|b| b.0.starts_with("store-postgres/"))
+    {
+        let judged = id.contains("sync");
+        let per_s = elements.map_or(0.0, |n| n as f64 / (mean_ns / 1e9));
+        let _ = writeln!(
+            report,
+            "| criterion: {id} | {} | {:.0} k rows/s ({:.1} ms, mean) | {} |",
+            if judged {
+                ">= 200 k rows/s"
+            } else {
+                "reported"
+            },
+            per_s / 1e3,
+            mean_ns / 1e6,
+            if judged { verdict(per_s >= TARGET) } else { "" },
+        );
+        criterion.push(json!({"id": id, "mean_ms": mean_ns / 1e6, "rows_per_s": per_s}));
+    }
+    let _ = writeln!(
+        report,
+        "\nServer started in {:.1} s (initdb included); section wall time {wall:.0} s (build \
+         included).",
+        v["server_startup_s"].as_f64().unwrap_or(0.0)
+    );
+    Ok(json!({"measured": v, "criterion": criterion, "status": status, "wall_s": wall}))
+}
+
+/// The multi-process proof (issue #18), `crates/app/tests/it/shared_quota.rs`: three `serve`
+/// replicas and a `sync` share one Finnhub key through Redis against a sandbox enforcing
+/// 60/min and 30/s, for two minutes (0 throttles, >= 95 % of the windows used), then with Redis
+/// killed and restarted. The test (in the test profile, `cargo test`) writes its
+/// measurements to the file `STOCKDATA_SHARED_QUOTA_REPORT` names.
+#[allow(clippy::too_many_lines)]
+fn shared_quota(out_dir: &Path, report: &mut String) -> Result<Value> {
+    let file = out_dir.join("shared-quota.json");
+    match std::fs::remove_file(&file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", file.display())),
+    }
+    let _ = writeln!(
+        report,
+        "\n## Shared quota (issue #18; `crates/app/tests/it/shared_quota.rs`: 3 `serve` \
+         replicas x 3 clients and a `sync`, one Finnhub key shared through a private \
+         `redis-server`, a sandbox enforcing 60/min and 30/s)\n\n\
+         | scenario | target | measured | verdict |\n|---|---|---|---|"
+    );
+    let started = std::time::Instant::now();
+    let mut cmd = cargo(&[
+        "test",
+        "--locked",
+        "-p",
+        "stockdata-app",
+        "--test",
+        "it",
+        crate::LONG_TESTS,
+        "--",
+        "--nocapture",
+    ]);
+    cmd.env("STOCKDATA_SHARED_QUOTA_REPORT", &file);
+    eprintln!("xtask: shared quota test: {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("shared quota test: cannot start: {e}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let found = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|v| v["shared_quota"].clone());
+    let Some(v) = found.filter(|v| v["shared"].is_object()) else {
+        missing_row(
+            report,
+            "3 replicas + sync sharing one key, 2 min",
+            "0 throttles; >= 0.95 x quota used",
+            &format!("the test wrote no shared-phase measurements ({status})"),
+        );
+        return Ok(json!({"test": status.to_string(), "wall_s": wall}));
+    };
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let sum = |phase: &Value, k: &str| -> u64 {
+        phase["replicas"]
+            .as_array()
+            .map_or(0, |r| r.iter().map(|c| n(&c[k])).sum())
+    };
+    let each = |phase: &Value, k: &str| -> String {
+        phase["replicas"].as_array().map_or_else(String::new, |r| {
+            r.iter()
+                .map(|c| n(&c[k]).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    let shared = &v["shared"];
+    let (admitted, refused, bound) = (
+        n(&shared["admitted"]),
+        n(&shared["refused"]),
+        n(&shared["bound"]),
+    );
+    let throttled = sum(shared, "throttled");
+    let used = shared["used"].as_f64().unwrap_or(0.0);
+    let secs = shared["seconds"].as_f64().unwrap_or(0.0);
+    let _ = writeln!(
+        report,
+        "| shared through Redis, {secs:.0} s | 0 throttles | sandbox refused {refused}; \
+         throttle answers seen by the replicas {throttled} | {} |",
+        verdict(refused == 0 && throttled == 0)
+    );
+    let _ = writeln!(
+        report,
+        "| the same | >= 0.95 x quota used | {admitted} admitted of at most {bound} (two \
+         60-request windows) = {:.3} x; requests sent by the replicas {} (the sync's \
+         included in the sandbox's count); {} client answers | {} |",
+        used,
+        each(shared, "requests"),
+        shared["answered"],
+        verdict(used >= 0.95)
+    );
+    let waited = shared["replicas"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty() && r.iter().all(|c| n(&c["waits"]) > 0));
+    let _ = writeln!(
+        report,
+        "| the same: every replica waited, none decided locally | waits > 0, 0 local \
+         decisions | waits {}; local decisions {} | {} |",
+        each(shared, "waits"),
+        each(shared, "local_decisions"),
+        verdict(waited && sum(shared, "local_decisions") == 0)
+    );
+    let gone = &v["redis_gone"];
+    if gone.is_object() {
+        let refused = n(&gone["refused"]);
+        let _ = writeln!(
+            report,
+            "| Redis killed, {:.0} s: each process paces alone at a quarter of every window | \
+             0 throttles, every replica degraded | {} more admitted, sandbox refused {refused}, \
+             replicas' throttle answers {}; {} of 3 replicas degraded; local decisions {} | {} |",
+            gone["seconds"].as_f64().unwrap_or(0.0),
+            gone["admitted"],
+            sum(gone, "throttled").saturating_sub(throttled),
+            gone["degraded_replicas"],
+            each(gone, "local_decisions"),
+            verdict(refused == 0 && n(&gone["degraded_replicas"]) == 3 && n(&gone["admitted"]) > 0)
+        );
+    }
+    let back = &v["redis_back"];
+    if back.is_object() {
+        let after = back["shared_again_after_s"].as_f64();
+        let _ = writeln!(
+            report,
+            "| Redis restarted | shared again within 30 s, 0 throttles | {}; {} more \
+             admitted (the clients stop once every replica shares again), sandbox refused {} \
+             | {} |",
+            after.map_or_else(
+                || "still degraded after 30 s".to_owned(),
+                |s| format!("shared again after {s:.1} s")
+            ),
+            back["admitted"],
+            back["refused"],
+            verdict(after.is_some() && n(&back["refused"]) == 0)
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\nThe test {} (`cargo test -p stockdata-app --test it {}`); section wall time \
+         {wall:.0} s (build included).",
+        if status.success() { "passed" } else { "FAILED" },
+        crate::LONG_TESTS
+    );
+    Ok(json!({
+        "measured": v,
+        "test": status.to_string(),
+        "passed": status.success(),
+        "wall_s": wall,
+    }))
 }

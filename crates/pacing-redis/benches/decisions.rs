@@ -6,6 +6,10 @@
 //! connection (the calls are pipelined on it); then criterion's own measurement of one
 //! decision. Targets: p99 ≤ 1 ms, ≥ 20 000 decisions/s.
 //!
+//! Before criterion runs, the same measurements go on stdout as one JSON line
+//! (`{"pacing_redis": {...}}`, latencies in µs) for `cargo xtask bench --only pacing-redis`;
+//! without `redis-server` that line is `{"pacing_redis": {"skipped": "..."}}`.
+//!
 //! `cargo bench -p stockdata-pacing-redis` (skips, saying why, without `redis-server`).
 
 use std::hint::black_box;
@@ -71,6 +75,23 @@ fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
+/// Microseconds, as a JSON number.
+fn us_json(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+/// The latency percentiles of `sorted` as a JSON object (µs).
+fn latencies_json(sorted: &[Duration]) -> String {
+    format!(
+        "{{\"decisions\":{},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{},\"max_us\":{}}}",
+        sorted.len(),
+        us_json(percentile(sorted, 500)),
+        us_json(percentile(sorted, 990)),
+        us_json(percentile(sorted, 999)),
+        us_json(percentile(sorted, 1000)),
+    )
+}
+
 /// One caller, one decision after another.
 async fn sequential(store: &RedisPacing, budgets: &[BudgetId], count: usize) -> Vec<Duration> {
     let mut took = Vec::with_capacity(count);
@@ -116,7 +137,10 @@ async fn concurrent(
 fn bench(c: &mut Criterion) {
     let server = match RedisServer::start() {
         Ok(Some(server)) => server,
-        Ok(None) => return,
+        Ok(None) => {
+            println!(r#"{{"pacing_redis":{{"skipped":"redis-server is not installed"}}}}"#);
+            return;
+        }
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);
@@ -136,7 +160,7 @@ fn bench(c: &mut Criterion) {
     }));
     let budgets = Arc::new(budgets(&store));
 
-    runtime.block_on(async {
+    let measured = runtime.block_on(async {
         sequential(&store, &budgets, 2_000).await; // connect, load the script, warm up
         let took = sequential(&store, &budgets, 20_000).await;
         println!(
@@ -146,6 +170,8 @@ fn bench(c: &mut Criterion) {
             us(percentile(&took, 999)),
             us(percentile(&took, 1000)),
         );
+        let one_caller = latencies_json(&took);
+        let mut many = Vec::new();
         for callers in [16, 64] {
             let (n, elapsed, took) = concurrent(
                 Arc::clone(&store),
@@ -154,14 +180,21 @@ fn bench(c: &mut Criterion) {
                 Duration::from_secs(3),
             )
             .await;
+            let per_s = f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / elapsed.as_secs_f64();
             println!(
-                "redis reserve, {callers} concurrent callers, one connection: {:.0} decisions/s \
-                 ({n} in {:.2} s), p50 {}, p99 {}",
-                f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / elapsed.as_secs_f64(),
+                "redis reserve, {callers} concurrent callers, one connection: {per_s:.0} \
+                 decisions/s ({n} in {:.2} s), p50 {}, p99 {}",
                 elapsed.as_secs_f64(),
                 us(percentile(&took, 500)),
                 us(percentile(&took, 990)),
             );
+            many.push(format!(
+                "{{\"callers\":{callers},\"decisions\":{n},\"elapsed_s\":{:.3},\
+                 \"decisions_per_s\":{per_s:.0},\"p50_us\":{},\"p99_us\":{}}}",
+                elapsed.as_secs_f64(),
+                us_json(percentile(&took, 500)),
+                us_json(percentile(&took, 990)),
+            ));
         }
         // Every budget's windows full by now: each decision finds its slot a span ahead.
         let took = sequential(&store, &budgets, 20_000).await;
@@ -173,7 +206,15 @@ fn bench(c: &mut Criterion) {
             us(percentile(&took, 999)),
             us(percentile(&took, 1000)),
         );
+        format!(
+            "{{\"pacing_redis\":{{\"budgets\":{BUDGETS},\"one_caller\":{one_caller},\
+             \"one_caller_full_windows\":{},\"concurrent\":[{}]}}}}",
+            latencies_json(&took),
+            many.join(","),
+        )
     });
+    // One line, for `cargo xtask bench`.
+    println!("{measured}");
 
     let mut group = c.benchmark_group("redis_pacing");
     group.bench_function("reserve_finnhub_windows", |b| {

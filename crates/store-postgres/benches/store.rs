@@ -8,8 +8,11 @@
 //! Before criterion's runs, timed syncs print rows/s: one writer (as `stockdata sync` runs
 //! today), then four writers at once on one pool (several hosts syncing), each with the
 //! default options and with commits waiting for the disk (`synchronous_commit: true`).
+//! The same timed syncs then go on stdout as one JSON line (`{"store_postgres": {...}}`) for
+//! `cargo xtask bench --only store-postgres`.
 //!
-//! Without PostgreSQL installed the bench prints why and measures nothing.
+//! Without PostgreSQL installed the bench prints why (and `{"store_postgres": {"skipped":
+//! "..."}}`) and measures nothing.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -150,6 +153,10 @@ fn store(c: &mut Criterion) {
         Ok(server) => server,
         Err(why) => {
             eprintln!("store-postgres bench skipped: {why}");
+            println!(
+                "{{\"store_postgres\":{{\"skipped\":\"{}\"}}}}",
+                json_escape(&why)
+            );
             return;
         }
     };
@@ -170,18 +177,32 @@ fn store(c: &mut Criterion) {
         server.port(),
         server.startup().as_secs_f64()
     );
+    let mut syncs = Vec::new();
     for (writers, synchronous_commit) in [(1, false), (4, false), (1, true), (4, true)] {
         let (store, took) = rt.block_on(timed_sync(&fresh, &data, writers, synchronous_commit));
         let stats = rt.block_on(store.stats()).unwrap();
+        let rows_per_s = rows as f64 / took.as_secs_f64();
         println!(
             "sync, {writers} writer(s), synchronous_commit {synchronous_commit}: {rows} rows in \
-             {:.3} s = {:.0} rows/s; store {} bytes ({:.1} bytes/row with indexes)",
+             {:.3} s = {rows_per_s:.0} rows/s; store {} bytes ({:.1} bytes/row with indexes)",
             took.as_secs_f64(),
-            rows as f64 / took.as_secs_f64(),
             stats.bytes,
             stats.bytes as f64 / rows as f64,
         );
+        syncs.push(format!(
+            "{{\"writers\":{writers},\"synchronous_commit\":{synchronous_commit},\
+             \"seconds\":{:.3},\"rows_per_s\":{rows_per_s:.0},\"bytes\":{}}}",
+            took.as_secs_f64(),
+            stats.bytes,
+        ));
     }
+    // One line, for `cargo xtask bench`.
+    println!(
+        "{{\"store_postgres\":{{\"symbols\":{SYMBOLS},\"sessions\":{SESSIONS},\"rows\":{rows},\
+         \"server_startup_s\":{:.3},\"syncs\":[{}]}}}}",
+        server.startup().as_secs_f64(),
+        syncs.join(","),
+    );
 
     let mut group = c.benchmark_group("store-postgres");
     group
@@ -211,6 +232,17 @@ fn store(c: &mut Criterion) {
     group.finish();
     drop(store);
     drop(server);
+}
+
+/// `text` as the inside of a JSON string.
+fn json_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => format!("\\{c}"),
+            c if c.is_control() => " ".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 criterion_group!(benches, store);

@@ -83,7 +83,7 @@ impl Run {
 
 /// The binary with a cleared environment and the fixed clock, run in `dir` (which may hold a
 /// stockdata.toml).
-fn stockdata(dir: &Path) -> Command {
+pub(crate) fn stockdata(dir: &Path) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("stockdata"));
     cmd.env_clear()
         .env("PACT_DO_NOT_TRACK", "true")
