@@ -37,8 +37,10 @@ tasks:
              use, pagination, sort and quota answers, and the README's offline snippets
              (pinned in ci/sdk/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
-             pacing efficiency, one-shot CLI cost, serve under load; a table on stdout
-             and target/bench/results.json";
+             pacing efficiency, one-shot CLI cost, serve under load, the Redis pacer,
+             the PostgreSQL store, three replicas sharing one key (--only NAME: one of
+             parse agent free-tier one-shot pacing serve throughput store pacing-redis
+             store-postgres shared-quota); a table on stdout and target/bench/results.json";
 
 /// The widest `.rs` line allowed: rustfmt's `max_width`. An item holding a wider line (a long
 /// string literal, macro call or doc comment) is silently left unformatted by rustfmt.
