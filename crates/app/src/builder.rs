@@ -10,12 +10,14 @@ use stockdata_adapters_http::transport::{PacerRegistry, QuotaStatus};
 use stockdata_domain::{FetchError, ProviderId};
 use stockdata_pacing_redis::RedisPacing;
 use stockdata_ports::pacing::Pacing;
+use stockdata_ports::stream::StreamSource;
 use stockdata_ports::{BarSource, Clock, Dataset, NewsSource, QuoteSource, Store, SystemClock};
 
 use crate::agent::StockDataAgent;
 use crate::config::{Config, QuotaBackend, QuotaConfig};
 use crate::fetch::{HistoricalDataFetcher, NewsFetcher, PriceFetcher, Shared, StoreLayer};
 use crate::registry;
+use crate::stream::{Reconnect, Streams};
 use crate::synthetic::Synthetic;
 
 /// Why a provider is or is not in use: what `stockdata providers` prints.
@@ -47,6 +49,7 @@ pub struct StockData {
     shared: Shared,
     status: Vec<ProviderStatus>,
     daily_quotas: Vec<(ProviderId, u64)>,
+    streams: Arc<Streams>,
 }
 
 impl StockData {
@@ -98,6 +101,13 @@ impl StockData {
             Arc::clone(&self.pacers),
             shared,
         )
+    }
+
+    /// Live streams: trades, quotes and minute bars from the providers that stream, one
+    /// connection per provider shared by every reader (see [`crate::stream`]).
+    #[must_use]
+    pub fn streams(&self) -> &Arc<Streams> {
+        &self.streams
     }
 
     /// Each provider's daily quota (requests a day), from its settings or the builder.
@@ -171,6 +181,7 @@ pub struct StockDataBuilder {
     store: Option<Arc<dyn Store>>,
     offline: bool,
     quota_store: Option<Arc<dyn Pacing>>,
+    streams: Vec<Arc<dyn StreamSource>>,
 }
 
 impl StockDataBuilder {
@@ -233,6 +244,14 @@ impl StockDataBuilder {
     #[must_use]
     pub fn news_source(mut self, source: Arc<dyn NewsSource>) -> Self {
         self.news.push(source);
+        self
+    }
+
+    /// Adds a stream source, ahead of the configured providers' (each channel goes to the
+    /// first source that streams it).
+    #[must_use]
+    pub fn stream_source(mut self, source: Arc<dyn StreamSource>) -> Self {
+        self.streams.push(source);
         self
     }
 
@@ -380,6 +399,10 @@ impl StockDataBuilder {
             }
         }
         let status = status(&config, &quotes, &bars, &news);
+        let mut streams = Streams::new(self.streams, Arc::clone(&clock), Reconnect::default());
+        if self.synthetic {
+            streams = streams.marked_synthetic();
+        }
         Ok(StockData {
             prices: PriceFetcher::new(quotes, shared.clone()),
             history: HistoricalDataFetcher::new(bars, shared.clone()),
@@ -390,6 +413,7 @@ impl StockDataBuilder {
             shared,
             status,
             daily_quotas,
+            streams: Arc::new(streams),
         })
     }
 }

@@ -366,6 +366,11 @@ pub struct ServeConfig {
     pub header_read_timeout: Duration,
     /// Connections open at once; more wait in the listen backlog (default 1024).
     pub max_connections: usize,
+    /// `/v1/stream` clients served at once; more get 503 + `Retry-After` (default 256).
+    pub max_streams: usize,
+    /// Events buffered for one `/v1/stream` client; a client that falls further behind is
+    /// let go with a last event, never allowed to stall the others (default 4096).
+    pub stream_buffer: usize,
 }
 
 impl Default for ServeConfig {
@@ -379,6 +384,8 @@ impl Default for ServeConfig {
             grace_period: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_streams: 256,
+            stream_buffer: 4096,
         }
     }
 }
@@ -727,6 +734,8 @@ struct RawServe {
     grace_period_ms: Option<i64>,
     header_read_timeout_ms: Option<i64>,
     max_connections: Option<i64>,
+    max_streams: Option<i64>,
+    stream_buffer: Option<i64>,
 }
 
 /// `tokens = ["a", "b"]`, or one token as a string. Never echoed in an error or Debug.
@@ -992,6 +1001,8 @@ const NUMERIC_KEYS: &[&str] = &[
     "serve.grace_period_ms",
     "serve.header_read_timeout_ms",
     "serve.max_connections",
+    "serve.max_streams",
+    "serve.stream_buffer",
     "store.busy_timeout_ms",
 ];
 
@@ -1362,6 +1373,18 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
             sv.max_connections,
             1024,
             1..=100_000,
+        )?),
+        max_streams: to_usize(ctx.int(
+            "serve.max_streams",
+            sv.max_streams,
+            256,
+            1..=100_000,
+        )?),
+        stream_buffer: to_usize(ctx.int(
+            "serve.stream_buffer",
+            sv.stream_buffer,
+            4096,
+            16..=1_000_000,
         )?),
     };
 

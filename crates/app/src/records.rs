@@ -9,10 +9,13 @@
 //! cell, no record built first): a 20-year series is 5,000 rows. Tests hold both ways to the
 //! same bytes.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde::ser::Serializer;
 use serde_json::value::RawValue;
-use stockdata_domain::{Bar, Decimal, NewsArticle, Quote, Symbol, Timestamp};
+use stockdata_domain::stream::{Channel, StreamEvent, StreamState, StreamStatus};
+use stockdata_domain::{Bar, Decimal, FetchError, NewsArticle, Quote, Symbol, Timestamp};
 
 use crate::agent::{RunStats, SymbolReport};
 use crate::fetch::Attempt;
@@ -741,5 +744,183 @@ mod tests {
             provenance,
         };
         assert_eq!(names(&news_fields(&article)), NEWS_FIELDS);
+    }
+}
+
+/// One stream event as output: `type` says which (`trade`, `quote`, `bar`, `status`), the
+/// rest are its fields. The same shape in NDJSON (`stockdata stream`) and in `serve`'s
+/// Server-Sent Events (as each event's `data`). Decimals are exact JSON numbers and instants
+/// RFC 3339 UTC, as everywhere.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamRecord {
+    /// A trade.
+    Trade {
+        /// The symbol.
+        symbol: String,
+        /// The price.
+        price: Num,
+        /// Shares traded.
+        size: Num,
+        /// When, UTC.
+        at: String,
+        /// The venue's trade id.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        /// The venue's code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exchange: Option<String>,
+        /// Condition codes.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        conditions: Vec<String>,
+        /// Who sent it.
+        provider: String,
+        /// Made up by the sandbox.
+        synthetic: bool,
+    },
+    /// A top-of-book quote.
+    Quote {
+        /// The symbol.
+        symbol: String,
+        /// Best bid.
+        bid: Num,
+        /// Size at the bid.
+        bid_size: Num,
+        /// Best ask.
+        ask: Num,
+        /// Size at the ask.
+        ask_size: Num,
+        /// When, UTC.
+        at: String,
+        /// Condition codes.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        conditions: Vec<String>,
+        /// Who sent it.
+        provider: String,
+        /// Made up by the sandbox.
+        synthetic: bool,
+    },
+    /// A closed one-minute bar, as [`BarRecord`].
+    Bar(BarRecord),
+    /// Something about the stream itself.
+    Status {
+        /// Whose stream (`stockdata` for what a reader's own buffer reports).
+        provider: String,
+        /// When it was noticed.
+        at: String,
+        /// `connected`, `subscribed`, `reconnecting`, `dropped` or `closed`.
+        state: &'static str,
+        /// `reconnecting`: attempts since the last good connection.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        /// `reconnecting`: milliseconds until the next attempt.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_in_ms: Option<u64>,
+        /// `dropped`: events lost since the last report (oldest first).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
+        /// `subscribed`: what the connection now receives, by channel.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subscribed: Option<BTreeMap<&'static str, Vec<String>>>,
+        /// `reconnecting` and `closed`: why.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<StreamError>,
+    },
+}
+
+impl From<&StreamEvent> for StreamRecord {
+    fn from(event: &StreamEvent) -> Self {
+        match event {
+            StreamEvent::Trade(t) => Self::Trade {
+                symbol: t.symbol.to_string(),
+                price: Num(t.price),
+                size: Num(t.size),
+                at: t.at.to_string(),
+                id: t.id,
+                exchange: t.exchange.clone(),
+                conditions: t.conditions.clone(),
+                provider: t.provenance.provider.to_string(),
+                synthetic: t.provenance.synthetic,
+            },
+            StreamEvent::Quote(q) => Self::Quote {
+                symbol: q.symbol.to_string(),
+                bid: Num(q.bid),
+                bid_size: Num(q.bid_size),
+                ask: Num(q.ask),
+                ask_size: Num(q.ask_size),
+                at: q.at.to_string(),
+                conditions: q.conditions.clone(),
+                provider: q.provenance.provider.to_string(),
+                synthetic: q.provenance.synthetic,
+            },
+            StreamEvent::Bar(b) => Self::Bar(BarRecord::from(b)),
+            StreamEvent::Status(s) => status_record(s),
+        }
+    }
+}
+
+fn status_record(s: &StreamStatus) -> StreamRecord {
+    let (mut attempt, mut retry_in_ms, mut dropped, mut subscribed, mut error) =
+        (None, None, None, None, None);
+    let state = match &s.state {
+        StreamState::Connected => "connected",
+        StreamState::Subscribed(sub) => {
+            subscribed = Some(
+                Channel::ALL
+                    .iter()
+                    .map(|c| {
+                        let symbols = sub.channel(*c).iter().map(ToString::to_string).collect();
+                        (c.as_str(), symbols)
+                    })
+                    .collect(),
+            );
+            "subscribed"
+        }
+        StreamState::Reconnecting {
+            attempt: n,
+            after,
+            reason,
+        } => {
+            attempt = Some(*n);
+            retry_in_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+            error = Some(StreamError::from(reason));
+            "reconnecting"
+        }
+        StreamState::Dropped { dropped: n } => {
+            dropped = Some(*n);
+            "dropped"
+        }
+        StreamState::Closed { reason } => {
+            error = reason.as_ref().map(StreamError::from);
+            "closed"
+        }
+    };
+    StreamRecord::Status {
+        provider: s.provider.to_string(),
+        at: s.at.to_string(),
+        state,
+        attempt,
+        retry_in_ms,
+        dropped,
+        subscribed,
+        error,
+    }
+}
+
+/// Why a stream reconnects or closed.
+#[derive(Debug, Serialize)]
+pub struct StreamError {
+    /// The error's kind (`unauthorized`, `timeout`, ...).
+    kind: &'static str,
+    /// What happened and what to do (credentials redacted by the adapter).
+    message: String,
+}
+
+impl From<&FetchError> for StreamError {
+    fn from(e: &FetchError) -> Self {
+        Self {
+            kind: e.kind().as_str(),
+            message: e.to_string(),
+        }
     }
 }

@@ -249,6 +249,14 @@ const NOTES: &[(&str, &str)] = &[
         "Connections open at once; more wait in the listen backlog.",
     ),
     (
+        "serve.max_streams",
+        "/v1/stream clients served at once; more get 503.",
+    ),
+    (
+        "serve.stream_buffer",
+        "Events buffered per /v1/stream client; one further behind is let go.",
+    ),
+    (
         "store",
         "The local store: what is fetched is kept, and answered from first.",
     ),

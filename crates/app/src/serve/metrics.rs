@@ -21,6 +21,7 @@ use prometheus_client::registry::Registry;
 use stockdata_adapters_http::transport::{PacerRegistry, StatsSnapshot};
 
 use crate::fetch::{Attempt, Outcome};
+use crate::stream::{StreamStatsSnapshot, Streams};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
@@ -112,6 +113,84 @@ impl Collector for ProviderStats {
     }
 }
 
+/// The live streams' counters, read on every scrape (only the providers that stream).
+#[derive(Debug)]
+struct StreamCounters(Arc<Streams>);
+
+impl Collector for StreamCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        if stats.is_empty() {
+            return Ok(());
+        }
+        type Read = fn(&StreamStatsSnapshot) -> u64;
+        let counters: [(&str, &str, Read); 6] = [
+            (
+                "stream_connects",
+                "Upstream stream connections opened.",
+                |s| s.connects,
+            ),
+            (
+                "stream_reconnects",
+                "Upstream stream connections lost and attempted again.",
+                |s| s.reconnects,
+            ),
+            (
+                "stream_events_received",
+                "Market events (trades, quotes, bars) received from the provider's stream.",
+                |s| s.received,
+            ),
+            (
+                "stream_events_delivered",
+                "Events handed to readers' buffers (once per reader).",
+                |s| s.delivered,
+            ),
+            (
+                "stream_events_dropped",
+                "Events dropped because a reader fell behind (oldest first, or the reader let go).",
+                |s| s.dropped,
+            ),
+            (
+                "stream_malformed_frames",
+                "Stream frames that did not have the documented shape.",
+                |s| s.malformed,
+            ),
+        ];
+        for (name, help, read) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (provider, snapshot) in &stats {
+                let label = ProviderLabel {
+                    provider: provider.to_string(),
+                };
+                ConstCounter::new(read(snapshot)).encode(family.encode_family(&label)?)?;
+            }
+        }
+        type Gauge = fn(&StreamStatsSnapshot) -> i64;
+        let gauges: [(&str, &str, Gauge); 2] = [
+            (
+                "stream_connected",
+                "1 while the provider's stream connection is up.",
+                |s| i64::from(s.connected),
+            ),
+            (
+                "stream_readers",
+                "Readers of the provider's stream now (CLI readers, /v1/stream clients).",
+                |s| i64::try_from(s.readers).unwrap_or(i64::MAX),
+            ),
+        ];
+        for (name, help, read) in gauges {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (provider, snapshot) in &stats {
+                let label = ProviderLabel {
+                    provider: provider.to_string(),
+                };
+                ConstGauge::new(read(snapshot)).encode(family.encode_family(&label)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub(super) struct Metrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
@@ -126,7 +205,7 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
-    pub(super) fn new(pacers: Arc<PacerRegistry>) -> Self {
+    pub(super) fn new(pacers: Arc<PacerRegistry>, streams: Arc<Streams>) -> Self {
         let mut registry = Registry::with_prefix("stockdata");
         let requests = Family::<RouteStatus, Counter>::default();
         let latency = Family::<RouteLabel, Histogram>::new_with_constructor(
@@ -161,6 +240,7 @@ impl Metrics {
             store_hits.clone(),
         );
         registry.register_collector(Box::new(ProviderStats(pacers)));
+        registry.register_collector(Box::new(StreamCounters(streams)));
         Self {
             registry,
             requests,

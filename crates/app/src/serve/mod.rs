@@ -10,6 +10,7 @@
 //!   accepted); `handlers`: validate, then ask the fetchers.
 //! - `envelope`: the error body, the status of a whole-request error and `Retry-After`.
 //! - `metrics`: the registry, the scrape-time provider collector and format negotiation.
+//! - `stream`: `/v1/stream`, live events as Server-Sent Events, one bounded reader per client.
 
 #![deny(
     clippy::unwrap_used,
@@ -24,6 +25,7 @@ mod handlers;
 mod metrics;
 mod params;
 mod server;
+mod stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -108,6 +110,8 @@ struct AppState {
     config: ServeConfig,
     metrics: metrics::Metrics,
     permits: Semaphore,
+    /// One per `/v1/stream` client (`serve.max_streams`), held while it streams.
+    streams: Arc<Semaphore>,
     /// Per kind with no provider: what to configure (the 503 message).
     unconfigured: Vec<(Kind, String)>,
 }
@@ -159,7 +163,11 @@ pub fn router(stockdata: StockData, config: ServeConfig) -> Router {
     }
     let state = Arc::new(AppState {
         permits: Semaphore::new(config.concurrency.max(1)),
-        metrics: metrics::Metrics::new(Arc::clone(stockdata.pacers())),
+        streams: Arc::new(Semaphore::new(config.max_streams.max(1))),
+        metrics: metrics::Metrics::new(
+            Arc::clone(stockdata.pacers()),
+            Arc::clone(stockdata.streams()),
+        ),
         stockdata,
         config,
         unconfigured,
@@ -168,6 +176,7 @@ pub fn router(stockdata: StockData, config: ServeConfig) -> Router {
         .route("/v1/quotes", get(handlers::quotes))
         .route("/v1/bars", get(handlers::bars))
         .route("/v1/news", get(handlers::news))
+        .route("/v1/stream", get(stream::stream))
         .route("/metrics", get(handlers::metrics))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),

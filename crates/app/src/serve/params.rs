@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::Offset;
+use stockdata_domain::stream::Channel;
 use stockdata_domain::{
     Adjustment, Interval, MAX_SYMBOL_LEN, Symbol, SymbolError, TimeRange, Timestamp,
 };
@@ -339,6 +340,36 @@ pub(super) fn rfc3339(text: &str) -> Option<Timestamp> {
             .to_timestamp(DateTime::from_parts(date, time))
             .unwrap_or(Timestamp::MAX),
     )
+}
+
+/// `events`: comma-separated `trades`, `quotes`, `bars` (a repeated parameter adds to the
+/// list); `offered` (every channel some configured provider streams) when absent.
+pub(super) fn channels(q: &Query, offered: &[Channel]) -> Checked<Vec<Channel>> {
+    let mut out: Vec<Channel> = Vec::new();
+    let mut given = false;
+    for value in q.all("events") {
+        given = true;
+        for part in value.split(',') {
+            let channel = match part {
+                "trades" => Channel::Trades,
+                "quotes" => Channel::Quotes,
+                "bars" => Channel::Bars,
+                other => {
+                    return Err(format!(
+                        "events {} is not one of trades, quotes, bars",
+                        quoted(other)
+                    ));
+                }
+            };
+            if !out.contains(&channel) {
+                out.push(channel);
+            }
+        }
+    }
+    if !given {
+        return Ok(offered.to_vec());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -164,6 +164,8 @@ pub(crate) struct Hub {
     readers: Mutex<Readers>,
     changed: Notify,
     pub(crate) stats: StreamStats,
+    /// Every event is marked synthetic (a sandbox's stream).
+    pub(crate) synthetic: AtomicBool,
 }
 
 impl Hub {
@@ -180,6 +182,7 @@ impl Hub {
             readers: Mutex::new(Readers::default()),
             changed: Notify::new(),
             stats: StreamStats::default(),
+            synthetic: AtomicBool::new(false),
         }
     }
 
@@ -407,8 +410,12 @@ impl Hub {
         if events.is_empty() {
             return;
         }
+        let synthetic = self.synthetic.load(Ordering::Relaxed);
         let readers = self.lock();
-        for event in events {
+        for mut event in events {
+            if synthetic {
+                mark_synthetic(&mut event);
+            }
             if event.channel().is_some() {
                 self.stats.received.fetch_add(1, Ordering::Relaxed);
                 // Data flows again: the next loss starts its backoff afresh.
@@ -416,5 +423,15 @@ impl Hub {
             }
             self.route(&readers, Arc::new(event));
         }
+    }
+}
+
+/// Marks a market event as made up by the sandbox, whatever its adapter said.
+fn mark_synthetic(event: &mut StreamEvent) {
+    match event {
+        StreamEvent::Trade(t) => t.provenance.synthetic = true,
+        StreamEvent::Quote(q) => q.provenance.synthetic = true,
+        StreamEvent::Bar(b) => b.provenance.synthetic = true,
+        StreamEvent::Status(_) => {}
     }
 }

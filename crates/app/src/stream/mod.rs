@@ -75,6 +75,16 @@ impl Streams {
         Self { hubs, clock }
     }
 
+    /// Every event marked synthetic: the sources are a sandbox's (`--sandbox`).
+    #[must_use]
+    pub fn marked_synthetic(self) -> Self {
+        for (hub, _) in &self.hubs {
+            hub.synthetic
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        self
+    }
+
     /// No source is configured.
     #[must_use]
     pub fn is_empty(&self) -> bool {

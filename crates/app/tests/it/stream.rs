@@ -214,6 +214,7 @@ async fn readers_share_one_connection_subscribed_to_what_they_want_together() {
         .open(sub(&["AAPL"], &[Channel::Trades]), ReaderOptions::default())
         .unwrap();
     assert_eq!(next(&mut a).await.as_deref(), Some("connected alpaca"));
+    calls(&fake, 2).await;
     let mut b = streams
         .open(
             sub(&["AAPL", "MSFT"], &[Channel::Trades, Channel::Bars]),
@@ -478,4 +479,270 @@ async fn each_channel_goes_to_the_first_source_that_streams_it_within_its_limits
         .unwrap_err()
         .to_string();
     assert!(err.contains("nothing to stream"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `serve`: GET /v1/stream
+
+use crate::serve::{TOKEN, client, config as serve_config, start_with};
+
+/// One Server-Sent Event: its `event`, `id` and `data` (parsed).
+#[derive(Debug)]
+struct Sse {
+    event: String,
+    id: u64,
+    data: serde_json::Value,
+}
+
+/// Reads a `text/event-stream` body event by event.
+struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    async fn open(base: &str, query: &str) -> Self {
+        let response = client()
+            .get(format!("{base}/v1/stream?{query}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when the stream ended.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::new(), 0, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.parse().unwrap();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if event.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                let data = serde_json::from_str(&data).unwrap();
+                return Some(Sse { event, id, data });
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), self.response.chunk())
+                .await
+                .expect("an event within five seconds")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+fn serving(fake: Arc<Fake>) -> stockdata_app::StockData {
+    stockdata_app::StockData::builder()
+        .stream_source(fake)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_share_one_upstream_subscription_and_get_exact_records() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let s = start_with(serving(fake.clone()), serve_config(), Default::default()).await;
+    let mut a = SseReader::open(&s.base, "symbols=AAPL&events=trades").await;
+    calls(&fake, 2).await;
+    let mut b = SseReader::open(&s.base, "symbols=AAPL,MSFT&events=trades").await;
+    let first = a.next().await.unwrap();
+    assert_eq!((first.event.as_str(), first.id), ("status", 1));
+    assert_eq!(first.data["state"], "connected");
+    assert_eq!(b.next().await.unwrap().data["state"], "connected");
+    calls(&fake, 3).await;
+    frames[0]
+        .send(Ok(vec![trade("MSFT", "410.0100"), trade("AAPL", "170.5")]))
+        .unwrap();
+    let t = a.next().await.unwrap();
+    assert_eq!((t.event.as_str(), t.id), ("trade", 2));
+    assert_eq!(t.data["symbol"], "AAPL");
+    assert_eq!(
+        t.data["price"].to_string(),
+        "170.5",
+        "exact digits: {}",
+        t.data
+    );
+    assert_eq!(t.data["at"], "2024-03-08T16:00:00Z");
+    let t = b.next().await.unwrap();
+    assert_eq!(
+        (t.data["symbol"].as_str(), t.data["price"].to_string()),
+        (Some("MSFT"), "410.01".into())
+    );
+    assert_eq!(
+        fake.connects.load(Ordering::SeqCst),
+        1,
+        "one upstream connection"
+    );
+
+    // The metrics say what the stream did.
+    let text = client()
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"stockdata_stream_connected{provider="alpaca"} 1"#,
+        r#"stockdata_stream_readers{provider="alpaca"} 2"#,
+        r#"stockdata_stream_events_received_total{provider="alpaca"} 2"#,
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    s.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_read_is_let_go_and_never_stalls_the_others() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let config = stockdata_app::config::ServeConfig {
+        stream_buffer: 64,
+        ..serve_config()
+    };
+    let s = start_with(serving(fake.clone()), config, Default::default()).await;
+    let mut fast = SseReader::open(&s.base, "symbols=AAPL&events=trades").await;
+    let mut stalled = SseReader::open(&s.base, "symbols=AAPL&events=trades").await;
+    calls(&fake, 2).await;
+    // Far more than the sockets between the server and a client that reads nothing hold,
+    // in frames the fast client reads as they come.
+    const N: usize = 60_000;
+    const FRAME: usize = 32;
+    let price = |i: usize| format!("{}.{:02}", 100 + i / 100, i % 100);
+    assert_eq!(fast.next().await.unwrap().data["state"], "connected");
+    for start in (0..N).step_by(FRAME) {
+        frames[0]
+            .send(Ok((start..start + FRAME)
+                .map(|i| trade("AAPL", &price(i)))
+                .collect()))
+            .unwrap();
+        for i in start..start + FRAME {
+            let e = fast.next().await.unwrap();
+            let want = price(i);
+            let want = want.trim_end_matches('0').trim_end_matches('.');
+            assert_eq!(e.data["price"].to_string(), want, "event {i}");
+        }
+    }
+    // The stalled client, once it reads: what the sockets held, then a last word, then the end.
+    let mut last = None;
+    while let Some(e) = stalled.next().await {
+        last = Some(e);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.event, "status");
+    assert_eq!(last.data["state"], "closed", "{:?}", last.data);
+    assert!(
+        last.data["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("slow reader"),
+        "{:?}",
+        last.data
+    );
+    assert!(streams_dropped(&s.base).await > 0);
+    s.shutdown.cancel();
+}
+
+async fn streams_dropped(base: &str) -> u64 {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"stockdata_stream_events_dropped_total{provider="alpaca"} "#)
+        })
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_stream_requests_are_refused_before_any_provider_is_asked() {
+    let (fake, _frames) = Fake::new("finnhub", &[Channel::Trades]);
+    let config = stockdata_app::config::ServeConfig {
+        max_streams: 1,
+        ..serve_config()
+    };
+    let s = start_with(serving(fake.clone()), config, Default::default()).await;
+    let get = |query: &'static str, auth: bool| {
+        let base = s.base.clone();
+        async move {
+            let mut r = client().get(format!("{base}/v1/stream?{query}"));
+            if auth {
+                r = r.bearer_auth(TOKEN);
+            }
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("symbols=AAPL", false).await.0, 401);
+    let (status, body) = get("symbols=AAPL&events=ticks", true).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("events \\\"ticks\\\" is not one of trades, quotes, bars"),
+        "{body}"
+    );
+    let (status, body) = get("symbols=AAPL&events=quotes", true).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("no configured provider streams quotes"),
+        "{body}"
+    );
+    assert_eq!(
+        get("events=trades", true).await.0,
+        400,
+        "symbols are required"
+    );
+    assert_eq!(fake.connects.load(Ordering::SeqCst), 0, "nothing was asked");
+    // One stream at a time: the second waits for the first to end.
+    let _one = SseReader::open(&s.base, "symbols=AAPL").await;
+    let (status, body) = get("symbols=MSFT", true).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("serve.max_streams"), "{body}");
+    s.shutdown.cancel();
+
+    // No stream source at all: 503 naming what to configure.
+    let s = start_with(
+        stockdata_app::StockData::builder().build().unwrap(),
+        serve_config(),
+        Default::default(),
+    )
+    .await;
+    let r = client()
+        .get(format!("{}/v1/stream?symbols=AAPL", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("no configured provider streams")
+    );
+    s.shutdown.cancel();
 }
