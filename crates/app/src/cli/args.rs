@@ -167,6 +167,27 @@ pub(crate) enum Command {
         )
     )]
     Agent(AgentArgs),
+    /// Live trades, quotes and minute bars until Ctrl-C: a live table on a terminal, NDJSON
+    /// anywhere else.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata stream AAPL MSFT\n",
+            "  stockdata stream AAPL --trades | jq -c 'select(.type == \"trade\")'\n",
+            "  stockdata --sandbox stream AAPL NVDA --bars --limit 10\n",
+            "\n",
+            "Each channel goes to the first configured provider that streams it (trades: Alpaca\n",
+            "or Finnhub; quotes and bars: Alpaca). A reader that falls behind loses the oldest\n",
+            "events and is told how many (a `dropped` status record).\n",
+            "\n",
+            "Exit codes:\n",
+            "  0 stopped by Ctrl-C, --limit or --for, or a closed pipe\n",
+            "  2 nothing can be streamed as asked: no provider streams it, too many symbols,\n",
+            "    credentials or plan refused\n",
+            "  4 the stream ended on an error retrying could not mend",
+        )
+    )]
+    Stream(StreamArgs),
     /// What is configured, each provider's limits, and why one is skipped.
     Providers,
     /// Check each configured provider with one cheap request: keys, quota left, what is
@@ -383,6 +404,30 @@ pub(crate) struct QuoteArgs {
     /// one batch of records per refresh otherwise.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_every)]
     pub(crate) watch: Option<std::time::Duration>,
+}
+
+/// `stockdata stream`
+#[derive(Debug, Args)]
+pub(crate) struct StreamArgs {
+    /// Symbols (AAPL MSFT ...), or - to read them from stdin (one per line).
+    #[arg(required = true, value_parser = parse_symbol_or_stdin)]
+    pub(crate) symbols: Vec<SymbolArg>,
+    /// Trades (with none of --trades, --quotes, --bars: everything a configured provider
+    /// streams).
+    #[arg(long)]
+    pub(crate) trades: bool,
+    /// Top-of-book quotes.
+    #[arg(long)]
+    pub(crate) quotes: bool,
+    /// One-minute bars, as each minute closes.
+    #[arg(long)]
+    pub(crate) bars: bool,
+    /// Stop after N market events (trades, quotes and bars; statuses do not count).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u64>,
+    /// Stop after this long (30s, 5m, 1h).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_every)]
+    pub(crate) duration: Option<std::time::Duration>,
 }
 
 /// `--watch`: a duration such as `5s`, `90s` or `1m`, at least one second.

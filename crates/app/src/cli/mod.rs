@@ -20,6 +20,7 @@ mod serve;
 mod sink;
 mod stats;
 mod store_cmd;
+mod stream;
 mod sync;
 mod table;
 mod watch;
@@ -345,6 +346,7 @@ async fn execute(
         Command::News(args) => args.run(ctx).instrument(span).await,
         Command::Serve(args) => args.run(ctx).instrument(span).await,
         Command::Sync(args) => args.run(ctx).instrument(span).await,
+        Command::Stream(args) => args.run(ctx).instrument(span).await,
         Command::Doctor => {
             let flags = doctor::Flags {
                 provider: global

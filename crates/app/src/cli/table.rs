@@ -176,6 +176,49 @@ pub(crate) fn quotes_with_trends(
     render(out, style, columns)
 }
 
+/// One symbol's line of the live `stream` table: the latest of each kind of event.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamRow {
+    pub(crate) symbol: String,
+    pub(crate) last: Option<Decimal>,
+    pub(crate) size: Option<Decimal>,
+    pub(crate) at: Option<jiff::Timestamp>,
+    pub(crate) bid: Option<Decimal>,
+    pub(crate) ask: Option<Decimal>,
+    pub(crate) bar_close: Option<Decimal>,
+    pub(crate) bar_volume: Option<u64>,
+    pub(crate) events: u64,
+    pub(crate) provider: String,
+}
+
+/// The live `stream` table: a row per symbol. When the width is short, columns are given up
+/// in this order: provider, events, bar volume, bar close, size, ask, bid, time, last (the
+/// symbol stays).
+///
+/// # Errors
+/// Writing fails.
+pub(crate) fn stream(out: &mut dyn Write, style: &Style, rows: &[StreamRow]) -> io::Result<()> {
+    let values = |f: fn(&StreamRow) -> Option<Decimal>| rows.iter().map(f).collect::<Vec<_>>();
+    let columns = vec![
+        exact("symbol", 0, rows.iter().map(|r| r.symbol.clone())),
+        decimals("last", 1, &values(|r| r.last), PRICE_PLACES),
+        decimals("size", 5, &values(|r| r.size), 0),
+        exact(
+            &zoned("time", &style.tz),
+            2,
+            rows.iter()
+                .map(|r| r.at.map(|t| local_time(t, &style.tz)).unwrap_or_default()),
+        ),
+        decimals("bid", 3, &values(|r| r.bid), PRICE_PLACES),
+        decimals("ask", 4, &values(|r| r.ask), PRICE_PLACES),
+        decimals("bar close", 6, &values(|r| r.bar_close), PRICE_PLACES),
+        counts("bar volume", 7, rows.iter().map(|r| r.bar_volume)),
+        counts("events", 8, rows.iter().map(|r| Some(r.events))),
+        text("provider", 9, 6, rows.iter().map(|r| r.provider.as_str())),
+    ];
+    render(out, style, columns)
+}
+
 /// The bars table: daily and longer bars by their New York trading date, intraday bars by
 /// their start in [`Style::tz`]. When the width is short, columns are given up in this
 /// order: provider, interval, volume, low, high, open, close, the date (the symbol stays).

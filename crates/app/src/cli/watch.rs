@@ -193,20 +193,20 @@ fn status(style: &Style, batch: &Batch, next: Instant) -> String {
 
 /// The terminal the watch redraws: it remembers how many screen rows it drew last, moves the
 /// cursor back up over them and overwrites them.
-struct Screen {
+pub(super) struct Screen {
     term: Term,
     /// Screen rows drawn by the last refresh (long lines wrap onto several).
     drawn: usize,
 }
 
 impl Screen {
-    fn new(term: Term) -> Self {
+    pub(super) fn new(term: Term) -> Self {
         // A cursor left blinking over the table is noise; `close` brings it back.
         let _ = term.hide_cursor().and_then(|()| term.flush());
         Self { term, drawn: 0 }
     }
 
-    fn draw(&mut self, text: &str) -> io::Result<()> {
+    pub(super) fn draw(&mut self, text: &str) -> io::Result<()> {
         let (rows, columns) = self.size();
         let lines = fit(text, rows, columns);
         self.term.move_cursor_up(self.drawn)?;
@@ -239,7 +239,7 @@ impl Screen {
     }
 
     /// Leaves the last table on screen and the cursor visible below it.
-    fn close(self) -> io::Result<()> {
+    pub(super) fn close(self) -> io::Result<()> {
         self.term.show_cursor()?;
         self.term.flush()
     }
