@@ -340,7 +340,6 @@ impl Protocol for Alpaca {
     fn receive(&mut self, text: &str) -> Reply {
         let one = |frame: String| Reply {
             frames: vec![frame],
-            close: false,
         };
         let Ok(Value::Object(message)) = serde_json::from_str::<Value>(text) else {
             return one(error(400, "invalid syntax"));

@@ -264,13 +264,10 @@ impl Drop for Claim {
     }
 }
 
-/// What a protocol answers to a client's frame.
+/// What a protocol answers to a client's frame: frames to send back, in order.
 #[derive(Debug, Default)]
 pub(crate) struct Reply {
-    /// Frames to send back, in order.
     pub(crate) frames: Vec<String>,
-    /// Close the connection after them.
-    pub(crate) close: bool,
 }
 
 /// A provider's stream protocol, once authenticated. The driver ([`run`]) does the I/O, the
@@ -334,14 +331,12 @@ pub(crate) async fn run<P: Protocol>(
                     Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
                     Some(Ok(Message::Binary(b))) => String::from_utf8_lossy(&b).into_owned(),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break End::Drop,
+                    Some(Ok(Message::Close(_))) => break End::Close,
+                    Some(Err(_)) | None => break End::Drop,
                 };
                 let reply = protocol.receive(&frame);
                 if !feed.send_all(&mut socket, reply.frames).await {
                     break End::Drop;
-                }
-                if reply.close {
-                    break End::Close;
                 }
             }
             _ = ticker.tick() => {

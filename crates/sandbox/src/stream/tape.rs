@@ -334,7 +334,7 @@ impl Tape {
         to: Timestamp,
     ) -> Vec<Event> {
         let mut out = Vec::new();
-        if from >= to || known_none(interest) {
+        if from >= to || wants_nothing(interest) {
             return out;
         }
         let minute = minute_start(from);
@@ -397,7 +397,7 @@ impl Tape {
     }
 }
 
-fn known_none(interest: &[Interest]) -> bool {
+fn wants_nothing(interest: &[Interest]) -> bool {
     interest.iter().all(|w| !(w.trades || w.quotes || w.bars))
 }
 

@@ -37,7 +37,7 @@ async fn a_missing_or_refused_token_is_a_401_on_the_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trades_come_in_finnhubs_shape_and_add_up_to_the_bar() {
-    let sb = start("2024-03-08T14:59:00Z", 60.0, |_| {}).await;
+    let sb = start("2024-03-08T14:58:00Z", 60.0, |_| {}).await;
     let mut c = Client::connect(&url(&sb, "k"), &[]).await;
     c.send(&subscribe("AAPL")).await;
     let (minute, end) = (at("2024-03-08T15:00:00Z"), at("2024-03-08T15:01:00Z"));
