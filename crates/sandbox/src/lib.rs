@@ -13,7 +13,7 @@
 //!
 //! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota
 //! rules, wire shapes), nested under its prefix; `faults` is the one middleware in front of
-//! them all; `quota` counts fixed windows; `market` and `series` make the synthetic data from
+//! them all (a stream's upgrade passes it: streams have their own faults); `quota` counts fixed windows; `market` and `series` make the synthetic data from
 //! `generator`'s keyed draws: one path of minutes per symbol and session, from which every bar
 //! width, the quotes and the snapshots are aggregated, and nothing after the clock's now.
 //!
@@ -164,7 +164,8 @@ impl Sandbox {
     }
 
     /// The base URL to configure for `provider` (`alpha_vantage`, `finnhub`, `alpaca`,
-    /// `serverless`).
+    /// `serverless`). The streams are under it too, with the `ws` scheme:
+    /// `ws://ADDR/alpaca/stream/v2/{feed}` and `ws://ADDR/finnhub/stream?token=KEY`.
     #[must_use]
     pub fn base_url(&self, provider: &str) -> Url {
         let text = format!("http://{}/{provider}", self.addr);
