@@ -29,12 +29,16 @@ pub struct Faults {
 
 /// The middleware: latency first, then a reset or a 503 instead of the answer (the dialect
 /// never sees the request, so it counts against no quota), else the dialect's answer, cut in
-/// half now and then.
+/// half now and then. A stream's upgrade request passes untouched: streams have their own
+/// faults (`crate::StreamFaults`).
 pub(crate) async fn inject(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
+    if request.headers().contains_key(header::UPGRADE) {
+        return next.run(request).await;
+    }
     let faults = shared.config.faults;
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;

@@ -13,9 +13,25 @@
 //!
 //! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota
 //! rules, wire shapes), nested under its prefix; `faults` is the one middleware in front of
-//! them all; `quota` counts fixed windows; `market` and `series` make the synthetic data from
+//! them all (a stream's upgrade passes it: streams have their own faults); `quota` counts fixed windows; `market` and `series` make the synthetic data from
 //! `generator`'s keyed draws: one path of minutes per symbol and session, from which every bar
 //! width, the quotes and the snapshots are aggregated, and nothing after the clock's now.
+//!
+//! # Streams
+//!
+//! Alpaca and Finnhub also stream over WebSocket, from the same minute path as their bars:
+//! `ws://ADDR/alpaca/stream/v2/{iex,sip,test}` (Alpaca's market data stream v2 protocol) and
+//! `ws://ADDR/finnhub/stream?token=KEY` (Finnhub's trades). A minute's streamed trades are its
+//! bar taken apart (first at the open, last at the close, through the high and the low, sizes
+//! summing to the volume, inside the minute), quotes bracket each trade, and the `b` bar sent at
+//! each minute mark is the REST 1Min bar. Only the calendar's regular sessions trade; outside
+//! them the streams send heartbeats only, and never anything after the stream clock's now. The
+//! stream clock starts at the sandbox's now and runs at [`StreamConfig::speed`] (REST never lags
+//! what was streamed); the trade rate, heartbeats, the free plans' connection and symbol
+//! limits, and the stream faults (disconnects, refused authentication, malformed frames, stalls)
+//! are [`SandboxConfig::stream`]'s. Layout: `stream` runs an authenticated connection (clock,
+//! `stream::tape`, batching, faults); `dialect::alpaca_stream` and `dialect::finnhub_stream`
+//! speak the protocols.
 //!
 //! Repeated slashes in a path are collapsed before routing (finnhub-python asks for
 //! `/api/v1//quote`, which Finnhub serves), so `//` reaches the same endpoint as `/`.
@@ -48,6 +64,7 @@ mod generator;
 pub mod market;
 mod quota;
 mod series;
+mod stream;
 #[cfg(test)]
 mod testing;
 
@@ -67,6 +84,7 @@ use url::Url;
 
 pub use faults::Faults;
 pub use quota::{Quotas, Tally};
+pub use stream::{StreamConfig, StreamFaults, StreamLimits, StreamTally};
 
 /// How the sandbox behaves.
 #[derive(Debug, Clone)]
@@ -79,10 +97,12 @@ pub struct SandboxConfig {
     pub clock: Arc<dyn Clock>,
     /// Seed of the fault dice.
     pub seed: u64,
+    /// How the streams behave: their clock, trade rate, limits and faults.
+    pub stream: StreamConfig,
 }
 
 impl SandboxConfig {
-    /// Free-tier quotas, no faults.
+    /// Free-tier quotas, no faults; streams in real time at each bar's own trade count.
     #[must_use]
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -90,6 +110,7 @@ impl SandboxConfig {
             faults: Faults::default(),
             clock,
             seed: 7,
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -143,7 +164,8 @@ impl Sandbox {
     }
 
     /// The base URL to configure for `provider` (`alpha_vantage`, `finnhub`, `alpaca`,
-    /// `serverless`).
+    /// `serverless`). The streams are under it too, with the `ws` scheme:
+    /// `ws://ADDR/alpaca/stream/v2/{feed}` and `ws://ADDR/finnhub/stream?token=KEY`.
     #[must_use]
     pub fn base_url(&self, provider: &str) -> Url {
         let text = format!("http://{}/{provider}", self.addr);
@@ -162,8 +184,23 @@ impl Sandbox {
         self.state.windows.tally()
     }
 
-    /// Stops serving and waits for the server to finish.
+    /// Per provider, what its streams have done so far: connections open and made, data
+    /// messages sent (a client that counted the same number dropped none).
+    #[must_use]
+    pub fn stream_tally(&self) -> std::collections::BTreeMap<&'static str, StreamTally> {
+        self.state.streams.tallies()
+    }
+
+    /// The stream clock's now: where a stream connected now starts.
+    #[must_use]
+    pub fn stream_now(&self) -> Timestamp {
+        self.state.timeline.now()
+    }
+
+    /// Stops serving (streams are closed with a close frame) and waits for the server to
+    /// finish.
     pub async fn stop(mut self) {
+        self.state.stopping.send_replace(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -182,6 +219,10 @@ pub(crate) struct Shared {
     windows: quota::Windows,
     dice: generator::Dice,
     requests: AtomicU64,
+    timeline: stream::Timeline,
+    streams: stream::Registry,
+    /// Turns `true` when the sandbox stops: open streams close.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -196,15 +237,18 @@ impl Shared {
     fn new(config: SandboxConfig) -> Self {
         Self {
             dice: generator::Dice::new(config.seed),
+            timeline: stream::Timeline::new(config.clock.now(), config.stream.speed),
             config,
             windows: quota::Windows::default(),
             requests: AtomicU64::new(0),
+            streams: stream::Registry::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 
-    /// Synthetic "now", from the configured clock.
+    /// Synthetic "now", from the configured clock, or later where a stream has sent beyond it.
     fn now(&self) -> Timestamp {
-        self.config.clock.now()
+        self.timeline.rest_now(self.config.clock.now())
     }
 }
 
@@ -231,8 +275,9 @@ fn app(shared: Arc<Shared>) -> Router {
         .layer(map_request(normalize_path))
 }
 
-/// `GET /_sandbox/stats`: requests seen, and per provider the requests its quotas admitted and
-/// refused (a bot tested against the sandbox asserts it drew no 429).
+/// `GET /_sandbox/stats`: requests seen, per provider the requests its quotas admitted and
+/// refused (a bot tested against the sandbox asserts it drew no 429), and per streaming provider
+/// its connections and the data messages sent (a stream's reader compares its count).
 fn stats_body(shared: &Shared) -> serde_json::Value {
     let providers: serde_json::Map<String, serde_json::Value> = shared
         .windows
@@ -243,9 +288,21 @@ fn stats_body(shared: &Shared) -> serde_json::Value {
             (p.to_owned(), counts)
         })
         .collect();
+    let streams: serde_json::Map<String, serde_json::Value> = shared
+        .streams
+        .tallies()
+        .into_iter()
+        .map(|(p, t)| {
+            let counts = serde_json::json!({
+                "open": t.open, "connections": t.connections, "messages": t.messages,
+            });
+            (p.to_owned(), counts)
+        })
+        .collect();
     serde_json::json!({
         "requests": shared.requests.load(Ordering::Relaxed),
         "providers": providers,
+        "streams": streams,
     })
 }
 

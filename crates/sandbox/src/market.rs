@@ -505,7 +505,7 @@ fn share(bars: &mut [SynthBar], draws: &mut Stream, totals: (u64, u64), shape: f
 
 /// `total` split in proportion to `weights`, in whole units adding up to `total` exactly (the
 /// remainder of the rounding goes one unit each to the first parts).
-fn allocate(total: u64, weights: &[u64]) -> Vec<u64> {
+pub(crate) fn allocate(total: u64, weights: &[u64]) -> Vec<u64> {
     let sum: u128 = weights.iter().map(|w| u128::from(*w)).sum();
     if sum == 0 {
         return vec![0; weights.len()];

@@ -1,11 +1,16 @@
 //! The four provider dialects, one module each, mirroring `stockdata-adapters-http`'s provider
 //! modules: each owns its routes, its query parsing, its auth and quota rules (a `guard`
 //! middleware on its routes only, so an unknown path is a 404 that costs no quota) and its
-//! wire-shaped answers. This module nests them under their prefixes and holds what they share.
+//! wire-shaped answers. Alpaca and Finnhub also stream (`alpaca_stream`, `finnhub_stream`: each
+//! its provider's WebSocket protocol over the shared `crate::stream` driver), next to their REST
+//! routes and outside their REST quota. This module nests them under their prefixes and holds
+//! what they share.
 
 pub(crate) mod alpaca;
+mod alpaca_stream;
 pub(crate) mod alpha_vantage;
 pub(crate) mod finnhub;
+mod finnhub_stream;
 pub(crate) mod json;
 pub(crate) mod serverless;
 
@@ -37,8 +42,14 @@ pub(crate) fn routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     let at = |name: &str| format!("/{name}");
     Router::new()
         .nest(&at(alpha_vantage::NAME), alpha_vantage::router(shared))
-        .nest(&at(finnhub::NAME), finnhub::router(shared))
-        .nest(&at(alpaca::NAME), alpaca::router(shared))
+        .nest(
+            &at(finnhub::NAME),
+            finnhub::router(shared).merge(finnhub_stream::router()),
+        )
+        .nest(
+            &at(alpaca::NAME),
+            alpaca::router(shared).merge(alpaca_stream::router()),
+        )
         .nest(&at(serverless::NAME), serverless::router())
         .fallback(unknown_prefix)
 }
