@@ -580,4 +580,28 @@ pub(crate) struct SandboxServeArgs {
     /// Override Alpaca's per-minute quota.
     #[arg(long)]
     pub(crate) alpaca_per_minute: Option<u32>,
+    /// Stream time's pace: market seconds per real second (60: a market minute a second).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub(crate) stream_speed: f64,
+    /// Trades streamed per symbol and minute (default: each minute bar's own trade count).
+    #[arg(long, value_name = "N")]
+    pub(crate) stream_trades_per_minute: Option<u32>,
+    /// Streams send a heartbeat after this long without a frame.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub(crate) stream_heartbeat_ms: u64,
+    /// Drop each stream connection abruptly after N data messages.
+    #[arg(long, value_name = "N")]
+    pub(crate) stream_disconnect_after: Option<u64>,
+    /// Share of stream frames replaced by dropping the connection.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub(crate) stream_disconnect_rate: f64,
+    /// Refuse every stream authentication.
+    #[arg(long)]
+    pub(crate) stream_refuse_auth: bool,
+    /// Share of stream frames cut in half (invalid JSON).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub(crate) stream_malformed_rate: f64,
+    /// After N data messages, a stream connection goes silent (no data, no heartbeat).
+    #[arg(long, value_name = "N")]
+    pub(crate) stream_stall_after: Option<u64>,
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use stockdata_app::ports::Clock;
 use stockdata_app::registry;
-use stockdata_sandbox::{Faults, Quotas, Sandbox, SandboxConfig};
+use stockdata_sandbox::{Faults, Quotas, Sandbox, SandboxConfig, StreamConfig, StreamFaults};
 
 use super::args::SandboxServeArgs;
 use super::{Exit, usage};
@@ -25,6 +25,19 @@ impl SandboxServeArgs {
                 latency: Duration::from_millis(self.latency_ms),
                 reset_rate: self.reset_rate,
                 malformed_rate: self.malformed_rate,
+            },
+            stream: StreamConfig {
+                speed: self.stream_speed,
+                trades_per_minute: self.stream_trades_per_minute,
+                heartbeat: Duration::from_millis(self.stream_heartbeat_ms.max(1)),
+                faults: StreamFaults {
+                    disconnect_after: self.stream_disconnect_after,
+                    disconnect_rate: self.stream_disconnect_rate,
+                    refuse_auth: self.stream_refuse_auth,
+                    malformed_rate: self.stream_malformed_rate,
+                    stall_after: self.stream_stall_after,
+                },
+                ..StreamConfig::default()
             },
             ..SandboxConfig::new(clock)
         };
