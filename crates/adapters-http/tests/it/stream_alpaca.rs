@@ -619,3 +619,62 @@ async fn the_keys_are_in_no_error_and_no_debug_output() {
     }
     assert!(shown.contains("REDACTED"), "{shown}");
 }
+
+#[tokio::test]
+async fn settings_validate_the_stream_url_and_point_the_sandbox_at_its_fixed_path() {
+    use stockdata_adapters_http::alpaca::DESCRIPTOR;
+    use stockdata_adapters_http::provider::{BuildContext, ProviderDescriptor as _};
+    use stockdata_adapters_http::transport::PacerRegistry;
+
+    let view: serde_json::Value =
+        serde_json::from_str(DESCRIPTOR.default_settings().view().get()).unwrap();
+    assert_eq!(view["stream_url"], "wss://stream.data.alpaca.markets/v2");
+    for (bad, says) in [
+        ("https://stream.data.alpaca.markets/v2", "wss://"),
+        ("wss://stream.data.alpaca.markets/v2?feed=sip", "query"),
+    ] {
+        let err = DESCRIPTOR
+            .settings(serde_json::json!({ "stream_url": bad }))
+            .unwrap_err();
+        assert_eq!(err.key, "stream_url");
+        assert!(err.message.contains(says), "{err}");
+    }
+    let custom = DESCRIPTOR
+        .settings(serde_json::json!({"stream_url": "ws://127.0.0.1:1/v2", "feed": "sip"}))
+        .unwrap();
+    assert!(custom.view().get().contains("ws://127.0.0.1:1/v2"));
+
+    // The sandbox's Alpaca dialect at http://HOST:PORT/alpaca streams at
+    // ws://HOST:PORT/alpaca/stream/v2/iex.
+    let fake = serve(|mut peer| async move {
+        greet(&mut peer).await;
+        peer.quiet(Duration::from_millis(200)).await;
+    })
+    .await;
+    let base = fake.url.join("/alpaca").unwrap();
+    let base = url::Url::parse(&base.as_str().replacen("ws://", "http://", 1)).unwrap();
+    let sandbox = DESCRIPTOR.default_settings().for_sandbox(base);
+    let view: serde_json::Value = serde_json::from_str(sandbox.view().get()).unwrap();
+    assert_eq!(
+        view["stream_url"],
+        format!("{}alpaca/stream/v2", fake.url.as_str())
+    );
+    let pacers = PacerRegistry::new();
+    let ctx = BuildContext {
+        pacers: &pacers,
+        clock: clock(NOW),
+    };
+    let built = sandbox.build_stream(&ctx).unwrap().unwrap();
+    assert_eq!(built.provider(), ID);
+    built.connect().await.unwrap();
+    let seen = fake.done().await;
+    assert_eq!(seen.uri, "/alpaca/stream/v2/iex");
+    assert_eq!(seen.header("apca-api-key-id"), Some("sandbox-key"));
+
+    // Without keys there is no stream to build.
+    let unkeyed = DESCRIPTOR.default_settings();
+    assert_eq!(
+        unkeyed.build_stream(&ctx).unwrap().unwrap_err(),
+        FetchError::Unauthorized
+    );
+}

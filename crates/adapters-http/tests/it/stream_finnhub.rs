@@ -383,3 +383,43 @@ async fn a_close_frame_and_a_dropped_connection_end_the_stream() {
     assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
     fake.done().await;
 }
+
+#[tokio::test]
+async fn settings_validate_the_stream_url_and_point_the_sandbox_at_its_fixed_path() {
+    use stockdata_adapters_http::finnhub::DESCRIPTOR;
+    use stockdata_adapters_http::provider::{BuildContext, ProviderDescriptor as _};
+    use stockdata_adapters_http::transport::PacerRegistry;
+
+    let view: serde_json::Value =
+        serde_json::from_str(DESCRIPTOR.default_settings().view().get()).unwrap();
+    assert_eq!(view["stream_url"], "wss://ws.finnhub.io/");
+    let err = DESCRIPTOR
+        .settings(
+            serde_json::json!({ "stream_url": format!("wss://ws.finnhub.io?token={FH_KEY}") }),
+        )
+        .unwrap_err();
+    assert_eq!(err.key, "stream_url");
+    assert!(err.message.contains("query"), "{err}");
+
+    // The sandbox's Finnhub dialect at http://HOST:PORT/finnhub streams at
+    // ws://HOST:PORT/finnhub/stream, the token appended as for the real one.
+    let fake = serve(|mut peer| async move {
+        peer.quiet(Duration::from_millis(200)).await;
+    })
+    .await;
+    let base = fake.url.join("/finnhub").unwrap();
+    let base = url::Url::parse(&base.as_str().replacen("ws://", "http://", 1)).unwrap();
+    let sandbox = DESCRIPTOR.default_settings().for_sandbox(base);
+    let pacers = PacerRegistry::new();
+    let ctx = BuildContext {
+        pacers: &pacers,
+        clock: clock(NOW),
+    };
+    let built = sandbox.build_stream(&ctx).unwrap().unwrap();
+    assert_eq!(built.provider(), ID);
+    built.connect().await.unwrap();
+    let seen = fake.done().await;
+    assert_eq!(seen.uri, "/finnhub/stream?token=sandbox-key");
+    let view = sandbox.view().get().to_owned();
+    assert!(!view.contains("sandbox-key"), "{view}");
+}
