@@ -1,12 +1,11 @@
 //! `[providers.alpaca]` and the provider's descriptor.
 
-use serde::{Deserialize, Serialize};
-use stockdata_domain::{Adjustment, FetchError, ProviderId};
-use url::Url;
-
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+use stockdata_domain::{Adjustment, FetchError, ProviderId};
 use stockdata_ports::stream::StreamSource;
+use url::Url;
 
 use super::stream::{AlpacaStream, AlpacaStreamConfig};
 use super::{Alpaca, AlpacaConfig, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, FREE_REQUESTS_PER_MINUTE};

@@ -1,12 +1,11 @@
 //! `[providers.finnhub]` and the provider's descriptor.
 
-use serde::{Deserialize, Serialize};
-use stockdata_domain::{FetchError, ProviderId};
-use url::Url;
-
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+use stockdata_domain::{FetchError, ProviderId};
 use stockdata_ports::stream::StreamSource;
+use url::Url;
 
 use super::stream::{FinnhubStream, FinnhubStreamConfig};
 use super::{
