@@ -4,7 +4,8 @@
 //! shape: `raw` (a client whose methods mirror the provider's endpoints, with wire types) and
 //! the port implementation in `mod.rs` ("build query → call raw → parse into domain").
 //! Every provider goes through the one [`transport`]: timeouts, pacing, retries, tracing and
-//! redaction live there and nowhere else.
+//! redaction live there and nowhere else. Live streams (Alpaca, Finnhub) share the websocket
+//! plumbing of [`stream`] the same way.
 
 // Panicking code on outside input is forbidden outside tests: headers, bodies and numbers come
 // from providers that may be hostile (issue #12; the fuzz targets in crates/fuzz hold the line).
@@ -42,4 +43,5 @@ pub mod numbers;
 pub mod provider;
 mod series;
 pub mod serverless;
+pub mod stream;
 pub mod transport;

@@ -399,7 +399,30 @@ impl StockDataBuilder {
             }
         }
         let status = status(&config, &quotes, &bars, &news);
-        let mut streams = Streams::new(self.streams, Arc::clone(&clock), Reconnect::default());
+        // Injected sources first, then the configured providers that stream, in the order
+        // `[routing] quotes` gives live prices (then the registry's).
+        let mut stream_sources = self.streams;
+        let mut streaming: Vec<&crate::config::ProviderConfig> = config
+            .providers
+            .iter()
+            .filter(|p| p.is_configured() && only.is_none_or(|o| o == p.id()))
+            .collect();
+        streaming.sort_by_key(|p| {
+            r.quotes
+                .iter()
+                .position(|id| id == p.id())
+                .unwrap_or(usize::MAX)
+        });
+        for p in streaming {
+            match p.settings.build_stream(&ctx) {
+                Some(Ok(source)) => stream_sources.push(source),
+                Some(Err(e)) => {
+                    tracing::debug!(provider = %p.id(), error = %e, "no stream: {e}");
+                }
+                None => {}
+            }
+        }
+        let mut streams = Streams::new(stream_sources, Arc::clone(&clock), Reconnect::default());
         if self.synthetic {
             streams = streams.marked_synthetic();
         }

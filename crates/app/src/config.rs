@@ -1374,12 +1374,7 @@ fn from_table(table: toml::Table, origins: HashMap<String, Origin>) -> Result<Co
             1024,
             1..=100_000,
         )?),
-        max_streams: to_usize(ctx.int(
-            "serve.max_streams",
-            sv.max_streams,
-            256,
-            1..=100_000,
-        )?),
+        max_streams: to_usize(ctx.int("serve.max_streams", sv.max_streams, 256, 1..=100_000)?),
         stream_buffer: to_usize(ctx.int(
             "serve.stream_buffer",
             sv.stream_buffer,

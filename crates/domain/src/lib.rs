@@ -1,8 +1,8 @@
 //! # stockdata-domain
 //!
 //! The pure core of stockdata: validated symbols, intervals and ranges, quotes, bars and news
-//! articles priced in exact decimals and stamped in UTC, live stream events, their provenance, the NYSE trading
-//! calendar, data-quality checks, and the one error taxonomy every port shares.
+//! articles priced in exact decimals and stamped in UTC, live stream events, their provenance, the
+//! NYSE trading calendar, data-quality checks, and the one error taxonomy every port shares.
 //!
 //! This crate does no I/O and knows no async runtime, no HTTP and no provider JSON.
 

@@ -1,9 +1,10 @@
 //! # stockdata-ports
 //!
 //! The async traits the stockdata core needs from the outside world: sources of quotes, bars and
-//! news, live streams ([`stream::StreamSource`]), a store that keeps what was fetched
-//! ([`Store`]), a clock, and where provider budgets are kept ([`pacing::Pacing`]). Adapters (HTTP clients, the sandbox, SQLite, Redis, a host's
-//! own code, test fakes) implement them; the core only ever sees these traits and domain types.
+//! news, live streams ([`stream::StreamSource`]), a store that keeps what was fetched ([`Store`]),
+//! a clock, and where provider budgets are kept ([`pacing::Pacing`]). Adapters (HTTP clients, the
+//! sandbox, SQLite, Redis, a host's own code, test fakes) implement them; the core only ever sees
+//! these traits and domain types.
 //!
 //! ## The error contract
 //! Every method returns [`FetchError`]. Whatever the provider, an adapter MUST map:

@@ -11,11 +11,12 @@
 //! Sandbox data is never real: headlines say `[SANDBOX]`, links use a `.invalid` domain, and
 //! serverless records carry `"synthetic": true`.
 //!
-//! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota
-//! rules, wire shapes), nested under its prefix; `faults` is the one middleware in front of
-//! them all (a stream's upgrade passes it: streams have their own faults); `quota` counts fixed windows; `market` and `series` make the synthetic data from
-//! `generator`'s keyed draws: one path of minutes per symbol and session, from which every bar
-//! width, the quotes and the snapshots are aggregated, and nothing after the clock's now.
+//! Layout: `dialect/` holds one module per provider (routes, query parsing, auth and quota rules,
+//! wire shapes), nested under its prefix; `faults` is the one middleware in front of them all (a
+//! stream's upgrade passes it: streams have their own faults); `quota` counts fixed windows;
+//! `market` and `series` make the synthetic data from `generator`'s keyed draws: one path of
+//! minutes per symbol and session, from which every bar width, the quotes and the snapshots are
+//! aggregated, and nothing after the clock's now.
 //!
 //! # Streams
 //!

@@ -2,13 +2,16 @@
 //! pagination followed to the end.
 //!
 //! Free plan: 200 requests a minute; IEX feed in real time, SIP only for data older than 15
-//! minutes.
+//! minutes. Live trades, quotes and minute bars: [`stream`].
 
 pub mod raw;
 mod settings;
+pub mod stream;
+pub mod stream_wire;
 pub mod wire;
 
 pub use self::settings::{AlpacaSettings, DESCRIPTOR, Feed, ID};
+pub use self::stream::{AlpacaStream, AlpacaStreamConfig, DEFAULT_STREAM_URL};
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;

@@ -1,14 +1,19 @@
 //! `[providers.alpaca]` and the provider's descriptor.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use stockdata_domain::{Adjustment, FetchError, ProviderId};
+use stockdata_ports::stream::StreamSource;
 use url::Url;
 
-use super::{Alpaca, AlpacaConfig, DEFAULT_BASE_URL, FREE_REQUESTS_PER_MINUTE};
+use super::stream::{AlpacaStream, AlpacaStreamConfig};
+use super::{Alpaca, AlpacaConfig, DEFAULT_BASE_URL, DEFAULT_STREAM_URL, FREE_REQUESTS_PER_MINUTE};
 use crate::provider::{
-    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, TimeoutMs,
-    how_to_set,
+    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, StreamUrl,
+    TimeoutMs, how_to_set,
 };
+use crate::stream::StreamConfig;
 use crate::transport::{RateWindow, TransportConfig};
 
 /// The provider's id in config, routing and output.
@@ -37,7 +42,7 @@ pub static DESCRIPTOR: Descriptor<AlpacaSettings> = Descriptor::new(
         quotes: Some(20),
         bars: Some(20),
         news: Some(20),
-        streams: false,
+        streams: true,
     },
     super::capabilities,
 );
@@ -54,6 +59,8 @@ pub struct AlpacaSettings {
     pub secret_key: Secret,
     /// `base_url`
     pub base_url: BaseUrl,
+    /// `stream_url` (default `wss://stream.data.alpaca.markets/v2`; `/{feed}` is appended)
+    pub stream_url: StreamUrl,
     /// `feed` (default `iex`; `sip` needs a paid plan)
     pub feed: Feed,
     /// `adjustment` (default `raw`): what bars are asked for unless a command says otherwise.
@@ -71,6 +78,7 @@ impl Default for AlpacaSettings {
             key_id: Secret::default(),
             secret_key: Secret::default(),
             base_url: BaseUrl::constant(DEFAULT_BASE_URL),
+            stream_url: StreamUrl::constant(DEFAULT_STREAM_URL),
             feed: Feed("iex".to_owned()),
             adjustment: Adjustment::Raw,
             requests_per_minute: Rate(FREE_REQUESTS_PER_MINUTE),
@@ -162,10 +170,33 @@ impl Settings for AlpacaSettings {
         )?))
     }
 
+    fn build_stream(
+        &self,
+        ctx: &BuildContext<'_>,
+    ) -> Option<Result<Arc<dyn StreamSource>, FetchError>> {
+        let (Some(key_id), Some(secret_key)) = (self.key_id.get(), self.secret_key.get()) else {
+            return Some(Err(FetchError::Unauthorized));
+        };
+        let config = AlpacaStreamConfig {
+            stream_url: self.stream_url.0.clone(),
+            feed: self.feed.0.clone(),
+            max_symbols: AlpacaStreamConfig::documented_max_symbols(&self.feed.0),
+            stream: StreamConfig {
+                connect_timeout: self.timeout_ms.duration(),
+                ..StreamConfig::default()
+            },
+            ..AlpacaStreamConfig::new(key_id.clone(), secret_key.clone())
+        };
+        Some(Ok(Arc::new(AlpacaStream::new(config, ctx.clock.clone()))))
+    }
+
+    /// The sandbox's Alpaca dialect at `http://HOST:PORT/alpaca` streams at
+    /// `ws://HOST:PORT/alpaca/stream/v2/{feed}` (`iex` there).
     fn for_sandbox(&self, base_url: Url) -> Self {
         Self {
             key_id: Secret::new("sandbox-key"),
             secret_key: Secret::new("sandbox-key"),
+            stream_url: StreamUrl::for_sandbox(&base_url, "/stream/v2"),
             base_url: BaseUrl(base_url),
             adjustment: self.adjustment,
             ..Self::default()

@@ -1,13 +1,15 @@
 //! Finnhub: quotes (`/api/v1/quote`), candles (`/api/v1/stock/candle`, premium), company news
 //! (`/api/v1/company-news`).
 //!
-//! Free tier: 60 requests a minute, and 30 a second on every plan.
+//! Free tier: 60 requests a minute, and 30 a second on every plan. Live trades: [`stream`].
 
 pub mod raw;
 mod settings;
+pub mod stream;
 pub mod wire;
 
 pub use self::settings::{DESCRIPTOR, FinnhubSettings, ID};
+pub use self::stream::{DEFAULT_STREAM_URL, FinnhubStream, FinnhubStreamConfig};
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

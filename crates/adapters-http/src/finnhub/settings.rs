@@ -1,16 +1,22 @@
 //! `[providers.finnhub]` and the provider's descriptor.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use stockdata_domain::{FetchError, ProviderId};
+use stockdata_ports::stream::StreamSource;
 use url::Url;
 
+use super::stream::{FinnhubStream, FinnhubStreamConfig};
 use super::{
-    DEFAULT_BASE_URL, FREE_REQUESTS_PER_MINUTE, Finnhub, FinnhubConfig, MAX_REQUESTS_PER_SECOND,
+    DEFAULT_BASE_URL, DEFAULT_STREAM_URL, FREE_REQUESTS_PER_MINUTE, Finnhub, FinnhubConfig,
+    MAX_REQUESTS_PER_SECOND,
 };
 use crate::provider::{
-    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, TimeoutMs,
-    how_to_set,
+    Adapter, BaseUrl, BuildContext, Descriptor, EnvVar, Rate, Secret, Serves, Settings, StreamUrl,
+    TimeoutMs, how_to_set,
 };
+use crate::stream::StreamConfig;
 use crate::transport::{RateWindow, TransportConfig};
 
 /// The provider's id in config, routing and output.
@@ -30,7 +36,7 @@ pub static DESCRIPTOR: Descriptor<FinnhubSettings> = Descriptor::new(
         quotes: Some(30),
         bars: Some(40),
         news: Some(30),
-        streams: false,
+        streams: true,
     },
     super::capabilities,
 );
@@ -44,6 +50,8 @@ pub struct FinnhubSettings {
     pub api_key: Secret,
     /// `base_url`
     pub base_url: BaseUrl,
+    /// `stream_url` (default `wss://ws.finnhub.io`; `?token=` is appended)
+    pub stream_url: StreamUrl,
     /// `requests_per_minute` (free tier: 60)
     pub requests_per_minute: Rate,
     /// `requests_per_second` (every plan: 30)
@@ -57,6 +65,7 @@ impl Default for FinnhubSettings {
         Self {
             api_key: Secret::default(),
             base_url: BaseUrl::constant(DEFAULT_BASE_URL),
+            stream_url: StreamUrl::constant(DEFAULT_STREAM_URL),
             requests_per_minute: Rate(FREE_REQUESTS_PER_MINUTE),
             requests_per_second: Rate(MAX_REQUESTS_PER_SECOND),
             timeout_ms: TimeoutMs::DEFAULT,
@@ -108,9 +117,30 @@ impl Settings for FinnhubSettings {
         )?))
     }
 
+    fn build_stream(
+        &self,
+        ctx: &BuildContext<'_>,
+    ) -> Option<Result<Arc<dyn StreamSource>, FetchError>> {
+        let Some(api_key) = self.api_key.get().cloned() else {
+            return Some(Err(FetchError::Unauthorized));
+        };
+        let config = FinnhubStreamConfig {
+            stream_url: self.stream_url.0.clone(),
+            stream: StreamConfig {
+                connect_timeout: self.timeout_ms.duration(),
+                ..StreamConfig::default()
+            },
+            ..FinnhubStreamConfig::new(api_key)
+        };
+        Some(Ok(Arc::new(FinnhubStream::new(config, ctx.clock.clone()))))
+    }
+
+    /// The sandbox's Finnhub dialect at `http://HOST:PORT/finnhub` streams at
+    /// `ws://HOST:PORT/finnhub/stream` (`?token=` appended as for the real one).
     fn for_sandbox(&self, base_url: Url) -> Self {
         Self {
             api_key: Secret::new("sandbox-key"),
+            stream_url: StreamUrl::for_sandbox(&base_url, "/stream"),
             base_url: BaseUrl(base_url),
             ..Self::default()
         }

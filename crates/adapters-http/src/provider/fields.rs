@@ -241,3 +241,134 @@ impl<'de> Deserialize<'de> for BaseUrl {
         Self::parse(&text).map_err(de::Error::custom)
     }
 }
+
+/// A provider's live-stream URL: ws(s), a host, no query, fragment or credentials (keys go in
+/// the provider's own header or query parameter, added by the adapter). Shown (Debug,
+/// `config show`) through the same redaction as [`BaseUrl`].
+///
+/// Plain `ws://` is accepted anywhere, as plain `http://` is for [`BaseUrl`] (the sandbox and
+/// test servers speak it); `doctor` is where plain transport to another host is called out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StreamUrl(pub Url);
+
+impl fmt::Debug for StreamUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamUrl({})", redact_url(&self.0))
+    }
+}
+
+impl StreamUrl {
+    /// Parses and checks `text`.
+    ///
+    /// # Errors
+    /// What is wrong with it and what to use.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        // Never echo a password: a URL with userinfo is named without it.
+        let shown = match text.rsplit_once('@') {
+            Some((_, host)) => format!("<credentials>@{host}"),
+            None => text.to_owned(),
+        };
+        let text = text.trim();
+        let url = Url::parse(text)
+            .map_err(|e| format!("{shown:?} is not a URL ({e}): use wss://host[:port][/prefix]"))?;
+        if !matches!(url.scheme(), "ws" | "wss") || url.host().is_none() {
+            return Err(format!(
+                "{shown:?} must be a wss:// (or ws://) URL with a host"
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "{shown:?} must not have a query or fragment: the adapter adds what the \
+                 provider needs"
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.path().contains('@') {
+            return Err(format!(
+                "{shown:?} must not carry credentials: keys come from the provider's key \
+                 settings"
+            ));
+        }
+        Ok(Self(url))
+    }
+
+    /// A compile-time constant known to be valid (the providers' defaults).
+    #[must_use]
+    pub fn constant(text: &str) -> Self {
+        Self(crate::series::default_base_url(text))
+    }
+
+    /// The stream URL of a sandbox dialect served at `base` (`http://HOST:PORT/<dialect>`):
+    /// the same host and port over `ws` (`wss` for an https base), with `path` appended to the
+    /// base's path (`/stream/v2`, `/stream`).
+    #[must_use]
+    pub fn for_sandbox(base: &Url, path: &str) -> Self {
+        let mut url = base.clone();
+        let scheme = if base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        // http(s) → ws(s) is a change between special schemes, which `set_scheme` allows.
+        let _ = url.set_scheme(scheme);
+        let joined = format!("{}{path}", base.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url.set_query(None);
+        url.set_fragment(None);
+        Self(url)
+    }
+}
+
+impl Serialize for StreamUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&redact_url(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_urls_are_websockets_without_query_or_credentials() {
+        for ok in [
+            "wss://stream.data.alpaca.markets/v2",
+            "wss://ws.finnhub.io",
+            " ws://127.0.0.1:8080/alpaca/stream/v2 ",
+        ] {
+            assert!(StreamUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, says) in [
+            ("https://ws.finnhub.io", "wss://"),
+            ("wss://", "not a URL"),
+            ("wss://ws.finnhub.io?token=abc", "query"),
+            ("wss://ws.finnhub.io/#x", "fragment"),
+            ("wss://user:hunter2@ws.finnhub.io", "credentials"),
+            ("not a url", "not a URL"),
+        ] {
+            let err = StreamUrl::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sandbox_stream_urls_follow_the_sandbox_base() {
+        let base = Url::parse("http://127.0.0.1:9911/alpaca").unwrap();
+        assert_eq!(
+            StreamUrl::for_sandbox(&base, "/stream/v2").0.as_str(),
+            "ws://127.0.0.1:9911/alpaca/stream/v2"
+        );
+        let base = Url::parse("https://sandbox.example/finnhub/").unwrap();
+        assert_eq!(
+            StreamUrl::for_sandbox(&base, "/stream").0.as_str(),
+            "wss://sandbox.example/finnhub/stream"
+        );
+    }
+}

@@ -18,10 +18,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use stockdata_domain::{Adjustment, FetchError, ProviderId};
+use stockdata_ports::stream::StreamSource;
 use stockdata_ports::{BarSource, Capabilities, Clock, NewsSource, QuoteSource};
 use url::Url;
 
-pub use self::fields::{BaseUrl, Rate, Secret, TimeoutMs};
+pub use self::fields::{BaseUrl, Rate, Secret, StreamUrl, TimeoutMs};
 use crate::transport::{PacerRegistry, RateWindow};
 
 /// A conventional environment variable and the settings key it fills (`FINNHUB_API_KEY` →
@@ -44,7 +45,7 @@ pub struct Serves {
     pub bars: Option<u8>,
     /// News.
     pub news: Option<u8>,
-    /// Live streams (none yet).
+    /// Live streams: [`Settings::build_stream`] builds its [`StreamSource`].
     pub streams: bool,
 }
 
@@ -134,6 +135,20 @@ pub trait Settings:
     fn default_adjustment(&self) -> Option<Adjustment> {
         None
     }
+
+    /// Builds the provider's live stream source, for providers that stream
+    /// ([`Serves::streams`]); `None` for the others. It opens no connection: the core calls
+    /// [`StreamSource::connect`] when something subscribes.
+    ///
+    /// # Errors
+    /// `Unauthorized` without credentials.
+    fn build_stream(
+        &self,
+        ctx: &BuildContext<'_>,
+    ) -> Option<Result<Arc<dyn StreamSource>, FetchError>> {
+        let _ = ctx;
+        None
+    }
 }
 
 /// [`Settings`] behind a pointer: what the registry holds.
@@ -156,6 +171,11 @@ pub trait ProviderSettings: fmt::Debug + Send + Sync {
     fn for_sandbox(&self, base_url: Url) -> Box<dyn ProviderSettings>;
     /// See [`Settings::default_adjustment`].
     fn default_adjustment(&self) -> Option<Adjustment>;
+    /// See [`Settings::build_stream`].
+    fn build_stream(
+        &self,
+        ctx: &BuildContext<'_>,
+    ) -> Option<Result<Arc<dyn StreamSource>, FetchError>>;
     /// The settings as a JSON object keyed like the config file, in declaration order,
     /// secrets redacted.
     fn view(&self) -> Box<serde_json::value::RawValue>;
@@ -183,6 +203,12 @@ impl<S: Settings> ProviderSettings for S {
     }
     fn default_adjustment(&self) -> Option<Adjustment> {
         Settings::default_adjustment(self)
+    }
+    fn build_stream(
+        &self,
+        ctx: &BuildContext<'_>,
+    ) -> Option<Result<Arc<dyn StreamSource>, FetchError>> {
+        Settings::build_stream(self, ctx)
     }
     fn view(&self) -> Box<serde_json::value::RawValue> {
         serde_json::value::to_raw_value(self)

@@ -1,5 +1,5 @@
-//! Adapters exercised over loopback against recorded provider payloads (wiremock), through the
-//! port traits.
+//! Adapters exercised over loopback against recorded provider payloads (wiremock, and a
+//! scripted websocket provider for the streams), through the port traits.
 
 mod alpaca;
 mod alpha_vantage;
@@ -10,5 +10,8 @@ mod pacing;
 mod redirects;
 mod secrets;
 mod serverless;
+mod stream_alpaca;
+mod stream_finnhub;
 mod support;
+mod ws_fake;
 mod zero_throttles;

@@ -75,6 +75,10 @@ pub(crate) struct Global {
     /// Serve every provider from a local simulator with synthetic data: no keys, no network.
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
+    /// With --sandbox: how fast the simulator's streams run, in market seconds per real
+    /// second (60: a market minute a second).
+    #[arg(long, global = true, value_name = "F", requires = "sandbox")]
+    pub(crate) sandbox_speed: Option<f64>,
     /// The local store (default: [store] path, else store.sqlite in the platform's data
     /// directory).
     #[arg(long, global = true, value_name = "PATH", conflicts_with = "no_store")]

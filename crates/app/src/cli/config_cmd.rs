@@ -157,6 +157,10 @@ const NOTES: &[(&str, &str)] = &[
         "Where requests go (the provider, or a proxy or test server).",
     ),
     (
+        "providers.*.stream_url",
+        "Where the live stream connects (ws:// or wss://; `stockdata stream`, /v1/stream).",
+    ),
+    (
         "providers.*.requests_per_day",
         "Requests a day your plan allows: requests are paced to stay within it.",
     ),

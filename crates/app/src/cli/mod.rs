@@ -216,7 +216,13 @@ async fn run(cli: Cli, telemetry: &mut logging::Telemetry) -> Exit {
     // still the one read).
     if global.sandbox && !global.offline {
         let sb = match Sandbox::start(
-            SandboxConfig::new(Arc::clone(&clock)),
+            {
+                let mut config = SandboxConfig::new(Arc::clone(&clock));
+                if let Some(speed) = global.sandbox_speed {
+                    config.stream.speed = speed;
+                }
+                config
+            },
             SocketAddr::from(([127, 0, 0, 1], 0)),
         )
         .await

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use stockdata_domain::stream::{Channel, StreamEvent, Subscription};
 use stockdata_domain::{ErrorKind, FetchError};
@@ -39,7 +39,12 @@ pub(super) async fn stream(State(state): State<Arc<AppState>>, RawQuery(q): RawQ
     }
     let offered: Vec<Channel> = Channel::ALL
         .into_iter()
-        .filter(|c| streams.providers().iter().any(|(_, caps)| caps.channels.contains(c)))
+        .filter(|c| {
+            streams
+                .providers()
+                .iter()
+                .any(|(_, caps)| caps.channels.contains(c))
+        })
         .collect();
     let channels = params::channels(&q, &offered).map_err(Refused::BadInput)?;
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {

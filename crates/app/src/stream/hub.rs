@@ -413,6 +413,17 @@ impl Hub {
         let synthetic = self.synthetic.load(Ordering::Relaxed);
         let readers = self.lock();
         for mut event in events {
+            // The hub says when a connection is up (to every reader, joining ones included):
+            // an adapter's own `Connected` would say it twice.
+            if matches!(
+                &event,
+                StreamEvent::Status(StreamStatus {
+                    state: StreamState::Connected,
+                    ..
+                })
+            ) {
+                continue;
+            }
             if synthetic {
                 mark_synthetic(&mut event);
             }

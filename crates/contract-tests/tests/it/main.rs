@@ -4,4 +4,5 @@
 mod drift;
 mod pact;
 mod sandbox;
+mod stream_pact;
 mod verify_serve;

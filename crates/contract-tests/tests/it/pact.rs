@@ -5,6 +5,7 @@
 //! every real sample kept as a fixture must satisfy its interaction's response under Pact's own
 //! matching rules.
 
+use std::panic::RefUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use pact_consumer::patterns::{
 use pact_consumer::prelude::*;
 use pact_models::bodies::OptionalBody;
 use pact_models::content_types::JSON;
-use pact_models::pact::read_pact;
+use pact_models::pact::{Pact, read_pact};
 use pact_models::v4::http_parts::HttpResponse;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -133,7 +134,7 @@ fn respond(i: &mut InteractionBuilder, status: u16, body: &Value) {
 }
 
 /// A directory of its own for a regenerated pact, removed when the guard drops.
-fn fresh_dir(name: &str) -> tempfile::TempDir {
+pub(crate) fn fresh_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("stockdata-pacts-{name}-"))
         .tempdir()
@@ -161,9 +162,9 @@ fn days(from: &str, to: &str) -> TimeRange {
         .to_time_range()
 }
 
-/// Compares the written pact with the committed one (or updates it when asked) and checks
-/// every listed sample against its interaction's response.
-async fn settle(dir: &Path, provider: &str, samples: &[(&str, u16, Value)]) {
+/// Compares the pact written to `dir` with the committed one in `pacts/` (or updates the
+/// committed one when `STOCKDATA_UPDATE_PACTS` is set) and reads it back.
+pub(crate) fn committed(dir: &Path, provider: &str) -> Box<dyn Pact + Send + Sync + RefUnwindSafe> {
     let written = dir.join(format!("stockdata-{provider}.json"));
     let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("pacts")
@@ -182,7 +183,13 @@ async fn settle(dir: &Path, provider: &str, samples: &[(&str, u16, Value)]) {
             written.display()
         );
     }
-    let pact = read_pact(&written).unwrap();
+    read_pact(&written).unwrap()
+}
+
+/// Compares the written pact with the committed one (or updates it when asked) and checks
+/// every listed sample against its interaction's response.
+async fn settle(dir: &Path, provider: &str, samples: &[(&str, u16, Value)]) {
+    let pact = committed(dir, provider);
     let interactions = pact.interactions();
     for (description, status, sample) in samples {
         let interaction = interactions
@@ -223,7 +230,7 @@ async fn settle(dir: &Path, provider: &str, samples: &[(&str, u16, Value)]) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,9 +1,12 @@
 //! Alpaca: snapshots, bar pages and news pages with their domain mapping, and error bodies.
 
 use stockdata_adapters_http::alpaca::{self, wire};
+use stockdata_domain::stream::{StreamEvent, StreamState};
 use stockdata_domain::{ErrorKind, Interval, Symbol};
 
-use super::{MALFORMED, SECRET, STATUSES, Target, error_is_safe, expect_kinds, prov, sym};
+use super::{
+    MALFORMED, SECRET, STATUSES, STREAM_ERRORS, Target, error_is_safe, expect_kinds, prov, sym,
+};
 
 pub(crate) const SNAPSHOTS: Target = Target {
     name: "ap_snapshots",
@@ -21,6 +24,12 @@ pub(crate) const NEWS: Target = Target {
     name: "ap_news",
     about: "/v1beta1/news page -> articles",
     check: news,
+};
+
+pub(crate) const STREAM: Target = Target {
+    name: "ap_stream",
+    about: "stream frame -> trades, quotes, minute bars, statuses or a classified error",
+    check: stream,
 };
 
 pub(crate) const ERRORS: Target = Target {
@@ -83,4 +92,24 @@ fn errors(input: &[u8]) -> Result<(), String> {
         error_is_safe("ap_errors", &wire::status_error(status, input, &[SECRET]))?;
     }
     Ok(())
+}
+
+fn stream(input: &[u8]) -> Result<(), String> {
+    let _ = alpaca::stream::parse_frame(input);
+    match alpaca::stream::frame_events(input, &prov(), &[SECRET]) {
+        Ok(events) => events.iter().try_for_each(|e| match e {
+            StreamEvent::Bar(b) if b.interval != Interval::Minute1 => {
+                Err(format!("a stream bar that is not a minute bar: {b:?}"))
+            }
+            StreamEvent::Status(s) if !matches!(s.state, StreamState::Subscribed(_)) => {
+                Err(format!("a frame can only report a subscription: {s:?}"))
+            }
+            _ => Ok(()),
+        }),
+        Err(e) if e.kind() == ErrorKind::Malformed => Ok(()),
+        Err(e) => {
+            error_is_safe("ap_stream", &e)?;
+            expect_kinds("ap_stream", Err::<(), _>(e), STREAM_ERRORS)
+        }
+    }
 }

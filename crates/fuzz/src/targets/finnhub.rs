@@ -3,7 +3,9 @@
 use stockdata_adapters_http::finnhub::{self, wire};
 use stockdata_domain::{ErrorKind, Interval};
 
-use super::{MALFORMED, SECRET, STATUSES, Target, error_is_safe, expect_kinds, prov, sym};
+use super::{
+    MALFORMED, SECRET, STATUSES, STREAM_ERRORS, Target, error_is_safe, expect_kinds, prov, sym,
+};
 
 pub(crate) const QUOTE: Target = Target {
     name: "fh_quote",
@@ -21,6 +23,12 @@ pub(crate) const NEWS: Target = Target {
     name: "fh_news",
     about: "/api/v1/company-news body -> articles",
     check: news,
+};
+
+pub(crate) const STREAM: Target = Target {
+    name: "fh_stream",
+    about: "stream frame -> trades, a heartbeat or a classified error",
+    check: stream,
 };
 
 pub(crate) const ERRORS: Target = Target {
@@ -92,4 +100,26 @@ fn errors(input: &[u8]) -> Result<(), String> {
         error_is_safe("fh_errors", &wire::status_error(status, input, &[SECRET]))?;
     }
     Ok(())
+}
+
+fn stream(input: &[u8]) -> Result<(), String> {
+    let parsed = finnhub::stream::parse_frame(input);
+    match finnhub::stream::frame_events(input, &prov(), &[SECRET]) {
+        Ok(events) => {
+            // Only a trade message carries events, one per trade.
+            let trades = match &parsed {
+                Ok(finnhub::stream::FinnhubMessage::Trades(t)) => t.len(),
+                _ => 0,
+            };
+            if events.len() != trades {
+                return Err(format!("{} events from {trades} trades", events.len()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::Malformed => Ok(()),
+        Err(e) => {
+            error_is_safe("fh_stream", &e)?;
+            expect_kinds("fh_stream", Err::<(), _>(e), STREAM_ERRORS)
+        }
+    }
 }

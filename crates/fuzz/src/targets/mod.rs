@@ -38,10 +38,12 @@ pub const TARGETS: &[Target] = &[
     finnhub::CANDLES,
     finnhub::NEWS,
     finnhub::ERRORS,
+    finnhub::STREAM,
     alpaca::SNAPSHOTS,
     alpaca::BARS,
     alpaca::NEWS,
     alpaca::ERRORS,
+    alpaca::STREAM,
     serverless::QUOTES,
     serverless::BARS,
     serverless::NEWS,
@@ -119,6 +121,19 @@ pub(crate) fn error_is_safe(what: &str, e: &FetchError) -> Result<(), String> {
 
 /// Malformed only: what a body parser may answer besides data.
 pub(crate) const MALFORMED: &[ErrorKind] = &[ErrorKind::Malformed];
+
+/// What a stream frame reader may answer besides events: a malformed frame, or the provider's
+/// error message classified as the stream port says.
+pub(crate) const STREAM_ERRORS: &[ErrorKind] = &[
+    ErrorKind::Malformed,
+    ErrorKind::Unauthorized,
+    ErrorKind::EntitlementDenied,
+    ErrorKind::RateLimited,
+    ErrorKind::InvalidRequest,
+    ErrorKind::Timeout,
+    ErrorKind::Transport,
+    ErrorKind::ProviderUnavailable,
+];
 
 pub(crate) fn text(input: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(input)

@@ -165,7 +165,10 @@ async fn every_client_reads_what_is_left_of_the_shared_budget() {
     assert_eq!(reader.budget(&provider, "shared-key"), rb);
     let whole = reader.state(&rb, &windows).await.unwrap();
     assert_eq!(
-        whole.iter().map(|s| (s.window, s.remaining)).collect::<Vec<_>>(),
+        whole
+            .iter()
+            .map(|s| (s.window, s.remaining))
+            .collect::<Vec<_>>(),
         [(windows[1], 5), (windows[0], 3)],
         "longest first, nothing used"
     );
@@ -193,10 +196,15 @@ async fn every_client_reads_what_is_left_of_the_shared_budget() {
         }
         // The per-second window frees its oldest slot within a second (plus its margin).
         assert!(shared[1].next_free_in > ms(500), "{shared:?}");
-        assert!(shared[0].next_free_in > Duration::from_secs(59), "{shared:?}");
+        assert!(
+            shared[0].next_free_in > Duration::from_secs(59),
+            "{shared:?}"
+        );
     }
     // Reading took nothing: one more slot is still to be had in the minute.
-    let last = taker.reserve(&rb, &windows, Duration::from_secs(120), grant()).await;
+    let last = taker
+        .reserve(&rb, &windows, Duration::from_secs(120), grant())
+        .await;
     assert!(last.is_ok(), "{last:?}");
     let after = reader.state(&rb, &windows).await.unwrap();
     assert_eq!(after[0].remaining, 0);
