@@ -112,6 +112,7 @@ fn main() {
             stream_buffer: 256,
             ..ServeConfig::default()
         };
+        let streams = std::sync::Arc::clone(sd.streams());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -159,7 +160,9 @@ fn main() {
                 let total = RATE * SECONDS;
                 let mut got = 0;
                 while got < total {
-                    let Ok(Some(chunk)) = response.chunk().await else {
+                    // Nothing for ten seconds is a stall (the emitter sends every 10 ms).
+                    let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk());
+                    let Ok(Ok(Some(chunk))) = chunk.await else {
                         closed_early.fetch_add(1, Ordering::Relaxed);
                         break;
                     };
@@ -193,7 +196,19 @@ fn main() {
             }));
         }
         // Every client subscribed (the upstream connection is up) before the clock starts.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let ready = Instant::now();
+        while streams
+            .stats()
+            .first()
+            .is_none_or(|(_, s)| s.readers < u64::try_from(CLIENTS + 1).unwrap_or(u64::MAX))
+        {
+            if ready.elapsed() > Duration::from_secs(60) {
+                eprintln!("stream fan-out: not every client connected within a minute");
+                std::process::exit(1);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
 
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         let per_tick = RATE / 100;

@@ -204,6 +204,11 @@ mod otel {
     where
         S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
     {
+        // The exporter's HTTP client is reqwest 0.13 with rustls, whose crypto provider must be
+        // chosen once per process when another crate in the build asks for
+        // `rustls-no-provider` (the Pact crates do): ring, as every other client here uses.
+        // Already chosen is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let traces = format!("{}/v1/traces", endpoint.as_str().trim_end_matches('/'));
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()

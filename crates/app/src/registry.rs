@@ -29,3 +29,18 @@ pub fn names() -> String {
         None => String::new(),
     }
 }
+
+/// The providers that stream live data and what to set for each (`Alpaca (APCA_API_KEY_ID,
+/// APCA_API_SECRET_KEY)`), for messages about streams.
+#[must_use]
+pub fn streaming_providers() -> String {
+    PROVIDERS
+        .iter()
+        .filter(|d| d.serves().streams)
+        .map(|d| {
+            let vars: Vec<&str> = d.env_vars().iter().map(|v| v.name).collect();
+            format!("{} ({})", d.display_name(), vars.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}

@@ -33,11 +33,11 @@ impl StreamArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
         let streams = Arc::clone(ctx.stockdata.streams());
         if streams.is_empty() {
-            return usage(
-                "no configured provider streams: set ALPACA_API_KEY_ID and \
-                 ALPACA_API_SECRET_KEY (trades, quotes, bars) or FINNHUB_API_KEY (trades), or \
-                 try --sandbox; `stockdata providers` says what is missing",
-            );
+            return usage(format!(
+                "no configured provider streams: configure {}, or try --sandbox; `stockdata \
+                 providers` says what is missing",
+                stockdata_app::registry::streaming_providers()
+            ));
         }
         if ctx.format == Format::Csv {
             return usage("stream writes NDJSON (or a live table on a terminal), not CSV");

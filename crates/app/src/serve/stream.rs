@@ -31,11 +31,11 @@ pub(super) async fn stream(State(state): State<Arc<AppState>>, RawQuery(q): RawQ
     let symbols = params::symbols(&q, state.config.max_symbols).map_err(Refused::BadInput)?;
     let streams = state.stockdata.streams();
     if streams.is_empty() {
-        return Err(Refused::NoProvider(
-            "no configured provider streams: configure Alpaca (trades, quotes, bars) or \
-             Finnhub (trades); `stockdata providers` says what is missing"
-                .to_owned(),
-        ));
+        return Err(Refused::NoProvider(format!(
+            "no configured provider streams: configure {}; `stockdata providers` says what is \
+             missing",
+            crate::registry::streaming_providers()
+        )));
     }
     let offered: Vec<Channel> = Channel::ALL
         .into_iter()

@@ -216,12 +216,11 @@ impl Streams {
 
 /// Who could stream `channel`, for a message.
 fn who_streams(channel: Channel) -> String {
-    match channel {
-        Channel::Trades => "Alpaca and Finnhub stream trades: configure one of them".to_owned(),
-        Channel::Quotes | Channel::Bars => {
-            format!("Alpaca streams {channel}: set ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY")
-        }
-    }
+    format!(
+        "configure a provider that streams {channel}: {} (`stockdata providers` says what each \
+         streams)",
+        crate::registry::streaming_providers()
+    )
 }
 
 /// One reader of live events. Dropping it unsubscribes what it alone wanted.

@@ -471,7 +471,7 @@ async fn each_channel_goes_to_the_first_source_that_streams_it_within_its_limits
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("no configured provider streams quotes") && err.contains("ALPACA_API_KEY_ID"),
+        err.contains("no configured provider streams quotes") && err.contains("APCA_API_KEY_ID"),
         "{err}"
     );
     let err = only_finnhub
@@ -745,4 +745,244 @@ async fn bad_stream_requests_are_refused_before_any_provider_is_asked() {
             .contains("no configured provider streams")
     );
     s.shutdown.cancel();
+}
+
+// ---------------------------------------------------------------------------------------------
+// `stockdata stream`, the real binary against the sandbox
+
+/// The NDJSON records a `stockdata stream` run wrote, after checking its exit code.
+fn records(cmd: &mut assert_cmd::Command, code: i32) -> Vec<serde_json::Value> {
+    let out = crate::cli::stdout(cmd.timeout(Duration::from_secs(60)), code);
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn of_type<'a>(records: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    records.iter().filter(|r| r["type"] == kind).collect()
+}
+
+#[test]
+fn streamed_minute_bars_are_the_rest_bars_fetched_afterwards() {
+    let streamed = records(
+        crate::cli::stockdata().args([
+            "--sandbox",
+            "--sandbox-speed",
+            "600",
+            "--now",
+            "2024-03-08T15:00:00Z",
+            "stream",
+            "AAPL",
+            "NVDA",
+            "--bars",
+            "--limit",
+            "6",
+        ]),
+        0,
+    );
+    assert_eq!(streamed[0]["state"], "connected", "{streamed:?}");
+    assert_eq!(streamed[1]["state"], "subscribed");
+    let bars = of_type(&streamed, "bar");
+    assert_eq!(bars.len(), 6);
+    let rest = crate::cli::stdout(
+        crate::cli::stockdata().args([
+            "--sandbox",
+            "--provider",
+            "alpaca",
+            "--now",
+            "2024-03-08T15:30:00Z",
+            "bars",
+            "AAPL",
+            "NVDA",
+            "--interval",
+            "1m",
+            "--from",
+            "2024-03-08",
+            "--to",
+            "2024-03-08",
+            "--format",
+            "ndjson",
+        ]),
+        0,
+    );
+    let rest: Vec<serde_json::Value> = rest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for bar in bars {
+        let mut bar = bar.clone();
+        bar.as_object_mut().unwrap().remove("type");
+        let same = rest
+            .iter()
+            .find(|r| r["symbol"] == bar["symbol"] && r["start"] == bar["start"])
+            .unwrap_or_else(|| panic!("no REST bar for {bar}"));
+        assert_eq!(&bar, same, "field by field, decimals to the last digit");
+    }
+}
+
+#[test]
+fn trades_and_quotes_stream_as_exact_records_then_the_limit_ends_the_run() {
+    let streamed = records(
+        crate::cli::stockdata().args([
+            "--sandbox",
+            "--now",
+            "2024-03-08T15:00:00Z",
+            "stream",
+            "AAPL",
+            "--trades",
+            "--quotes",
+            "--limit",
+            "40",
+        ]),
+        0,
+    );
+    let (trades, quotes) = (of_type(&streamed, "trade"), of_type(&streamed, "quote"));
+    assert_eq!(trades.len() + quotes.len(), 40, "{streamed:?}");
+    assert!(!trades.is_empty() && !quotes.is_empty());
+    for t in &trades {
+        assert_eq!(t["symbol"], "AAPL");
+        assert_eq!(t["synthetic"], true);
+        assert_eq!(t["provider"], "alpaca");
+        let price = t["price"].to_string();
+        assert!(
+            price.split('.').nth(1).is_none_or(|c| c.len() <= 2),
+            "whole cents: {price}"
+        );
+        assert!(
+            t["at"].as_str().unwrap().starts_with("2024-03-08T15:00:"),
+            "{t}"
+        );
+    }
+    for q in &quotes {
+        assert!(q["bid"].as_f64() < q["ask"].as_f64(), "{q}");
+    }
+}
+
+/// A standalone sandbox (`stockdata sandbox serve ARGS`) at 15:00 New York time: the process
+/// (killed when dropped) and its address.
+struct Standalone(std::process::Child, String);
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn standalone(args: &[&str]) -> Standalone {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("stockdata"))
+        .env_clear()
+        .current_dir(crate::cli::empty_dir())
+        .args([
+            "--now",
+            "2024-03-08T15:00:00Z",
+            "sandbox",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split("on http://").nth(1).map(str::to_owned))
+        .expect("the sandbox says where it listens");
+    std::thread::spawn(move || lines.for_each(drop));
+    Standalone(child, addr)
+}
+
+/// `stockdata stream` against a standalone sandbox's Alpaca stream.
+fn stream_from(sandbox: &Standalone) -> assert_cmd::Command {
+    let mut cmd = crate::cli::stockdata();
+    cmd.env("APCA_API_KEY_ID", "sandbox-key")
+        .env("APCA_API_SECRET_KEY", "sandbox-key")
+        .env(
+            "STOCKDATA__PROVIDERS__ALPACA__BASE_URL",
+            format!("http://{}/alpaca", sandbox.1),
+        )
+        .env(
+            "STOCKDATA__PROVIDERS__ALPACA__STREAM_URL",
+            format!("ws://{}/alpaca/stream/v2", sandbox.1),
+        )
+        .args(["--now", "2024-03-08T15:00:00Z", "--log-format", "json"]);
+    cmd
+}
+
+#[test]
+fn a_dropped_connection_is_reconnected_and_the_stream_goes_on() {
+    let sandbox = standalone(&["--stream-speed", "60", "--stream-disconnect-after", "25"]);
+    let streamed = records(
+        stream_from(&sandbox).args(["stream", "AAPL", "MSFT", "--trades", "--limit", "60"]),
+        0,
+    );
+    let trades = of_type(&streamed, "trade");
+    assert_eq!(trades.len(), 60, "{streamed:?}");
+    let reconnecting: Vec<_> = of_type(&streamed, "status")
+        .into_iter()
+        .filter(|s| s["state"] == "reconnecting")
+        .collect();
+    assert!(!reconnecting.is_empty(), "{streamed:?}");
+    assert_eq!(reconnecting[0]["attempt"], 1);
+    assert_eq!(reconnecting[0]["provider"], "alpaca");
+    assert!(
+        reconnecting[0]["error"]["kind"].is_string(),
+        "{}",
+        reconnecting[0]
+    );
+    let connected = streamed
+        .iter()
+        .filter(|r| r["state"] == "connected")
+        .count();
+    assert!(
+        connected >= 2,
+        "connected again after the drop: {streamed:?}"
+    );
+}
+
+#[test]
+fn refused_credentials_end_the_stream_with_exit_2_and_never_show_the_key() {
+    let sandbox = standalone(&["--stream-refuse-auth"]);
+    let out = stream_from(&sandbox)
+        .env("APCA_API_KEY_ID", "AKSECRETKEYID1234")
+        .env("APCA_API_SECRET_KEY", "super-secret-value-9876")
+        .args(["stream", "AAPL", "--trades"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("the stream ended: unauthorized"),
+        "{stderr}"
+    );
+    assert!(stdout.contains(r#""state":"closed""#), "{stdout}");
+    for secret in ["AKSECRETKEYID1234", "super-secret-value-9876"] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    }
+}
+
+#[test]
+fn nothing_streamable_is_exit_2_saying_what_to_set() {
+    let out = crate::cli::stockdata()
+        .env("FINNHUB_API_KEY", "fh-key")
+        .args(["stream", "AAPL", "--quotes"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no configured provider streams quotes")
+            && stderr.contains("APCA_API_KEY_ID"),
+        "{stderr}"
+    );
 }
