@@ -100,22 +100,9 @@ pub(crate) fn run_gate(tests_ran: bool) -> Result {
             ]),
         )?;
     }
-    step(
-        "build stockdata (the CI features)",
-        cargo(&[
-            "build",
-            "--locked",
-            "-p",
-            "stockdata-app",
-            "--bin",
-            "stockdata",
-            "--features",
-            crate::APP_CI_FEATURES,
-        ]),
-    )?;
     let exe = format!("stockdata{}", std::env::consts::EXE_SUFFIX);
     let bin = work.join(&exe);
-    std::fs::copy(target.join("debug").join(&exe), &bin)
+    std::fs::copy(crate::ci_stockdata(tests_ran)?, &bin)
         .map_err(|e| format!("cannot copy the stockdata binary: {e}"))?;
     for stale in [
         "s.sqlite",

@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, root, step, venv};
+use crate::{Result, root, step, venv};
 
 /// Same seed, same cases: a failure reproduces.
 const SEED: &str = "7";
@@ -146,6 +146,11 @@ fn wait_ready(addr: &str, server: &mut Server, log: &Path) -> Result {
 }
 
 pub(crate) fn run() -> Result {
+    run_gate(false)
+}
+
+/// [`run`], on the binary the test step built when `tests_ran` (see [`crate::ci_stockdata`]).
+pub(crate) fn run_gate(tests_ran: bool) -> Result {
     let root = root();
     let target = venv::target_dir();
     let work = target.join("schemathesis");
@@ -154,23 +159,7 @@ pub(crate) fn run() -> Result {
         &target.join("schemathesis-venv"),
         &root.join("ci/schemathesis/requirements.txt"),
     )?;
-    step(
-        "build stockdata",
-        // The features of every CI build (crate::CI_FEATURES): the binary the tests built.
-        cargo(&[
-            "build",
-            "--locked",
-            "-p",
-            "stockdata-app",
-            "--bin",
-            "stockdata",
-            "--features",
-            crate::APP_CI_FEATURES,
-        ]),
-    )?;
-    let bin = target
-        .join("debug")
-        .join(format!("stockdata{}", std::env::consts::EXE_SUFFIX));
+    let bin = crate::ci_stockdata(tests_ran)?;
     let token = format!(
         "schemathesis-{:016x}",
         RandomState::new().build_hasher().finish()

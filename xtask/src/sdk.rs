@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, root, step, venv};
+use crate::{Result, root, venv};
 
 /// Quotas small enough to run out in three calls (Alpha Vantage's 25 a day has no flag).
 const QUOTA_FLAGS: [&str; 4] = ["--finnhub-per-minute", "2", "--alpaca-per-minute", "2"];
@@ -128,6 +128,11 @@ fn step_within(name: &str, mut cmd: Command, within: Duration) -> Result {
 }
 
 pub(crate) fn run() -> Result {
+    run_gate(false)
+}
+
+/// [`run`], on the binary the test step built when `tests_ran` (see [`crate::ci_stockdata`]).
+pub(crate) fn run_gate(tests_ran: bool) -> Result {
     let started = Instant::now();
     let root = root();
     let target = venv::target_dir();
@@ -139,23 +144,9 @@ pub(crate) fn run() -> Result {
         &root.join("ci/sdk/requirements.txt"),
         "ci/sdk/requirements.txt",
     )?;
-    step(
-        "build stockdata",
-        // The features of every CI build (crate::CI_FEATURES): the binary the tests built.
-        cargo(&[
-            "build",
-            "--locked",
-            "-p",
-            "stockdata-app",
-            "--bin",
-            "stockdata",
-            "--features",
-            crate::APP_CI_FEATURES,
-        ]),
-    )?;
     let exe = format!("stockdata{}", std::env::consts::EXE_SUFFIX);
     let bin = work.join(&exe);
-    std::fs::copy(target.join("debug").join(&exe), &bin)
+    std::fs::copy(crate::ci_stockdata(tests_ran)?, &bin)
         .map_err(|e| format!("cannot copy the stockdata binary: {e}"))?;
 
     let readme = readme(&root)?;
