@@ -265,7 +265,9 @@ impl WsSocket {
                 let (code, reason) = frame.map_or((None, String::new()), |f| {
                     (Some(u16::from(f.code)), self.redact(&f.reason))
                 });
-                tracing::warn!(
+                // Debug: whoever owns the connection says what follows (a reconnect is logged
+                // there at warn; a close at shutdown is no news).
+                tracing::debug!(
                     provider = %self.provider,
                     code,
                     reason = %reason,

@@ -201,6 +201,7 @@ impl Streams {
             ring,
             clock: Arc::clone(&self.clock),
             done: false,
+            behind: false,
         })
     }
 
@@ -230,6 +231,8 @@ pub struct Reader {
     ring: Arc<Ring>,
     clock: Arc<dyn Clock>,
     done: bool,
+    /// Dropping since it last found its buffer empty (a burst, logged once).
+    behind: bool,
 }
 
 /// The provider named on what a reader's own buffer reports (`Dropped`, a slow reader's
@@ -248,10 +251,16 @@ impl Reader {
             match self.ring.pop() {
                 Popped::Event(event) => return Some(event),
                 Popped::Dropped(dropped) => {
-                    tracing::warn!(
-                        dropped,
-                        "a stream reader fell behind: {dropped} events dropped, oldest first"
-                    );
+                    // Logged once per burst: until this reader has caught up (found its
+                    // buffer empty), later drops are only counted and reported to it.
+                    if !self.behind {
+                        self.behind = true;
+                        tracing::warn!(
+                            dropped,
+                            "a stream reader fell behind: events are being dropped, oldest \
+                             first (each drop is reported in the stream as a `dropped` status)"
+                        );
+                    }
                     return Some(self.local(StreamState::Dropped { dropped }));
                 }
                 Popped::End(End::Overflowed { capacity }) => {
@@ -270,7 +279,13 @@ impl Reader {
                     self.done = true;
                     return None;
                 }
-                Popped::Empty => self.ring.wait().await,
+                Popped::Empty => {
+                    if self.behind {
+                        self.behind = false;
+                        tracing::info!("a stream reader caught up");
+                    }
+                    self.ring.wait().await;
+                }
             }
         }
     }
