@@ -85,11 +85,7 @@ impl StreamArgs {
         if !named.is_empty() {
             return named;
         }
-        let offered = streams.providers();
-        Channel::ALL
-            .into_iter()
-            .filter(|c| offered.iter().any(|(_, caps)| caps.channels.contains(c)))
-            .collect()
+        streams.channels()
     }
 }
 

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use stockdata_domain::stream::{Channel, StreamEvent, Subscription};
+use stockdata_domain::stream::{StreamEvent, Subscription};
 use stockdata_domain::{ErrorKind, FetchError};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -37,16 +37,7 @@ pub(super) async fn stream(State(state): State<Arc<AppState>>, RawQuery(q): RawQ
             crate::registry::streaming_providers()
         )));
     }
-    let offered: Vec<Channel> = Channel::ALL
-        .into_iter()
-        .filter(|c| {
-            streams
-                .providers()
-                .iter()
-                .any(|(_, caps)| caps.channels.contains(c))
-        })
-        .collect();
-    let channels = params::channels(&q, &offered).map_err(Refused::BadInput)?;
+    let channels = params::channels(&q, &streams.channels()).map_err(Refused::BadInput)?;
     let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
         return Ok(envelope(
             StatusCode::SERVICE_UNAVAILABLE,

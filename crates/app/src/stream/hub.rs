@@ -192,6 +192,15 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// After readers came or went: the routes, the union wanted and the readers' count.
+    fn resync(&self, readers: &mut Readers) {
+        readers.rebuild();
+        self.stats.readers.store(
+            u64::try_from(readers.slots.len()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     /// The provider streamed.
     pub(crate) fn provider(&self) -> &ProviderId {
         &self.provider
@@ -214,11 +223,7 @@ impl Hub {
             self.stats.delivered.fetch_add(1, Ordering::Relaxed);
         }
         readers.slots.insert(id, Slot { subscription, ring });
-        readers.rebuild();
-        self.stats.readers.store(
-            u64::try_from(readers.slots.len()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.resync(&mut readers);
         let start = !readers.running;
         readers.running = true;
         drop(readers);
@@ -238,11 +243,7 @@ impl Hub {
         if let Some(slot) = readers.slots.remove(&id) {
             slot.ring.end(End::Upstream);
         }
-        readers.rebuild();
-        self.stats.readers.store(
-            u64::try_from(readers.slots.len()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.resync(&mut readers);
         drop(readers);
         self.changed.notify_one();
     }
@@ -295,9 +296,8 @@ impl Hub {
             slot.ring.end(End::Upstream);
         }
         readers.slots.clear();
-        readers.rebuild();
+        self.resync(&mut readers);
         readers.running = false;
-        self.stats.readers.store(0, Ordering::Relaxed);
     }
 
     /// Whether the task should end now (no reader left); marks it stopped under the lock, so a

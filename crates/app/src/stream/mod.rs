@@ -100,6 +100,16 @@ impl Streams {
             .collect()
     }
 
+    /// Every channel some source streams, in [`Channel::ALL`] order: what a reader gets when it
+    /// names none.
+    #[must_use]
+    pub fn channels(&self) -> Vec<Channel> {
+        Channel::ALL
+            .into_iter()
+            .filter(|c| self.hubs.iter().any(|(_, caps)| caps.channels.contains(c)))
+            .collect()
+    }
+
     /// Which provider streams which part of `subscription`.
     ///
     /// # Errors
