@@ -199,10 +199,11 @@ async fn unreachable_at_start_paces_locally_from_the_first_request() {
         Duration::ZERO,
     );
     let sent = send_for(&pacer, Duration::from_millis(1500)).await;
-    // 4 × 1/4: one a second (1.201 s apart), never unpaced.
+    // 4 × 1/4: one a second (granted 1.201 s apart), never unpaced. The times are read after
+    // `acquire` returns, so a late wake-up of one grant under load shortens the gap a little.
     assert!(sent.len() >= 2, "{sent:?}");
     for pair in sent.windows(2) {
-        assert!(pair[1] - pair[0] >= Duration::from_millis(1200), "{sent:?}");
+        assert!(pair[1] - pair[0] >= Duration::from_millis(1100), "{sent:?}");
     }
     assert_eq!(
         lines.count("WARN", "quota store unreachable"),
