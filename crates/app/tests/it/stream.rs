@@ -986,3 +986,129 @@ fn nothing_streamable_is_exit_2_saying_what_to_set() {
         "{stderr}"
     );
 }
+
+/// `stockdata --sandbox stream AAPL --trades` with no end of its own, stdout piped and read
+/// line by line on a thread.
+fn endless_stream(extra: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("stockdata"))
+        .env_clear()
+        .env("PACT_DO_NOT_TRACK", "true")
+        .env("STOCKDATA__STORE__PATH", crate::cli::fresh_store())
+        .current_dir(crate::cli::empty_dir())
+        .args(["--sandbox", "--now", "2024-03-08T15:00:00Z", "stream", "AAPL"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for `child` (killed after a minute); its exit code and stderr.
+fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still running a minute after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut err);
+    }
+    (status.code(), err)
+}
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_on_a_pipe_flushes_whole_records_and_exits_0() {
+    let (child, lines) = endless_stream(&["--trades"]);
+    let mut seen = Vec::new();
+    while seen.iter().filter(|l: &&String| l.contains("\"trade\"")).count() < 5 {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no trade within a minute ({e}): {seen:?}"),
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, stderr) = finish(child);
+    // What was read before the signal is written, each record whole, then the pipe closes.
+    seen.extend(lines.iter());
+    assert_eq!(code, Some(0), "stderr:\n{stderr}");
+    for line in &seen {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert!(record["type"].is_string(), "{record}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_at_a_terminal_ends_the_live_table_with_exit_0() {
+    use expectrl::Expect as _;
+    use expectrl::process::unix::WaitStatus;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("stockdata"));
+    cmd.env_clear()
+        .env("COLUMNS", "100")
+        .env("TERM", "xterm-256color")
+        .env("PACT_DO_NOT_TRACK", "true")
+        .env("STOCKDATA__STORE__PATH", crate::cli::fresh_store())
+        .current_dir(crate::cli::empty_dir())
+        .args([
+            "--sandbox",
+            "--now",
+            "2024-03-08T15:00:00Z",
+            "stream",
+            "AAPL",
+            "MSFT",
+        ]);
+    let mut session = expectrl::Session::spawn(cmd).unwrap();
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    // Redrawn until a status line counts some events, so data is flowing when Ctrl-C comes.
+    let mut screen = String::new();
+    loop {
+        let drawn = session.expect("Ctrl-C to stop").unwrap();
+        let before = String::from_utf8_lossy(drawn.before()).into_owned();
+        screen.push_str(&before);
+        let counted = before
+            .rfind(" events · ")
+            .and_then(|end| before.get(..end))
+            .and_then(|s| s.rsplit(' ').next())
+            .and_then(|n| n.replace(',', "").parse::<u64>().ok());
+        if counted.is_some_and(|n| n > 0) {
+            break;
+        }
+    }
+    assert!(screen.contains("AAPL") && screen.contains("MSFT"), "{screen}");
+    session.send("\x03").unwrap();
+    let rest = session.expect(expectrl::Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    let status = session.get_process().wait().unwrap();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "{status:?}; screen: {screen:?}{rest:?}"
+    );
+    // The table hid the cursor while redrawing; the terminal gets it back.
+    assert!(screen.contains("\u{1b}[?25l"), "{screen:?}");
+    assert!(rest.contains("\u{1b}[?25h"), "{rest:?}");
+}
