@@ -996,7 +996,13 @@ fn endless_stream(extra: &[&str]) -> (std::process::Child, std::sync::mpsc::Rece
         .env("PACT_DO_NOT_TRACK", "true")
         .env("STOCKDATA__STORE__PATH", crate::cli::fresh_store())
         .current_dir(crate::cli::empty_dir())
-        .args(["--sandbox", "--now", "2024-03-08T15:00:00Z", "stream", "AAPL"])
+        .args([
+            "--sandbox",
+            "--now",
+            "2024-03-08T15:00:00Z",
+            "stream",
+            "AAPL",
+        ])
         .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -1039,7 +1045,12 @@ fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
 fn ctrl_c_on_a_pipe_flushes_whole_records_and_exits_0() {
     let (child, lines) = endless_stream(&["--trades"]);
     let mut seen = Vec::new();
-    while seen.iter().filter(|l: &&String| l.contains("\"trade\"")).count() < 5 {
+    while seen
+        .iter()
+        .filter(|l: &&String| l.contains("\"trade\""))
+        .count()
+        < 5
+    {
         match lines.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => seen.push(line),
             Err(e) => panic!("no trade within a minute ({e}): {seen:?}"),
@@ -1099,7 +1110,10 @@ fn ctrl_c_at_a_terminal_ends_the_live_table_with_exit_0() {
             break;
         }
     }
-    assert!(screen.contains("AAPL") && screen.contains("MSFT"), "{screen}");
+    assert!(
+        screen.contains("AAPL") && screen.contains("MSFT"),
+        "{screen}"
+    );
     session.send("\x03").unwrap();
     let rest = session.expect(expectrl::Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
