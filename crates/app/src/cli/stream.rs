@@ -172,7 +172,7 @@ async fn pump(
             let Some(event) = next else {
                 break 'read out.settle(true);
             };
-            if let StreamEvent::Status(s) = event.as_ref()
+            if let StreamEvent::Status(s) = event.event()
                 && let StreamState::Closed { reason: Some(e) } = &s.state
             {
                 closed = Some(e.clone());

@@ -15,6 +15,7 @@ use stockdata_ports::stream::{StreamConnection, StreamSource};
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
+use super::LiveEvent;
 use super::ring::{End, Ring};
 
 /// Counters of one provider's stream, since the process started.
@@ -248,18 +249,22 @@ impl Hub {
         self.changed.notify_one();
     }
 
-    fn status(&self, state: StreamState) -> Arc<StreamEvent> {
-        Arc::new(StreamEvent::Status(StreamStatus {
+    fn status(&self, state: StreamState) -> Arc<LiveEvent> {
+        LiveEvent::new(StreamEvent::Status(StreamStatus {
             provider: self.provider.clone(),
             at: self.clock.now(),
             state,
         }))
     }
 
-    /// Hands `event` to every reader that wants it (every reader, for a status).
-    fn route(&self, readers: &Readers, event: Arc<StreamEvent>) {
-        let push = |ring: &Arc<Ring>, event: Arc<StreamEvent>| {
-            let dropped = ring.push(event);
+    /// Hands `event` to every reader that wants it (every reader, for a status), quietly:
+    /// the rings that owe their reader a wake are added to `owed`.
+    fn route(&self, readers: &Readers, event: Arc<LiveEvent>, owed: &mut Vec<Arc<Ring>>) {
+        let mut push = |ring: &Arc<Ring>, event: Arc<LiveEvent>| {
+            let (dropped, first) = ring.push_quiet(event);
+            if first {
+                owed.push(Arc::clone(ring));
+            }
             self.stats.delivered.fetch_add(1, Ordering::Relaxed);
             if dropped > 0 {
                 self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -283,15 +288,18 @@ impl Hub {
 
     fn broadcast(&self, state: StreamState) {
         let event = self.status(state);
-        let readers = self.lock();
-        self.route(&readers, event);
+        let mut owed = Vec::new();
+        self.route(&self.lock(), event, &mut owed);
+        wake(owed);
     }
 
     /// Ends every reader after `state` (the stream cannot go on).
     fn close_all(&self, state: StreamState) {
         let event = self.status(state);
         let mut readers = self.lock();
-        self.route(&readers, event);
+        let mut owed = Vec::new();
+        self.route(&readers, event, &mut owed);
+        wake(owed);
         for slot in readers.slots.values() {
             slot.ring.end(End::Upstream);
         }
@@ -412,6 +420,7 @@ impl Hub {
         }
         let synthetic = self.synthetic.load(Ordering::Relaxed);
         let readers = self.lock();
+        let mut owed = Vec::new();
         for mut event in events {
             // The hub says when a connection is up (to every reader, joining ones included):
             // an adapter's own `Connected` would say it twice.
@@ -432,8 +441,17 @@ impl Hub {
                 // Data flows again: the next loss starts its backoff afresh.
                 *attempt = 0;
             }
-            self.route(&readers, Arc::new(event));
+            self.route(&readers, LiveEvent::new(event), &mut owed);
         }
+        drop(readers);
+        wake(owed);
+    }
+}
+
+/// Wakes each reader once for what was routed to it quietly.
+fn wake(owed: Vec<Arc<Ring>>) {
+    for ring in owed {
+        ring.wake();
     }
 }
 

@@ -17,7 +17,8 @@
 mod hub;
 mod ring;
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use stockdata_domain::stream::{Channel, StreamEvent, StreamState, StreamStatus, Subscription};
 use stockdata_domain::{FetchError, ProviderId};
@@ -28,6 +29,75 @@ use self::hub::Hub;
 pub use self::hub::{Reconnect, StreamStats, StreamStatsSnapshot};
 pub use self::ring::Overflow;
 use self::ring::{End, Popped, Ring};
+
+/// One event as readers get it: a single allocation shared by every reader it goes to, whose
+/// JSON record is made at most once for all of them (a server fanning one trade out to
+/// hundreds of clients serializes it once).
+#[derive(Debug)]
+pub struct LiveEvent {
+    event: StreamEvent,
+    json: OnceLock<Box<str>>,
+}
+
+impl LiveEvent {
+    pub(crate) fn new(event: StreamEvent) -> Arc<Self> {
+        Arc::new(Self {
+            event,
+            json: OnceLock::new(),
+        })
+    }
+
+    /// The event.
+    #[must_use]
+    pub fn event(&self) -> &StreamEvent {
+        &self.event
+    }
+
+    /// The event's record ([`StreamRecord`](crate::records::StreamRecord), docs/output.md)
+    /// as one line of JSON, made on the first call.
+    #[must_use]
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| {
+            serde_json::to_string(&crate::records::StreamRecord::from(&self.event))
+                .unwrap_or_else(|e| {
+                    // A record of strings and numbers always serializes; were it ever not to,
+                    // the reader is told one event was dropped rather than losing it silently.
+                    tracing::warn!("a stream event could not be serialized: {e}");
+                    let at = match &self.event {
+                        StreamEvent::Trade(t) => t.at,
+                        StreamEvent::Quote(q) => q.at,
+                        StreamEvent::Bar(b) => b.start,
+                        StreamEvent::Status(s) => s.at,
+                    };
+                    serde_json::json!({
+                        "type": "status",
+                        "provider": LOCAL.to_string(),
+                        "at": at.to_string(),
+                        "state": "dropped",
+                        "dropped": 1,
+                    })
+                    .to_string()
+                })
+                .into_boxed_str()
+        })
+    }
+}
+
+impl PartialEq for LiveEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.event == other.event
+    }
+}
+
+impl Eq for LiveEvent {}
+
+impl Deref for LiveEvent {
+    type Target = StreamEvent;
+
+    fn deref(&self) -> &StreamEvent {
+        &self.event
+    }
+}
 
 /// How one reader is buffered.
 #[derive(Debug, Clone, Copy)]
@@ -253,7 +323,7 @@ impl Reader {
     /// The next event: market data, or a status (connected, subscribed, reconnecting, events
     /// dropped because this reader fell behind, closed). `None` once the stream has ended.
     /// Cancel-safe.
-    pub async fn next(&mut self) -> Option<Arc<StreamEvent>> {
+    pub async fn next(&mut self) -> Option<Arc<LiveEvent>> {
         if self.done {
             return None;
         }
@@ -300,8 +370,8 @@ impl Reader {
         }
     }
 
-    fn local(&self, state: StreamState) -> Arc<StreamEvent> {
-        Arc::new(StreamEvent::Status(StreamStatus {
+    fn local(&self, state: StreamState) -> Arc<LiveEvent> {
+        LiveEvent::new(StreamEvent::Status(StreamStatus {
             provider: LOCAL,
             at: self.clock.now(),
             state,

@@ -4,8 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use stockdata_domain::stream::StreamEvent;
 use tokio::sync::Notify;
+
+use super::LiveEvent;
 
 /// What a full buffer does with one more event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,12 +34,14 @@ pub(crate) enum End {
 
 #[derive(Debug)]
 struct Inner {
-    queue: VecDeque<Arc<StreamEvent>>,
+    queue: VecDeque<Arc<LiveEvent>>,
     /// Dropped since the reader last heard of it.
     unreported: u64,
     /// Dropped in all.
     dropped: u64,
     end: Option<End>,
+    /// Pushed to since the reader was last woken ([`Ring::push_quiet`]).
+    unwoken: bool,
 }
 
 /// A bounded single-reader queue with a non-blocking writer.
@@ -54,7 +57,7 @@ pub(crate) struct Ring {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Popped {
     /// The next event.
-    Event(Arc<StreamEvent>),
+    Event(Arc<LiveEvent>),
     /// This many were dropped (oldest first) since the last report.
     Dropped(u64),
     /// The ring ended.
@@ -72,6 +75,7 @@ impl Ring {
                 unreported: 0,
                 dropped: 0,
                 end: None,
+                unwoken: false,
             }),
             notify: Notify::new(),
             capacity,
@@ -85,12 +89,24 @@ impl Ring {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds `event`; never waits. Answers the events dropped by this push (0 or 1), or
-    /// nothing when the ring has ended.
-    pub(crate) fn push(&self, event: Arc<StreamEvent>) -> u64 {
+    /// Adds `event` and wakes the reader; never waits. Answers the events dropped by this
+    /// push (0 or 1), or nothing when the ring has ended.
+    pub(crate) fn push(&self, event: Arc<LiveEvent>) -> u64 {
+        let (dropped, _) = self.push_quiet(event);
+        self.wake();
+        dropped
+    }
+
+    /// Adds `event` without waking the reader: a writer handing out a batch wakes each reader
+    /// once, after the batch ([`wake`](Self::wake)), so no reader is woken to find half of it.
+    /// Answers the events dropped (as [`push`](Self::push)) and whether this is the first
+    /// push since the reader was last woken (the writer then owes it a wake).
+    pub(crate) fn push_quiet(&self, event: Arc<LiveEvent>) -> (u64, bool) {
         let mut inner = self.lock();
+        let first = !inner.unwoken;
+        inner.unwoken = true;
         if inner.end.is_some() {
-            return 0;
+            return (0, first);
         }
         let mut dropped = 0;
         if inner.queue.len() >= self.capacity {
@@ -108,16 +124,18 @@ impl Ring {
                     inner.end = Some(End::Overflowed {
                         capacity: self.capacity,
                     });
-                    drop(inner);
-                    self.notify.notify_one();
-                    return dropped;
+                    return (dropped, first);
                 }
             }
         }
         inner.queue.push_back(event);
-        drop(inner);
+        (dropped, first)
+    }
+
+    /// Wakes the reader for what was pushed quietly.
+    pub(crate) fn wake(&self) {
+        self.lock().unwoken = false;
         self.notify.notify_one();
-        dropped
     }
 
     /// Ends the ring after what it holds.
@@ -170,13 +188,13 @@ impl Ring {
 
 #[cfg(test)]
 mod tests {
-    use stockdata_domain::stream::{StreamState, StreamStatus};
+    use stockdata_domain::stream::{StreamEvent, StreamState, StreamStatus};
     use stockdata_domain::{ProviderId, Timestamp};
 
     use super::*;
 
-    fn ev(n: u64) -> Arc<StreamEvent> {
-        Arc::new(StreamEvent::Status(StreamStatus {
+    fn ev(n: u64) -> Arc<LiveEvent> {
+        LiveEvent::new(StreamEvent::Status(StreamStatus {
             provider: ProviderId::from_static("p"),
             at: Timestamp::from_second(i64::try_from(n).unwrap()).unwrap(),
             state: StreamState::Connected,
@@ -185,7 +203,7 @@ mod tests {
 
     fn second(p: &Popped) -> i64 {
         match p {
-            Popped::Event(e) => match e.as_ref() {
+            Popped::Event(e) => match e.event() {
                 StreamEvent::Status(s) => s.at.as_second(),
                 _ => unreachable!(),
             },
@@ -225,6 +243,46 @@ mod tests {
         assert_eq!(ring.pop(), Popped::End(End::Overflowed { capacity: 2 }));
         assert_eq!(ring.push(ev(4)), 0, "nothing is taken after the end");
         assert_eq!(ring.len(), 0);
+    }
+
+    #[test]
+    fn quiet_pushes_owe_the_reader_one_wake_per_batch() {
+        let ring = Ring::new(8, Overflow::DropOldest);
+        assert_eq!(
+            ring.push_quiet(ev(1)),
+            (0, true),
+            "the first of a batch owes a wake"
+        );
+        assert_eq!(ring.push_quiet(ev(2)), (0, false));
+        ring.wake();
+        assert_eq!(
+            ring.push_quiet(ev(3)),
+            (0, true),
+            "woken: the next batch owes one again"
+        );
+        let kept: Vec<i64> = (0..3).map(|_| second(&ring.pop())).collect();
+        assert_eq!(kept, [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_quiet_push_reaches_a_waiting_reader_once_woken() {
+        let ring = Arc::new(Ring::new(4, Overflow::DropOldest));
+        let reader = {
+            let ring = Arc::clone(&ring);
+            tokio::spawn(async move {
+                loop {
+                    match ring.pop() {
+                        Popped::Empty => ring.wait().await,
+                        other => return second(&other),
+                    }
+                }
+            })
+        };
+        tokio::task::yield_now().await;
+        let (_, owed) = ring.push_quiet(ev(7));
+        assert!(owed);
+        ring.wake();
+        assert_eq!(reader.await.unwrap(), 7);
     }
 
     #[tokio::test]

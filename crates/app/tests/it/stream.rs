@@ -174,7 +174,7 @@ async fn next(reader: &mut stockdata_app::stream::Reader) -> Option<String> {
     let event = tokio::time::timeout(Duration::from_secs(2), reader.next())
         .await
         .expect("an event within two seconds")?;
-    Some(match event.as_ref() {
+    Some(match event.event() {
         StreamEvent::Trade(t) => format!("trade {} {}", t.symbol, t.price),
         StreamEvent::Quote(q) => format!("quote {}", q.symbol),
         StreamEvent::Bar(b) => format!("bar {}", b.symbol),
