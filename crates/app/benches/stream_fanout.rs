@@ -1,15 +1,21 @@
 //! `serve`'s Server-Sent Events fan-out: 200 clients on loopback stream 10 symbols' trades
 //! from one upstream connection (an in-memory stream source emitting at a steady rate), while
-//! one more client connects and never reads. Measures each event's delivery latency (from the
-//! instant the source emitted it to the instant a client parsed it), checks that no reading
-//! client lost an event or was let go, and that the stalled one was let go rather than
-//! stalling the others. Prints one JSON line for `cargo xtask bench`.
+//! one more client connects and never reads.
+//!
+//! The clients run in a second process (this binary again, with `--clients URL`), so the
+//! server's process holds only the server, as in production; both share the machine's cores.
+//! Each trade's id is the wall-clock instant (nanoseconds since the epoch) the source emitted
+//! it, and a client's latency is its own wall clock when it parsed the event minus that: the
+//! whole way through the hub, the client's buffer, SSE, TCP on loopback and the client's
+//! parse. Checks that no reading client lost an event or was let go, and that the stalled one
+//! did not stall the others. Reports the server's CPU per delivered event. Prints one JSON
+//! line for `cargo xtask bench`.
 //!
 //! Target (issue #19): no slow-client stalls; p99 delivery ≤ 5 ms on loopback.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use stockdata_app::StockData;
@@ -27,6 +33,7 @@ const SYMBOLS: [&str; 10] = [
 /// Trades a second over the ten symbols (each delivered to every client).
 const RATE: u64 = 500;
 const SECONDS: u64 = 10;
+const TOTAL: u64 = RATE * SECONDS;
 
 /// The source: one connection whose frames the bench feeds.
 #[derive(Debug)]
@@ -73,7 +80,28 @@ impl StreamConnection for FeedConn {
     }
 }
 
-/// A trade whose id is its emission instant, in nanoseconds since the bench's start.
+/// The wall clock in nanoseconds since the epoch: one clock for both processes.
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// CPU time of every thread of this process, in nanoseconds (the scheduler's accounting).
+fn cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A trade whose id is its emission instant.
 fn trade(symbol: &Symbol, seq: u64, emitted_ns: u64) -> StreamEvent {
     StreamEvent::Trade(Trade {
         symbol: symbol.clone(),
@@ -95,7 +123,121 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--clients") {
+        Some(i) => clients(args.get(i + 1).expect("--clients URL")),
+        None => server(),
+    }
+}
+
+/// What one reading client saw.
+#[derive(Default)]
+struct Seen {
+    latencies: Vec<u64>,
+    let_go: bool,
+}
+
+/// One client: reads `TOTAL` trades (or until it is let go), noting each one's latency.
+async fn read_all(client: reqwest::Client, url: String) -> Seen {
+    let mut seen = Seen {
+        latencies: Vec::with_capacity(usize::try_from(TOTAL).unwrap_or(0)),
+        let_go: false,
+    };
+    let mut response = client.get(&url).send().await.expect("client");
+    let mut buffer: Vec<u8> = Vec::with_capacity(8192);
+    while (seen.latencies.len() as u64) < TOTAL {
+        // Nothing for ten seconds is a stall (the source emits every 10 ms).
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk());
+        let Ok(Ok(Some(chunk))) = chunk.await else {
+            seen.let_go = true;
+            break;
+        };
+        let now = wall_ns();
+        buffer.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(end) = find(&buffer[start..], b"\n\n") {
+            let block = &buffer[start..start + end];
+            start += end + 2;
+            if block.starts_with(b"event: status") && find(block, b"\"closed\"").is_some() {
+                seen.let_go = true;
+            }
+            if !block.starts_with(b"event: trade") {
+                continue;
+            }
+            let Some(at) = find(block, b"\"id\":") else {
+                continue;
+            };
+            let digits = &block[at + 5..];
+            let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+            if let Some(id) = std::str::from_utf8(&digits[..len])
+                .ok()
+                .and_then(|d| d.parse::<u64>().ok())
+            {
+                seen.latencies.push(now.saturating_sub(id));
+            }
+        }
+        buffer.drain(..start);
+        if seen.let_go {
+            break;
+        }
+    }
+    seen
+}
+
+/// The client process: CLIENTS readers and one that never reads; one JSON line on stdout.
+fn clients(url: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let stalled = client.get(url).send().await.expect("stalled client");
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|_| tokio::spawn(read_all(client.clone(), url.to_owned())))
+            .collect();
+        let mut all = Vec::new();
+        let mut let_go = 0;
+        for task in tasks {
+            let seen = task.await.expect("client task");
+            all.extend(seen.latencies);
+            let_go += u64::from(seen.let_go);
+        }
+        // The stalled client, read now for what the kernel's buffers held: was it let go?
+        let mut stalled = stalled;
+        let mut tail = Vec::new();
+        while let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_millis(500), stalled.chunk()).await
+        {
+            tail.extend_from_slice(&chunk);
+        }
+        let stalled_let_go = find(&tail, b"slow reader").is_some();
+        all.sort_unstable();
+        println!(
+            "{}",
+            serde_json::json!({
+                "deliveries": all.len(),
+                "reading_clients_let_go": let_go,
+                "stalled_client_let_go": stalled_let_go,
+                "stalled_client_buffered_bytes": tail.len(),
+                "p50_ns": percentile(&all, 50.0),
+                "p99_ns": percentile(&all, 99.0),
+                "p999_ns": percentile(&all, 99.9),
+                "max_ns": all.last().copied().unwrap_or(0),
+            })
+        );
+    });
+}
+
+fn server() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -112,7 +254,7 @@ fn main() {
             stream_buffer: 256,
             ..ServeConfig::default()
         };
-        let streams = std::sync::Arc::clone(sd.streams());
+        let streams = Arc::clone(sd.streams());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -124,77 +266,21 @@ fn main() {
             Duration::from_secs(1),
             shutdown.clone(),
         ));
-        let start = Instant::now();
         let symbols: Vec<Symbol> = SYMBOLS
             .iter()
             .map(|s| Symbol::parse(s).expect("symbol"))
             .collect();
-        let query = format!(
+        let url = format!(
             "{base}/v1/stream?symbols={}&events=trades",
             SYMBOLS.join(",")
         );
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("client");
+        let exe = std::env::current_exe().expect("this bench's path");
+        let child = Command::new(exe)
+            .args(["--clients", &url])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the client process");
 
-        // The one that never reads: opened, then left alone.
-        let stalled = client.get(&query).send().await.expect("stalled client");
-        let latencies = Arc::new(Mutex::new(Vec::<u64>::with_capacity(
-            CLIENTS * usize::try_from(RATE * SECONDS).unwrap_or(0),
-        )));
-        let received = Arc::new(AtomicU64::new(0));
-        let closed_early = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..CLIENTS {
-            let (client, query) = (client.clone(), query.clone());
-            let (latencies, received, closed_early) = (
-                Arc::clone(&latencies),
-                Arc::clone(&received),
-                Arc::clone(&closed_early),
-            );
-            tasks.push(tokio::spawn(async move {
-                let mut response = client.get(&query).send().await.expect("client");
-                let mut buffer = String::new();
-                let mut mine = Vec::new();
-                let total = RATE * SECONDS;
-                let mut got = 0;
-                while got < total {
-                    // Nothing for ten seconds is a stall (the emitter sends every 10 ms).
-                    let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk());
-                    let Ok(Ok(Some(chunk))) = chunk.await else {
-                        closed_early.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    };
-                    let now = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    buffer.push_str(std::str::from_utf8(&chunk).unwrap_or_default());
-                    while let Some(end) = buffer.find("\n\n") {
-                        let block: String = buffer.drain(..end + 2).collect();
-                        if !block.contains("event: trade") {
-                            if block.contains("\"state\":\"closed\"") {
-                                closed_early.fetch_add(1, Ordering::Relaxed);
-                                got = total;
-                            }
-                            continue;
-                        }
-                        let Some(id) = block
-                            .split("\"id\":")
-                            .nth(1)
-                            .and_then(|t| t.split([',', '}']).next())
-                            .and_then(|t| t.parse::<u64>().ok())
-                        else {
-                            continue;
-                        };
-                        mine.push(now.saturating_sub(id));
-                        got += 1;
-                    }
-                }
-                received.fetch_add(got, Ordering::Relaxed);
-                if let Ok(mut all) = latencies.lock() {
-                    all.extend(mine);
-                }
-            }));
-        }
         // Every client subscribed (the upstream connection is up) before the clock starts.
         let ready = Instant::now();
         while streams
@@ -213,10 +299,11 @@ fn main() {
         let mut ticker = tokio::time::interval(Duration::from_millis(10));
         let per_tick = RATE / 100;
         let mut seq = 0;
+        let cpu_before = cpu_ns();
         let emit_started = Instant::now();
-        while seq < RATE * SECONDS {
+        while seq < TOTAL {
             ticker.tick().await;
-            let emitted = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let emitted = wall_ns();
             let frame: Vec<StreamEvent> = (0..per_tick)
                 .map(|i| {
                     let symbol = &symbols[usize::try_from((seq + i) % 10).unwrap_or(0)];
@@ -229,36 +316,34 @@ fn main() {
             }
         }
         let emitting = emit_started.elapsed();
-        for t in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
-        }
-        // The stalled client, read now: it was let go with a last event.
-        let stalled_text = tokio::time::timeout(Duration::from_secs(10), stalled.text())
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
             .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let stalled_let_go = stalled_text.contains("slow reader");
+            .expect("join")
+            .expect("the client process's report");
+        let server_cpu = cpu_ns().saturating_sub(cpu_before);
         shutdown.cancel();
-
-        let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-        all.sort_unstable();
-        let expected = u64::try_from(CLIENTS).unwrap_or(0) * RATE * SECONDS;
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("the client process's JSON line");
+        let n = |k: &str| report[k].as_u64().unwrap_or(0);
         let us = |ns: u64| ns as f64 / 1000.0;
-        let p50 = percentile(&all, 50.0);
-        let p99 = percentile(&all, 99.0);
-        let max = all.last().copied().unwrap_or(0);
-        let delivered = received.load(Ordering::Relaxed);
+        let expected = u64::try_from(CLIENTS).unwrap_or(0) * TOTAL;
+        let delivered = n("deliveries");
+        let cpu_per_delivery_ns = server_cpu as f64 / delivered.max(1) as f64;
         eprintln!(
-            "stream fan-out: {CLIENTS} clients × {} events over {:.1} s: {delivered} of \
-             {expected} delivered; latency p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs; {} \
-             reading clients let go; the stalled client let go: {stalled_let_go}",
-            RATE * SECONDS,
+            "stream fan-out: {CLIENTS} clients × {TOTAL} events over {:.1} s: {delivered} of \
+             {expected} delivered; latency p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max \
+             {:.0} µs; server CPU {:.2} s ({cpu_per_delivery_ns:.0} ns a delivery); {} \
+             reading clients let go; the stalled client let go: {} ({} bytes were waiting \
+             for it)",
             emitting.as_secs_f64(),
-            us(p50),
-            us(p99),
-            us(max),
-            closed_early.load(Ordering::Relaxed),
+            us(n("p50_ns")),
+            us(n("p99_ns")),
+            us(n("p999_ns")),
+            us(n("max_ns")),
+            server_cpu as f64 / 1e9,
+            n("reading_clients_let_go"),
+            report["stalled_client_let_go"],
+            n("stalled_client_buffered_bytes"),
         );
         println!(
             "{}",
@@ -270,11 +355,13 @@ fn main() {
                     "seconds": SECONDS,
                     "expected_deliveries": expected,
                     "deliveries": delivered,
-                    "reading_clients_let_go": closed_early.load(Ordering::Relaxed),
-                    "stalled_client_let_go": stalled_let_go,
-                    "p50_us": us(p50),
-                    "p99_us": us(p99),
-                    "max_us": us(max),
+                    "reading_clients_let_go": n("reading_clients_let_go"),
+                    "stalled_client_let_go": report["stalled_client_let_go"],
+                    "p50_us": us(n("p50_ns")),
+                    "p99_us": us(n("p99_ns")),
+                    "p999_us": us(n("p999_ns")),
+                    "max_us": us(n("max_ns")),
+                    "server_cpu_ns_per_delivery": cpu_per_delivery_ns,
                 }
             })
         );
