@@ -26,6 +26,7 @@ const SECTIONS: &[&str] = &[
     "pacing-redis",
     "store-postgres",
     "shared-quota",
+    "stream",
 ];
 
 /// The sections that run the release `stockdata` binary (the others need neither it nor the
@@ -37,6 +38,7 @@ const CLI_SECTIONS: &[&str] = &[
     "pacing",
     "throughput",
     "store",
+    "stream",
 ];
 
 struct Killed(Child);
@@ -469,6 +471,12 @@ pub(crate) fn run(extra: &[String]) -> Result {
         } else {
             results.insert("shared_quota".into(), shared_quota(&out_dir, &mut report)?);
         }
+    }
+
+    // 12. Live streams (issue #19): the CLI at 100 k messages/s, the latency it adds, and
+    // `serve`'s SSE fan-out.
+    if want("stream") {
+        results.insert("stream".into(), stream(&bin, &out_dir, quick, &mut report)?);
     }
 
     println!("# stockdata benchmarks\n{report}");
@@ -1546,4 +1554,197 @@ fn shared_quota(out_dir: &Path, report: &mut String) -> Result<Value> {
         "passed": status.success(),
         "wall_s": wall,
     }))
+}
+
+/// Issue #19's three stream scenarios:
+/// - `stockdata stream` (release) reading ten symbols' trades from a sandbox streaming 100 k
+///   messages a second (`--stream-speed 60 --stream-trades-per-minute 10000`), NDJSON to a
+///   file: messages a second, drops (the `dropped` records it wrote), CPU per message;
+/// - `crates/app/benches/stream_latency.rs`: socket frame in -> NDJSON line out, p99 <= 1 ms;
+/// - `crates/app/benches/stream_fanout.rs`: `serve`, 200 SSE clients in another process,
+///   p99 delivery <= 5 ms, no stalls.
+#[allow(clippy::cast_precision_loss)]
+fn stream(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Result<Value> {
+    let seconds: u64 = if quick { 5 } else { 15 };
+    let _ = writeln!(
+        report,
+        "\n## Live streams (issue #19)\n\n| scenario | target | measured | verdict |\n\
+         |---|---|---|---|"
+    );
+    let mut results = serde_json::Map::new();
+
+    // 1. 100 k messages a second into a file.
+    let (_sb, addr) = sandbox(
+        bin,
+        &[
+            "--no-quotas",
+            "--stream-speed",
+            "60",
+            "--stream-trades-per-minute",
+            "10000",
+        ],
+    )?;
+    let file = out_dir.join("stream.ndjson");
+    let sink = std::fs::File::create(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let started = std::time::Instant::now();
+    let out = Command::new(bin)
+        .env_clear()
+        .env("APCA_API_KEY_ID", "bench-key")
+        .env("APCA_API_SECRET_KEY", "bench-secret")
+        .env(
+            "STOCKDATA__PROVIDERS__ALPACA__STREAM_URL",
+            format!("ws://{addr}/alpaca/stream/v2"),
+        )
+        .current_dir(out_dir)
+        .args(["--stats", "--no-store", "stream", "--trades", "--for"])
+        .arg(format!("{seconds}s"))
+        .args([
+            "AAPL", "AMD", "AMZN", "GOOGL", "META", "MSFT", "NVDA", "QQQ", "SPY", "TSLA",
+        ])
+        .stdout(sink)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run stockdata stream: {e}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stats = stderr
+        .lines()
+        .find(|l| l.contains("stockdata_stats"))
+        .and_then(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["stockdata_stats"].clone())
+        .ok_or_else(|| {
+            format!(
+                "stockdata stream printed no stats (exit {:?}):\n{stderr}",
+                out.status.code()
+            )
+        })?;
+    let (mut trades, mut dropped, mut drop_records) = (0_u64, 0_u64, 0_u64);
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    for line in text.lines() {
+        if line.starts_with(r#"{"type":"trade""#) {
+            trades += 1;
+        } else if line.contains(r#""state":"dropped""#) {
+            drop_records += 1;
+            dropped += serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v["dropped"].as_u64())
+                .unwrap_or(0);
+        }
+    }
+    drop(text);
+    let _ = std::fs::remove_file(&file);
+    let per_s = trades as f64 / seconds as f64;
+    let cpu_ms = stats["cpu_ms"].as_f64().unwrap_or(f64::NAN);
+    let cpu_us_per_msg = cpu_ms * 1e3 / trades.max(1) as f64;
+    let _ = writeln!(
+        report,
+        "| `stockdata stream` (release), ten symbols' trades from a sandbox streaming 100 k \
+         messages/s, NDJSON to a file, {seconds} s | 100 k messages/s, no drops; CPU per \
+         message | {trades} trades ({:.1} k/s), {dropped} dropped ({drop_records} `dropped` \
+         records); {cpu_us_per_msg:.1} µs CPU per message; peak RSS {} MB; exit {} | {} |",
+        per_s / 1e3,
+        stats["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
+        out.status.code().unwrap_or(-1),
+        verdict(out.status.success() && dropped == 0 && per_s >= 95_000.0)
+    );
+    results.insert(
+        "cli".into(),
+        json!({
+            "seconds": seconds,
+            "trades": trades,
+            "per_s": per_s,
+            "dropped": dropped,
+            "drop_records": drop_records,
+            "cpu_us_per_message": cpu_us_per_msg,
+            "stats": stats,
+            "wall_s": wall,
+        }),
+    );
+
+    // 2. Frame in -> line out.
+    let latency = bench_json("stockdata-app", "stream_latency", "stream_latency", false)?;
+    match &latency.found {
+        Some(v) => {
+            for (key, what) in [
+                ("steady", "one trade a frame, 1,000 frames/s"),
+                ("bursts", "100 trades a frame, 100 frames/s"),
+            ] {
+                let l = &v[key];
+                let us = |k: &str| l[k].as_f64().unwrap_or(f64::NAN);
+                let complete = l["lines"] == l["expected"];
+                let _ = writeln!(
+                    report,
+                    "| latency stockdata adds, socket frame in -> NDJSON line out ({what}; \
+                     `benches/stream_latency.rs`) | p99 <= 1 ms | {} of {} lines; p50 {:.0} \
+                     µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs | {} |",
+                    l["lines"],
+                    l["expected"],
+                    us("p50_us"),
+                    us("p99_us"),
+                    us("p999_us"),
+                    us("max_us"),
+                    verdict(complete && us("p99_us") <= 1000.0)
+                );
+            }
+        }
+        None => missing_row(
+            report,
+            "latency, frame in -> line out",
+            "p99 <= 1 ms",
+            &format!("the bench printed no result line (exit {})", latency.status),
+        ),
+    }
+    results.insert(
+        "latency".into(),
+        json!({"measured": latency.found, "status": latency.status, "wall_s": latency.wall}),
+    );
+
+    // 3. SSE fan-out.
+    let fanout = bench_json("stockdata-app", "stream_fanout", "stream_fanout", false)?;
+    match &fanout.found {
+        Some(v) => {
+            let us = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+            let whole = v["deliveries"] == v["expected_deliveries"]
+                && v["reading_clients_let_go"] == json!(0);
+            let _ = writeln!(
+                report,
+                "| `serve` SSE fan-out, {} clients (another process) + 1 that never reads, {} \
+                 symbols, {} trades/s for {} s (`benches/stream_fanout.rs`) | no stalls; p99 \
+                 delivery <= 5 ms | {} of {} delivered, {} reading clients let go, the stalled \
+                 one let go: {}; p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs; \
+                 server CPU {:.1} µs a delivery | {} |",
+                v["clients"],
+                v["symbols"],
+                v["events_per_second"],
+                v["seconds"],
+                v["deliveries"],
+                v["expected_deliveries"],
+                v["reading_clients_let_go"],
+                v["stalled_client_let_go"],
+                us("p50_us"),
+                us("p99_us"),
+                us("p999_us"),
+                us("max_us"),
+                us("server_cpu_ns_per_delivery") / 1e3,
+                verdict(whole && us("p99_us") <= 5000.0)
+            );
+        }
+        None => missing_row(
+            report,
+            "SSE fan-out",
+            "p99 <= 5 ms",
+            &format!("the bench printed no result line (exit {})", fanout.status),
+        ),
+    }
+    results.insert(
+        "fanout".into(),
+        json!({"measured": fanout.found, "status": fanout.status, "wall_s": fanout.wall}),
+    );
+    let _ = writeln!(
+        report,
+        "\nSection wall time: CLI {wall:.0} s, latency {:.0} s, fan-out {:.0} s (builds \
+         included).",
+        latency.wall, fanout.wall
+    );
+    Ok(Value::Object(results))
 }

@@ -26,6 +26,10 @@ use super::{Ctx, Exit, usage, watchlist};
 
 /// Events a CLI reader buffers before the oldest are dropped (and reported).
 const BUFFER: usize = 65_536;
+/// NDJSON written at most this far ahead of stdout within a burst: a burst of many events
+/// reaches the reader in writes of this size as it is read (not in one write at its end), and
+/// a write is still worth its syscall.
+const LINES_BUFFER: usize = 16 * 1024;
 /// The live table's fastest redraw.
 const REDRAW: Duration = Duration::from_millis(100);
 
@@ -67,7 +71,7 @@ impl StreamArgs {
         let out = if ctx.format == Format::Table && term.is_term() {
             Out::Table(Live::new(Screen::new(term), &symbols, ctx.style.clone()))
         } else {
-            Out::Lines(io::BufWriter::with_capacity(256 * 1024, io::stdout()))
+            Out::Lines(io::BufWriter::with_capacity(LINES_BUFFER, io::stdout()))
         };
         pump(reader, out, self.limit, self.duration).await
     }
