@@ -77,7 +77,11 @@ fn frame(now: u64, n: u64, seq: u64) -> String {
         let symbol = SYMBOLS[usize::try_from((seq + k) % 10).unwrap_or(0)];
         let cents = 18_998 + (seq + k) % 100;
         out.push_str(&format!(
-            r#"{{"T":"t","S":"{symbol}","i":{},"x":"V","p":{}.{:02},"s":100,"t":"2024-03-08T15:00:00.123456789Z","c":["@"],"z":"C"}}"#,
+            concat!(
+                r#"{{"T":"t","S":"{}","i":{},"x":"V","p":{}.{:02},"s":100,"#,
+                r#""t":"2024-03-08T15:00:00.123456789Z","c":["@"],"z":"C"}}"#
+            ),
+            symbol,
             now + k,
             cents / 100,
             cents % 100
@@ -111,7 +115,12 @@ async fn provider(listener: TcpListener, load: Load) {
     }
     let list = SYMBOLS.map(|s| format!("\"{s}\"")).join(",");
     let ack = format!(
-        r#"[{{"T":"subscription","trades":[{list}],"quotes":[],"bars":[],"updatedBars":[],"dailyBars":[],"statuses":[],"lulds":[],"corrections":[{list}],"cancelErrors":[{list}]}}]"#
+        concat!(
+            r#"[{{"T":"subscription","trades":[{list}],"quotes":[],"bars":[],"updatedBars":[],"#,
+            r#""dailyBars":[],"statuses":[],"lulds":[],"corrections":[{list}],"#,
+            r#""cancelErrors":[{list}]}}]"#
+        ),
+        list = list
     );
     ws.send(Message::text(ack)).await.expect("ack");
     // Pings from stockdata are answered while frames go out.
@@ -124,7 +133,11 @@ async fn provider(listener: TcpListener, load: Load) {
     let frames = load.frames_per_second * SECONDS;
     for seq in 0..frames {
         ticker.tick().await;
-        let text = frame(wall_ns(), load.trades_per_frame, seq * load.trades_per_frame);
+        let text = frame(
+            wall_ns(),
+            load.trades_per_frame,
+            seq * load.trades_per_frame,
+        );
         sink.send(Message::text(text)).await.expect("frame");
     }
     // Held open until stockdata has read the last ones and is stopped.
@@ -137,16 +150,17 @@ fn measure(load: Load) -> Vec<u64> {
         .enable_all()
         .build()
         .expect("runtime");
-    let listener = rt
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let expected = load.frames_per_second * SECONDS * load.trades_per_frame;
     let mut child = Command::new(env!("CARGO_BIN_EXE_stockdata"))
         .env_clear()
         .env("APCA_API_KEY_ID", "bench-key")
         .env("APCA_API_SECRET_KEY", "bench-secret")
-        .env("STOCKDATA__PROVIDERS__ALPACA__STREAM_URL", format!("ws://{addr}"))
+        .env(
+            "STOCKDATA__PROVIDERS__ALPACA__STREAM_URL",
+            format!("ws://{addr}"),
+        )
         .env("STOCKDATA__STORE__PATH", ":memory:")
         .args(["stream", "--trades", "--format", "ndjson", "--limit"])
         .arg(expected.to_string())

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde::ser::Serializer;
 use serde_json::value::RawValue;
-use stockdata_domain::stream::{Channel, StreamEvent, StreamState, StreamStatus};
+use stockdata_domain::stream::{Channel, StreamEvent, StreamState, StreamStatus, TradeTerms};
 use stockdata_domain::{Bar, Decimal, FetchError, NewsArticle, Quote, Symbol, Timestamp};
 
 use crate::agent::{RunStats, SymbolReport};
@@ -778,6 +778,46 @@ pub enum StreamRecord {
         /// Made up by the sandbox.
         synthetic: bool,
     },
+    /// A streamed trade the venue cancelled or reported in error: it no longer counts.
+    Cancel {
+        /// The symbol.
+        symbol: String,
+        /// The cancelled trade's id (a `trade` record's `id`).
+        id: u64,
+        /// Its price.
+        price: Num,
+        /// Its size.
+        size: Num,
+        /// `cancel` or `error`.
+        action: &'static str,
+        /// The venue's code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exchange: Option<String>,
+        /// When the trade happened, UTC.
+        at: String,
+        /// Who sent it.
+        provider: String,
+        /// Made up by the sandbox.
+        synthetic: bool,
+    },
+    /// A streamed trade the venue corrected: `original` is replaced by `corrected`.
+    Correction {
+        /// The symbol.
+        symbol: String,
+        /// The venue's code.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exchange: Option<String>,
+        /// The trade as it was streamed.
+        original: TermsRecord,
+        /// The trade as it stands now.
+        corrected: TermsRecord,
+        /// When the trade happened, UTC.
+        at: String,
+        /// Who sent it.
+        provider: String,
+        /// Made up by the sandbox.
+        synthetic: bool,
+    },
     /// A top-of-book quote.
     Quote {
         /// The symbol.
@@ -828,6 +868,31 @@ pub enum StreamRecord {
     },
 }
 
+/// One side of a `correction` record: a trade's id, price, size and conditions.
+#[derive(Debug, Serialize)]
+pub struct TermsRecord {
+    /// The trade's id.
+    pub id: u64,
+    /// The price.
+    pub price: Num,
+    /// The size.
+    pub size: Num,
+    /// Condition codes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+}
+
+impl From<&TradeTerms> for TermsRecord {
+    fn from(t: &TradeTerms) -> Self {
+        Self {
+            id: t.id,
+            price: Num(t.price),
+            size: Num(t.size),
+            conditions: t.conditions.clone(),
+        }
+    }
+}
+
 impl From<&StreamEvent> for StreamRecord {
     fn from(event: &StreamEvent) -> Self {
         match event {
@@ -841,6 +906,26 @@ impl From<&StreamEvent> for StreamRecord {
                 conditions: t.conditions.clone(),
                 provider: t.provenance.provider.to_string(),
                 synthetic: t.provenance.synthetic,
+            },
+            StreamEvent::Cancel(c) => Self::Cancel {
+                symbol: c.symbol.to_string(),
+                id: c.id,
+                price: Num(c.price),
+                size: Num(c.size),
+                action: c.action.as_str(),
+                exchange: c.exchange.clone(),
+                at: c.at.to_string(),
+                provider: c.provenance.provider.to_string(),
+                synthetic: c.provenance.synthetic,
+            },
+            StreamEvent::Correction(c) => Self::Correction {
+                symbol: c.symbol.to_string(),
+                exchange: c.exchange.clone(),
+                original: TermsRecord::from(&c.original),
+                corrected: TermsRecord::from(&c.corrected),
+                at: c.at.to_string(),
+                provider: c.provenance.provider.to_string(),
+                synthetic: c.provenance.synthetic,
             },
             StreamEvent::Quote(q) => Self::Quote {
                 symbol: q.symbol.to_string(),

@@ -180,6 +180,79 @@ pub struct Trade {
     pub provenance: Provenance,
 }
 
+/// A trade the venue cancelled, or reported in error, after it was streamed: it no longer
+/// counts (a bar or volume built from the trades should take it out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeCancel {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The cancelled trade's id at the venue.
+    pub id: u64,
+    /// The cancelled trade's price.
+    pub price: Decimal,
+    /// The cancelled trade's size.
+    pub size: Decimal,
+    /// A cancel or an error.
+    pub action: CancelAction,
+    /// The venue's code, where the provider gives one.
+    pub exchange: Option<String>,
+    /// When the cancelled trade happened, UTC.
+    pub at: Timestamp,
+    /// Who sent it, and when it was received.
+    pub provenance: Provenance,
+}
+
+/// What a [`TradeCancel`] says of its trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelAction {
+    /// The trade was cancelled.
+    Cancel,
+    /// The trade was reported in error.
+    Error,
+}
+
+impl CancelAction {
+    /// `cancel` or `error`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelAction::Cancel => "cancel",
+            CancelAction::Error => "error",
+        }
+    }
+}
+
+/// A trade the venue corrected after it was streamed: the original is replaced by the
+/// corrected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeCorrection {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The venue's code, where the provider gives one.
+    pub exchange: Option<String>,
+    /// The original trade as it was streamed.
+    pub original: TradeTerms,
+    /// The trade as it stands now.
+    pub corrected: TradeTerms,
+    /// When the original trade happened, UTC.
+    pub at: Timestamp,
+    /// Who sent it, and when it was received.
+    pub provenance: Provenance,
+}
+
+/// A trade's id, price, size and conditions: one side of a [`TradeCorrection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeTerms {
+    /// The trade's id at the venue.
+    pub id: u64,
+    /// The price.
+    pub price: Decimal,
+    /// The size.
+    pub size: Decimal,
+    /// Trade condition codes, as the provider gives them.
+    pub conditions: Vec<String>,
+}
+
 /// One top-of-book quote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuoteTick {
@@ -251,6 +324,10 @@ pub struct StreamStatus {
 pub enum StreamEvent {
     /// A trade.
     Trade(Trade),
+    /// A streamed trade cancelled or in error (on the trades channel).
+    Cancel(TradeCancel),
+    /// A streamed trade corrected (on the trades channel).
+    Correction(TradeCorrection),
     /// A quote.
     Quote(QuoteTick),
     /// A one-minute bar, once its minute has closed.
@@ -264,7 +341,9 @@ impl StreamEvent {
     #[must_use]
     pub fn channel(&self) -> Option<Channel> {
         match self {
-            StreamEvent::Trade(_) => Some(Channel::Trades),
+            StreamEvent::Trade(_) | StreamEvent::Cancel(_) | StreamEvent::Correction(_) => {
+                Some(Channel::Trades)
+            }
             StreamEvent::Quote(_) => Some(Channel::Quotes),
             StreamEvent::Bar(_) => Some(Channel::Bars),
             StreamEvent::Status(_) => None,
@@ -276,6 +355,8 @@ impl StreamEvent {
     pub fn symbol(&self) -> Option<&Symbol> {
         match self {
             StreamEvent::Trade(t) => Some(&t.symbol),
+            StreamEvent::Cancel(c) => Some(&c.symbol),
+            StreamEvent::Correction(c) => Some(&c.symbol),
             StreamEvent::Quote(q) => Some(&q.symbol),
             StreamEvent::Bar(b) => Some(&b.symbol),
             StreamEvent::Status(_) => None,

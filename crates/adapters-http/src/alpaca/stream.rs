@@ -22,7 +22,8 @@ use async_trait::async_trait;
 use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret as _, SecretString};
 use stockdata_domain::stream::{
-    Channel, QuoteTick, StreamEvent, StreamState, StreamStatus, Subscription, Trade,
+    CancelAction, Channel, QuoteTick, StreamEvent, StreamState, StreamStatus, Subscription, Trade,
+    TradeCancel, TradeCorrection, TradeTerms,
 };
 use stockdata_domain::{Adjustment, Bar, FetchError, Interval, Provenance, ProviderId, Symbol};
 use stockdata_ports::Clock;
@@ -31,7 +32,8 @@ use url::Url;
 
 use super::ID;
 use super::stream_wire::{
-    AlpacaMessage, AuthAction, BarMsg, QuoteMsg, SubscribeAction, SubscriptionMsg, TradeMsg,
+    AlpacaMessage, AuthAction, BarMsg, CancelMsg, CorrectionMsg, QuoteMsg, SubscribeAction,
+    SubscriptionMsg, TradeMsg,
 };
 use crate::numbers;
 use crate::stream::{StreamConfig, WsSocket, preview};
@@ -448,6 +450,12 @@ fn interpret(
             AlpacaMessage::Bar(b) => read
                 .events
                 .push(StreamEvent::Bar(to_bar(&b, provenance).map_err(reported)?)),
+            AlpacaMessage::Cancel(x) => read.events.push(StreamEvent::Cancel(
+                to_cancel(&x, provenance).map_err(reported)?,
+            )),
+            AlpacaMessage::Correction(c) => read.events.push(StreamEvent::Correction(
+                to_correction(&c, provenance).map_err(reported)?,
+            )),
             AlpacaMessage::Subscription(s) => {
                 let confirmed = to_subscription(&s);
                 read.events.push(StreamEvent::Status(StreamStatus {
@@ -544,6 +552,61 @@ pub fn to_trade(t: &TradeMsg, provenance: &Provenance) -> Result<Trade, FetchErr
         id: t.i,
         exchange: text(t.x.as_ref()),
         conditions: t.c.clone().unwrap_or_default(),
+        provenance: provenance.clone(),
+    })
+}
+
+/// Maps a trade cancel message into a [`TradeCancel`].
+///
+/// # Errors
+/// `Malformed` for a bad symbol or time, or an action other than `C` or `E`.
+pub fn to_cancel(x: &CancelMsg, provenance: &Provenance) -> Result<TradeCancel, FetchError> {
+    let action = match x.a.as_str() {
+        "C" | "c" => CancelAction::Cancel,
+        "E" | "e" => CancelAction::Error,
+        other => {
+            return Err(FetchError::malformed(format!(
+                "Alpaca stream trade cancel action {:?} is neither C nor E",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    };
+    Ok(TradeCancel {
+        symbol: symbol(&x.symbol)?,
+        id: x.i,
+        price: x.p,
+        size: x.s,
+        action,
+        exchange: text(x.x.as_ref()),
+        at: numbers::instant("trade cancel t", &x.t)?,
+        provenance: provenance.clone(),
+    })
+}
+
+/// Maps a trade correction message into a [`TradeCorrection`].
+///
+/// # Errors
+/// `Malformed` for a bad symbol or time.
+pub fn to_correction(
+    c: &CorrectionMsg,
+    provenance: &Provenance,
+) -> Result<TradeCorrection, FetchError> {
+    Ok(TradeCorrection {
+        symbol: symbol(&c.symbol)?,
+        exchange: text(c.x.as_ref()),
+        original: TradeTerms {
+            id: c.oi,
+            price: c.op,
+            size: c.os,
+            conditions: c.oc.clone().unwrap_or_default(),
+        },
+        corrected: TradeTerms {
+            id: c.ci,
+            price: c.cp,
+            size: c.cs,
+            conditions: c.cc.clone().unwrap_or_default(),
+        },
+        at: numbers::instant("trade correction t", &c.t)?,
         provenance: provenance.clone(),
     })
 }

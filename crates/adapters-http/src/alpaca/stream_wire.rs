@@ -44,6 +44,72 @@ pub struct TradeMsg {
     pub z: Option<String>,
 }
 
+/// A trade cancel or error (`"T": "x"`), sent for subscribed trades.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CancelMsg {
+    /// Symbol.
+    #[serde(rename = "S")]
+    pub symbol: String,
+    /// The cancelled trade's id.
+    pub i: u64,
+    /// Exchange code.
+    #[serde(default)]
+    pub x: Option<String>,
+    /// The cancelled trade's price.
+    #[serde(deserialize_with = "json::decimal")]
+    pub p: Decimal,
+    /// The cancelled trade's size.
+    #[serde(deserialize_with = "json::decimal")]
+    pub s: Decimal,
+    /// Action: `C` cancel, `E` error.
+    pub a: String,
+    /// Tape.
+    #[serde(default)]
+    pub z: Option<String>,
+    /// Time, RFC 3339 with nanoseconds.
+    pub t: String,
+}
+
+/// A trade correction (`"T": "c"`), sent for subscribed trades: the original trade's id,
+/// price, size and conditions (`oi`, `op`, `os`, `oc`) and the corrected ones (`ci`, `cp`,
+/// `cs`, `cc`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CorrectionMsg {
+    /// Symbol.
+    #[serde(rename = "S")]
+    pub symbol: String,
+    /// Exchange code.
+    #[serde(default)]
+    pub x: Option<String>,
+    /// Original trade id.
+    pub oi: u64,
+    /// Original price.
+    #[serde(deserialize_with = "json::decimal")]
+    pub op: Decimal,
+    /// Original size.
+    #[serde(deserialize_with = "json::decimal")]
+    pub os: Decimal,
+    /// Original conditions.
+    #[serde(default)]
+    pub oc: Option<Vec<String>>,
+    /// Corrected trade id.
+    pub ci: u64,
+    /// Corrected price.
+    #[serde(deserialize_with = "json::decimal")]
+    pub cp: Decimal,
+    /// Corrected size.
+    #[serde(deserialize_with = "json::decimal")]
+    pub cs: Decimal,
+    /// Corrected conditions.
+    #[serde(default)]
+    pub cc: Option<Vec<String>>,
+    /// Tape.
+    #[serde(default)]
+    pub z: Option<String>,
+    /// Time, RFC 3339 with nanoseconds.
+    pub t: String,
+}
+
 /// A quote (`"T": "q"`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct QuoteMsg {
@@ -148,10 +214,13 @@ pub enum AlpacaMessage {
     Quote(QuoteMsg),
     /// `b`.
     Bar(BarMsg),
+    /// `x`: a trade cancel or error (Alpaca adds these to every trade subscription).
+    Cancel(CancelMsg),
+    /// `c`: a trade correction (likewise).
+    Correction(CorrectionMsg),
     /// A documented message stockdata does not model and never subscribes to on purpose:
     /// `d` daily bars, `u` updated bars, `s` trading statuses, `l` LULD bands, `i` order
-    /// imbalances, and `c` trade corrections and `x` trade cancels/errors (which Alpaca adds to
-    /// every trade subscription on its own).
+    /// imbalances.
     Unmodelled {
         /// Its `T`.
         kind: String,
@@ -159,7 +228,7 @@ pub enum AlpacaMessage {
 }
 
 /// The `T` values of [`AlpacaMessage::Unmodelled`].
-pub const UNMODELLED: &[&str] = &["d", "u", "s", "l", "i", "c", "x"];
+pub const UNMODELLED: &[&str] = &["d", "u", "s", "l", "i"];
 
 #[derive(Deserialize)]
 struct Tag<'a> {
@@ -214,6 +283,8 @@ pub fn parse_frame(frame: &[u8]) -> Result<Vec<AlpacaMessage>, FetchError> {
             "t" => AlpacaMessage::Trade(one("trade", raw)?),
             "q" => AlpacaMessage::Quote(one("quote", raw)?),
             "b" => AlpacaMessage::Bar(one("bar", raw)?),
+            "x" => AlpacaMessage::Cancel(one("trade cancel", raw)?),
+            "c" => AlpacaMessage::Correction(one("trade correction", raw)?),
             kind if UNMODELLED.contains(&kind) => AlpacaMessage::Unmodelled {
                 kind: kind.to_owned(),
             },
@@ -268,11 +339,30 @@ mod tests {
             "z":"B","t":"2023-04-06T14:25:06.542305024Z"}]"#;
         let parsed = parse_frame(frame).unwrap();
         assert!(matches!(&parsed[0], AlpacaMessage::Trade(t) if t.p.to_string() == "162.92"));
+        let AlpacaMessage::Correction(c) = &parsed[1] else {
+            panic!("{:?}", parsed[1]);
+        };
         assert_eq!(
-            parsed[1],
-            AlpacaMessage::Unmodelled {
-                kind: "c".to_owned()
-            }
+            (
+                c.oi,
+                c.op.to_string(),
+                c.ci,
+                c.cp.to_string(),
+                c.cs.to_string()
+            ),
+            (
+                52_983_525_033_527,
+                "39.1582".to_owned(),
+                52_983_525_034_326,
+                "39.1809".to_owned(),
+                "440000".to_owned()
+            )
+        );
+        assert_eq!(
+            parse_frame(br#"[{"T":"i","S":"AAPL"}]"#).unwrap(),
+            [AlpacaMessage::Unmodelled {
+                kind: "i".to_owned()
+            }]
         );
         for bad in [
             &br#"{"T":"t"}"#[..],

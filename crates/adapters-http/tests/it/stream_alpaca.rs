@@ -291,8 +291,18 @@ async fn subscribe_waits_for_the_acknowledgement_and_keeps_what_arrives_meanwhil
     };
     assert_eq!(conn.next().await.unwrap(), vec![StreamEvent::Bar(bar)]);
     assert_eq!(conn.next().await.unwrap(), subscribed(wanted.clone()));
-    // A correction is documented but not modelled: nothing, not an error.
-    assert_eq!(conn.next().await.unwrap(), Vec::new());
+    // Corrections come with every trade subscription: one is an event on the trades channel.
+    let corrected = conn.next().await.unwrap();
+    assert!(
+        matches!(
+            corrected.as_slice(),
+            [StreamEvent::Correction(c)] if c.symbol.as_str() == "EEM"
+                && c.original.price == d("39.1582")
+                && c.corrected.price == d("39.1809")
+                && c.corrected.conditions == [" ", "7"]
+        ),
+        "{corrected:?}"
+    );
     // Nothing new to ask for: nothing is sent.
     conn.subscribe(&wanted).await.unwrap();
     let seen = fake.done().await;

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use console::Term;
 use futures_util::FutureExt as _;
-use stockdata_app::domain::stream::{Channel, StreamEvent, StreamState, Subscription};
+use stockdata_app::domain::stream::{
+    CancelAction, Channel, StreamEvent, StreamState, Subscription,
+};
 use stockdata_app::domain::{ErrorKind, FetchError, Symbol};
 use stockdata_app::records::StreamRecord;
 use stockdata_app::stream::{ReaderOptions, Streams};
@@ -271,6 +273,32 @@ impl Live {
                 row.at = Some(t.at);
                 row.events += 1;
                 row.provider = t.provenance.provider.to_string();
+            }
+            // The table shows the latest trade; a late cancel or correction of an earlier one
+            // is said on the status line.
+            (StreamEvent::Cancel(c), Some(row)) => {
+                row.events += 1;
+                self.status = format!(
+                    "{}: {} trade {} {}",
+                    c.provenance.provider,
+                    c.symbol,
+                    c.id,
+                    match c.action {
+                        CancelAction::Cancel => "cancelled",
+                        CancelAction::Error => "reported in error",
+                    }
+                );
+            }
+            (StreamEvent::Correction(c), Some(row)) => {
+                row.events += 1;
+                self.status = format!(
+                    "{}: {} trade {} corrected to {} × {}",
+                    c.provenance.provider,
+                    c.symbol,
+                    c.original.id,
+                    c.corrected.price,
+                    c.corrected.size
+                );
             }
             (StreamEvent::Quote(q), Some(row)) => {
                 row.bid = Some(q.bid);

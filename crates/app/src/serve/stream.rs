@@ -148,6 +148,8 @@ impl Client {
         self.seq += 1;
         let name = match event.event() {
             StreamEvent::Trade(_) => "trade",
+            StreamEvent::Cancel(_) => "cancel",
+            StreamEvent::Correction(_) => "correction",
             StreamEvent::Quote(_) => "quote",
             StreamEvent::Bar(_) => "bar",
             StreamEvent::Status(_) => "status",

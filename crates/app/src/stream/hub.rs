@@ -459,6 +459,8 @@ fn wake(owed: Vec<Arc<Ring>>) {
 fn mark_synthetic(event: &mut StreamEvent) {
     match event {
         StreamEvent::Trade(t) => t.provenance.synthetic = true,
+        StreamEvent::Cancel(c) => c.provenance.synthetic = true,
+        StreamEvent::Correction(c) => c.provenance.synthetic = true,
         StreamEvent::Quote(q) => q.provenance.synthetic = true,
         StreamEvent::Bar(b) => b.provenance.synthetic = true,
         StreamEvent::Status(_) => {}

@@ -65,6 +65,8 @@ impl LiveEvent {
                     tracing::warn!("a stream event could not be serialized: {e}");
                     let at = match &self.event {
                         StreamEvent::Trade(t) => t.at,
+                        StreamEvent::Cancel(c) => c.at,
+                        StreamEvent::Correction(c) => c.at,
                         StreamEvent::Quote(q) => q.at,
                         StreamEvent::Bar(b) => b.start,
                         StreamEvent::Status(s) => s.at,

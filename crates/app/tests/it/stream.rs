@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use stockdata_app::domain::stream::{Channel, StreamEvent, StreamState, Subscription, Trade};
+use stockdata_app::domain::stream::{
+    CancelAction, Channel, StreamEvent, StreamState, Subscription, Trade, TradeCancel,
+    TradeCorrection, TradeTerms,
+};
 use stockdata_app::domain::{Decimal, FetchError, Provenance, ProviderId, Symbol, Timestamp};
 use stockdata_app::ports::FixedClock;
 use stockdata_app::ports::stream::{StreamCapabilities, StreamConnection, StreamSource};
@@ -176,6 +179,8 @@ async fn next(reader: &mut stockdata_app::stream::Reader) -> Option<String> {
         .expect("an event within two seconds")?;
     Some(match event.event() {
         StreamEvent::Trade(t) => format!("trade {} {}", t.symbol, t.price),
+        StreamEvent::Cancel(c) => format!("cancel {} {}", c.symbol, c.id),
+        StreamEvent::Correction(c) => format!("correction {} {}", c.symbol, c.original.id),
         StreamEvent::Quote(q) => format!("quote {}", q.symbol),
         StreamEvent::Bar(b) => format!("bar {}", b.symbol),
         StreamEvent::Status(s) => match &s.state {
@@ -371,6 +376,83 @@ async fn a_malformed_frame_is_counted_and_the_stream_goes_on() {
     assert_eq!(next(&mut r).await.as_deref(), Some("trade AAPL 3"));
     assert_eq!(streams.stats()[0].1.malformed, 1);
     assert_eq!(fake.connects.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn cancels_and_corrections_reach_trade_readers_as_exact_records() {
+    let (fake, frames) = Fake::new("alpaca", &Channel::ALL);
+    let streams = streams(vec![fake.clone()]);
+    let mut trades = streams
+        .open(sub(&["EEM"], &[Channel::Trades]), ReaderOptions::default())
+        .unwrap();
+    let mut quotes = streams
+        .open(sub(&["EEM"], &[Channel::Quotes]), ReaderOptions::default())
+        .unwrap();
+    assert_eq!(next(&mut trades).await.as_deref(), Some("connected alpaca"));
+    assert_eq!(next(&mut quotes).await.as_deref(), Some("connected alpaca"));
+    let at = Timestamp::from_str("2023-04-06T14:25:06.542305024Z").unwrap();
+    let provenance = Provenance::new(ProviderId::from_static("alpaca"), at);
+    let terms = |id, price: &str| TradeTerms {
+        id,
+        price: Decimal::from_str(price).unwrap(),
+        size: Decimal::from(440_000),
+        conditions: vec![" ".to_owned(), "7".to_owned()],
+    };
+    frames[0]
+        .send(Ok(vec![
+            StreamEvent::Correction(TradeCorrection {
+                symbol: sym("EEM"),
+                exchange: Some("M".to_owned()),
+                original: terms(52_983_525_033_527, "39.1582"),
+                corrected: terms(52_983_525_034_326, "39.18090"),
+                at,
+                provenance: provenance.clone(),
+            }),
+            StreamEvent::Cancel(TradeCancel {
+                symbol: sym("EEM"),
+                id: 465,
+                price: Decimal::from_str("105.31").unwrap(),
+                size: Decimal::from(300),
+                action: CancelAction::Error,
+                exchange: None,
+                at,
+                provenance,
+            }),
+            trade("EEM", "39.2"),
+        ]))
+        .unwrap();
+    let mut records = Vec::new();
+    for _ in 0..3 {
+        let event = tokio::time::timeout(Duration::from_secs(2), trades.next())
+            .await
+            .unwrap()
+            .unwrap();
+        records.push(event.json().to_owned());
+    }
+    assert_eq!(
+        records[..2],
+        [
+            concat!(
+                r#"{"type":"correction","symbol":"EEM","exchange":"M","#,
+                r#""original":{"id":52983525033527,"price":39.1582,"size":440000,"#,
+                r#""conditions":[" ","7"]},"corrected":{"id":52983525034326,"price":39.1809,"#,
+                r#""size":440000,"conditions":[" ","7"]},"at":"2023-04-06T14:25:06.542305024Z","#,
+                r#""provider":"alpaca","synthetic":false}"#
+            ),
+            concat!(
+                r#"{"type":"cancel","symbol":"EEM","id":465,"price":105.31,"size":300,"#,
+                r#""action":"error","at":"2023-04-06T14:25:06.542305024Z","#,
+                r#""provider":"alpaca","synthetic":false}"#
+            ),
+        ]
+    );
+    assert!(records[2].starts_with(r#"{"type":"trade","symbol":"EEM""#));
+    // They are on the trades channel: a quotes reader of the symbol hears none of them.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), quotes.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -17,7 +17,8 @@ use pact_models::path_exp::DocPath;
 use serde_json::Value;
 use stockdata_adapters_http::{alpaca, finnhub};
 use stockdata_domain::stream::{
-    QuoteTick, StreamEvent, StreamState, StreamStatus, Subscription, Trade,
+    CancelAction, QuoteTick, StreamEvent, StreamState, StreamStatus, Subscription, Trade,
+    TradeCancel, TradeCorrection, TradeTerms,
 };
 use stockdata_domain::{
     Bar, Decimal, ErrorKind, FetchError, Interval, Provenance, Symbol, Timestamp,
@@ -406,15 +407,44 @@ fn alpaca_stream() {
             description: "a trade correction",
             state: "EEM trades are subscribed",
             file: "alpaca_stream_correction.docs.json",
-            check: nothing,
-            events: Some(0),
+            check: |got, p| {
+                let terms = |id, price, conditions: &[&str]| TradeTerms {
+                    id,
+                    price: d(price),
+                    size: d("440000"),
+                    conditions: conditions.iter().map(|c| (*c).to_owned()).collect(),
+                };
+                let correction = TradeCorrection {
+                    symbol: sym("EEM"),
+                    exchange: Some("M".to_owned()),
+                    // The pact's example holds each array's first element only.
+                    original: terms(52_983_525_033_527, "39.1582", &[" "]),
+                    corrected: terms(52_983_525_034_326, "39.1809", &[" "]),
+                    at: ts("2023-04-06T14:25:06.542305024Z"),
+                    provenance: p.clone(),
+                };
+                assert_eq!(got.unwrap(), vec![StreamEvent::Correction(correction)]);
+            },
+            events: Some(1),
         },
         Case {
             description: "a trade cancel",
             state: "GOOGL trades are subscribed",
             file: "alpaca_stream_cancel_error.docs.json",
-            check: nothing,
-            events: Some(0),
+            check: |got, p| {
+                let cancel = TradeCancel {
+                    symbol: sym("GOOGL"),
+                    id: 465,
+                    price: d("105.31"),
+                    size: d("300"),
+                    action: CancelAction::Cancel,
+                    exchange: Some("D".to_owned()),
+                    at: ts("2023-04-06T13:15:42.83540958Z"),
+                    provenance: p.clone(),
+                };
+                assert_eq!(got.unwrap(), vec![StreamEvent::Cancel(cancel)]);
+            },
+            events: Some(1),
         },
     ];
     let mut pact = PactBuilder::new_v4("stockdata", "alpaca_stream");
