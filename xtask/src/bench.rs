@@ -1578,6 +1578,9 @@ fn stream(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Resul
         bin,
         &[
             "--no-quotas",
+            // A Friday at 10:00 New York: the market is open and the tape runs.
+            "--now",
+            "2024-03-08T15:00:00Z",
             "--stream-speed",
             "60",
             "--stream-trades-per-minute",

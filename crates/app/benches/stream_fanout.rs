@@ -191,7 +191,8 @@ async fn read_all(client: reqwest::Client, url: String) -> Seen {
 
 /// The client process: CLIENTS readers and one that never reads; one JSON line on stdout.
 fn clients(url: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");

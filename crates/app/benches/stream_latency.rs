@@ -153,7 +153,10 @@ fn measure(load: Load) -> Vec<u64> {
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let expected = load.frames_per_second * SECONDS * load.trades_per_frame;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stockdata"))
+    // `STREAM_LATENCY_BIN` names another build to measure (an A/B of two changes).
+    let bin = std::env::var_os("STREAM_LATENCY_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_stockdata").into());
+    let mut child = Command::new(bin)
         .env_clear()
         .env("APCA_API_KEY_ID", "bench-key")
         .env("APCA_API_SECRET_KEY", "bench-secret")

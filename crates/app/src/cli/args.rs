@@ -28,6 +28,22 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+impl Cli {
+    /// The async runtime the command runs on. `stream` from real providers runs on one thread,
+    /// so an event goes from the socket to stdout without waking another thread. Everything
+    /// else, and `stream --sandbox` (whose simulator runs in the same process), gets two
+    /// workers.
+    pub(crate) fn runtime(&self) -> tokio::runtime::Builder {
+        if matches!(self.command, Command::Stream(_)) && !self.global.sandbox {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+    }
+}
+
 /// Examples, the environment and the exit codes, under `stockdata --help`.
 const TOP_HELP: &str = "\
 Examples:

@@ -84,11 +84,7 @@ impl Ctx {
 /// Runs the CLI; the binary's `main`.
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match cli.runtime().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("stockdata: cannot start the async runtime: {e}");
