@@ -102,6 +102,9 @@ def slow_sandbox(stockdata_bin):
 
 @pytest.fixture(scope="session")
 def sd():
-    """A StockData on the in-process sandbox (free-tier quotas, synthetic data)."""
-    with stockdata.StockData(sandbox=True) as client:
+    """A StockData on the in-process sandbox (free-tier quotas, synthetic data). Alpha
+    Vantage is left out of routing: its 1 request a second would pace every test."""
+    chain = ["serverless", "alpaca", "finnhub"]
+    config = {"routing": {"quotes": chain, "bars": chain, "news": chain}}
+    with stockdata.StockData(config, sandbox=True) as client:
         yield client
