@@ -352,14 +352,7 @@ fn layering() -> Result {
 /// sandbox in-process), reach no adapter or store on their own, and nothing depends on them.
 fn bindings_layering() -> Result<Vec<String>> {
     let mut problems = Vec::new();
-    let direct = cargo_tree(&[
-        "-p",
-        "stockdata-python",
-        "-e",
-        "normal",
-        "--depth",
-        "1",
-    ])?;
+    let direct = cargo_tree(&["-p", "stockdata-python", "-e", "normal", "--depth", "1"])?;
     let wrong: Vec<&String> = direct
         .iter()
         .filter(|d| {
@@ -375,16 +368,11 @@ fn bindings_layering() -> Result<Vec<String>> {
             "stockdata-python depends on {wrong:?}: the bindings go through stockdata-app"
         ));
     }
-    let dependents: Vec<String> = cargo_tree(&[
-        "--workspace",
-        "-i",
-        "stockdata-python",
-        "-e",
-        "all",
-    ])?
-    .into_iter()
-    .filter(|d| d != "stockdata-python")
-    .collect();
+    let dependents: Vec<String> =
+        cargo_tree(&["--workspace", "-i", "stockdata-python", "-e", "all"])?
+            .into_iter()
+            .filter(|d| d != "stockdata-python")
+            .collect();
     if !dependents.is_empty() {
         problems.push(format!(
             "{dependents:?} depend on stockdata-python: nothing may depend on the bindings"

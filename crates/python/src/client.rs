@@ -73,9 +73,8 @@ impl Client {
                     SocketAddr::from(([127, 0, 0, 1], 0)),
                 ))
             });
-            let sb = started.map_err(|e| {
-                PyRuntimeError::new_err(format!("cannot start the sandbox: {e}"))
-            })?;
+            let sb = started
+                .map_err(|e| PyRuntimeError::new_err(format!("cannot start the sandbox: {e}")))?;
             config
                 .providers
                 .point_at_sandbox(|id| sb.base_url(id.as_str()));
@@ -448,9 +447,10 @@ impl Client {
             let cancel = CancellationToken::new();
             let _stop = cancel.clone().drop_guard();
             let report = tokio::task::spawn_blocking(move || {
-                runtime().block_on(pyo3_async_runtimes::tokio::scope_local(scoped, async move {
-                    agent.run(&symbols, &cancel, &|_, _| {}).await
-                }))
+                runtime().block_on(pyo3_async_runtimes::tokio::scope_local(
+                    scoped,
+                    async move { agent.run(&symbols, &cancel, &|_, _| {}).await },
+                ))
             })
             .await
             .map_err(|e| PyRuntimeError::new_err(format!("the agent run failed: {e}")))?;

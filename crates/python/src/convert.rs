@@ -112,7 +112,9 @@ pub(crate) fn quote<'py>(py: Python<'py>, q: &Quote) -> PyResult<Bound<'py, PyAn
             opt_decimal(py, q.change_percent)?,
             q.volume.into_pyobject(py)?,
             q.provenance.provider.as_str().into_pyobject(py)?.into_any(),
-            PyBool::new(py, q.provenance.synthetic).to_owned().into_any(),
+            PyBool::new(py, q.provenance.synthetic)
+                .to_owned()
+                .into_any(),
         ],
     )?;
     record(py, "Quote")?.call1(args)
@@ -138,7 +140,9 @@ fn bar<'py>(py: Python<'py>, class: &Bound<'py, PyAny>, b: &Bar) -> PyResult<Bou
                 .adjustment
                 .map(Adjustment::as_str)
                 .into_pyobject(py)?,
-            PyBool::new(py, b.provenance.synthetic).to_owned().into_any(),
+            PyBool::new(py, b.provenance.synthetic)
+                .to_owned()
+                .into_any(),
         ],
     )?;
     class.call1(args)
@@ -160,7 +164,9 @@ pub(crate) fn article<'py>(py: Python<'py>, a: &NewsArticle) -> PyResult<Bound<'
             a.provenance.provider.as_str().into_pyobject(py)?.into_any(),
             a.author.as_deref().into_pyobject(py)?,
             a.image.as_deref().into_pyobject(py)?,
-            PyBool::new(py, a.provenance.synthetic).to_owned().into_any(),
+            PyBool::new(py, a.provenance.synthetic)
+                .to_owned()
+                .into_any(),
         ],
     )?;
     record(py, "NewsArticle")?.call1(args)
@@ -234,7 +240,10 @@ fn result_or_error<'py, T>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     Ok(match result {
         Ok(v) => (value(v)?, py.None().into_bound(py)),
-        Err(e) => (py.None().into_bound(py), error(py, e, Some(symbol), attempts)?),
+        Err(e) => (
+            py.None().into_bound(py),
+            error(py, e, Some(symbol), attempts)?,
+        ),
     })
 }
 
@@ -427,8 +436,7 @@ pub(crate) fn instant(obj: &Bound<'_, PyAny>) -> PyResult<Timestamp> {
     if obj.call_method0("utcoffset")?.is_none() {
         return Err(invalid(
             py,
-            "a naive datetime has no time zone: pass an aware one (tzinfo=timezone.utc)"
-                .to_owned(),
+            "a naive datetime has no time zone: pass an aware one (tzinfo=timezone.utc)".to_owned(),
         ));
     }
     let text: String = obj.call_method0("isoformat")?.extract()?;
@@ -454,9 +462,12 @@ pub(crate) fn when(obj: &Bound<'_, PyAny>) -> PyResult<When> {
     if let Ok(d) = Date::from_str(&text) {
         return Ok(When::Day(d));
     }
-    Timestamp::from_str(&text)
-        .map(When::Instant)
-        .map_err(|e| invalid(py, format!("{text:?} is neither a date nor an instant: {e}")))
+    Timestamp::from_str(&text).map(When::Instant).map_err(|e| {
+        invalid(
+            py,
+            format!("{text:?} is neither a date nor an instant: {e}"),
+        )
+    })
 }
 
 /// The instants from `start` to `end`: a date stands for its whole New York day, so an end
@@ -510,7 +521,8 @@ pub(crate) fn toml_table(obj: &Bound<'_, PyDict>) -> PyResult<toml::Table> {
         let key: String = k
             .extract()
             .map_err(|_| PyTypeError::new_err("config keys must be str"))?;
-        let value = toml_value(&v).map_err(|e| PyTypeError::new_err(format!("config {key}: {e}")))?;
+        let value =
+            toml_value(&v).map_err(|e| PyTypeError::new_err(format!("config {key}: {e}")))?;
         table.insert(key, value);
     }
     Ok(table)
@@ -545,9 +557,7 @@ fn toml_value(v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
 }
 
 /// The config a dict describes, as if it were a file named `<dict>`.
-pub(crate) fn config_from_dict(
-    obj: &Bound<'_, PyDict>,
-) -> PyResult<stockdata_app::config::Config> {
+pub(crate) fn config_from_dict(obj: &Bound<'_, PyDict>) -> PyResult<stockdata_app::config::Config> {
     let text = toml_table(obj)?.to_string();
     stockdata_app::config::from_toml(&text, Path::new("<config dict>"))
         .map_err(|e| config_error(obj.py(), e.to_string()))

@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use stockdata_app::domain::{
-    Bar, BarQuery, ErrorKind, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
-    ProviderId, Quote, Symbol, Timestamp, stable_hash_hex,
+    Bar, BarQuery, ErrorKind, FetchError, Interval, NewsArticle, NewsQuery, Provenance, ProviderId,
+    Quote, Symbol, Timestamp, stable_hash_hex,
 };
 use stockdata_app::ports::{BarSource, Capabilities, NewsSource, QuoteSource};
 
@@ -152,7 +152,13 @@ impl PySource {
             .and_then(|m| m.getattr("StockDataError"))
             .and_then(|c| value.is_instance(&c))
             .unwrap_or(false);
-        let field = |name: &str| value.getattr_opt(name).ok().flatten().filter(|v| !v.is_none());
+        let field = |name: &str| {
+            value
+                .getattr_opt(name)
+                .ok()
+                .flatten()
+                .filter(|v| !v.is_none())
+        };
         match kind.filter(|_| is_ours) {
             Some(ErrorKind::RateLimited) => FetchError::RateLimited {
                 retry_after: field("retry_after")
@@ -265,9 +271,8 @@ impl PySource {
 
     fn req_instant(&self, obj: &Bound<'_, PyAny>, name: &str) -> Result<Timestamp, FetchError> {
         let v = field(obj, name).ok_or_else(|| self.malformed(&format!("no {name}")))?;
-        convert::instant(&v).map_err(|e| {
-            Python::attach(|py| self.malformed(&format!("{name}: {}", e.value(py))))
-        })
+        convert::instant(&v)
+            .map_err(|e| Python::attach(|py| self.malformed(&format!("{name}: {}", e.value(py)))))
     }
 
     fn opt_text(&self, obj: &Bound<'_, PyAny>, name: &str) -> Result<Option<String>, FetchError> {
@@ -377,7 +382,9 @@ impl QuoteSource for PySource {
 
     async fn quote(&self, symbol: &Symbol) -> Result<Quote, FetchError> {
         let answer = self
-            .call("quote", |py| pyo3::types::PyTuple::new(py, [symbol.as_str()]))
+            .call("quote", |py| {
+                pyo3::types::PyTuple::new(py, [symbol.as_str()])
+            })
             .await?;
         Python::attach(|py| self.to_quote(answer.bind(py), symbol))
     }
