@@ -29,8 +29,6 @@ fn runtime() -> &'static Runtime {
 /// sandbox, or providers written in Python: latest quotes, historical bars, news and the
 /// watchlist agent, with per-symbol fail-over and an attempt trail on every result.
 ///
-/// StockData(config=None, sandbox=False, providers=())
-///
 /// - config: a dict with the sections of stockdata.toml ({"providers": {"finnhub":
 ///   {"api_key": "..."}}}), or the path of a TOML file. None: the defaults, no provider
 ///   configured. The environment is never read here: use StockData.from_env() for that.
@@ -250,7 +248,7 @@ impl Client {
         Self::build(py, config, sandbox, providers)
     }
 
-    /// StockData.from_env(sandbox=False, providers=()) -> StockData
+    /// StockData.from_env(sandbox=False, providers=None) -> StockData
     ///
     /// The configuration the `stockdata` command would use: `./stockdata.toml` (or the file
     /// `STOCKDATA_CONFIG` names), then the providers' own variables (`FINNHUB_API_KEY`, ...),
@@ -487,10 +485,12 @@ impl Client {
         }
     }
 
+    /// `with StockData(...) as sd:` closes the sandbox at the end of the block.
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
+    /// Calls `close`.
     #[pyo3(signature = (*_exc))]
     fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) {
         self.close(py);

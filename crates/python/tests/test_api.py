@@ -135,7 +135,7 @@ def test_news_and_quotes_to_polars(sd):
 def test_help_reads_well():
     text = pydoc.render_doc(stockdata.StockData, renderer=pydoc.plaintext)
     for needle in (
-        "StockData(config=None, sandbox=False, providers=())",
+        "StockData(config=None, sandbox=False, providers=None)",
         "quote_async",
         "bars(symbols, start=None, end=None, interval=\"1d\", adjustment=None)",
         "from_env",
