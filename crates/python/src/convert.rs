@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive as _;
 use stockdata_app::agent::{AgentReport, RunStats, SymbolReport};
 use stockdata_app::domain::quality::Finding;
 use stockdata_app::domain::{
@@ -284,35 +285,151 @@ fn finding(f: &Finding) -> String {
     }
 }
 
+/// One symbol's bars, kept as Rust values: `stockdata.BarsResult` makes `Bar` objects from
+/// them only when `.bars` is read, and DataFrames straight from the columns, so a year of
+/// bars for a hundred symbols never becomes 25,000 Python objects on its way to pandas.
+#[pyclass(frozen, module = "stockdata._native", name = "Series")]
+#[derive(Debug)]
+pub(crate) struct NativeSeries {
+    bars: Vec<Bar>,
+}
+
+#[pymethods]
+impl NativeSeries {
+    fn __len__(&self) -> usize {
+        self.bars.len()
+    }
+
+    /// The bars as `stockdata.Bar` values, oldest first.
+    fn bars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let class = record(py, "Bar")?;
+        let items = self
+            .bars
+            .iter()
+            .map(|b| bar(py, &class, b))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, items)
+    }
+
+    /// Appends every bar's fields to `columns` (a dict of lists by field name, created as
+    /// needed): `start` as integer nanoseconds since the epoch, prices as exact `Decimal`s or,
+    /// with `floats`, the nearest `float`.
+    fn extend_columns(&self, columns: &Bound<'_, PyDict>, floats: bool) -> PyResult<()> {
+        let py = columns.py();
+        let column = |name: &str| -> PyResult<Bound<'_, PyList>> {
+            if let Some(list) = columns.get_item(name)? {
+                return Ok(list.cast_into::<PyList>()?);
+            }
+            let list = PyList::empty(py);
+            columns.set_item(name, &list)?;
+            Ok(list)
+        };
+        let [symbol, interval, start, open, high, low, close, volume, vwap, trades] = [
+            "symbol", "interval", "start", "open", "high", "low", "close", "volume", "vwap",
+            "trades",
+        ]
+        .map(column);
+        let (symbol, interval, start) = (symbol?, interval?, start?);
+        let (open, high, low, close) = (open?, high?, low?, close?);
+        let (volume, vwap, trades) = (volume?, vwap?, trades?);
+        let (provider, adjustment, synthetic) =
+            (column("provider")?, column("adjustment")?, column("synthetic")?);
+        let price = |d: Decimal| -> PyResult<Bound<'_, PyAny>> {
+            if floats {
+                Ok(PyFloat::new(py, d.to_f64().unwrap_or(f64::NAN)).into_any())
+            } else {
+                decimal(py, d)
+            }
+        };
+        // One str object per distinct text, shared by every row.
+        let mut texts: Vec<(String, Bound<'_, PyString>)> = Vec::new();
+        let mut text = |s: &str| -> Bound<'_, PyString> {
+            if let Some((_, obj)) = texts.iter().find(|(t, _)| t == s) {
+                return obj.clone();
+            }
+            let obj = PyString::new(py, s);
+            texts.push((s.to_owned(), obj.clone()));
+            obj
+        };
+        for b in &self.bars {
+            let nanos = i64::try_from(b.start.as_nanosecond()).map_err(|_| {
+                pyo3::exceptions::PyOverflowError::new_err(format!(
+                    "{} is outside what a 64-bit nanosecond count holds",
+                    b.start
+                ))
+            })?;
+            symbol.append(text(b.symbol.as_str()))?;
+            interval.append(text(b.interval.as_str()))?;
+            start.append(nanos)?;
+            open.append(price(b.open)?)?;
+            high.append(price(b.high)?)?;
+            low.append(price(b.low)?)?;
+            close.append(price(b.close)?)?;
+            volume.append(b.volume)?;
+            match b.vwap {
+                Some(v) => vwap.append(price(v)?)?,
+                None => vwap.append(py.None())?,
+            }
+            trades.append(b.trades)?;
+            provider.append(text(b.provenance.provider.as_str()))?;
+            match b.provenance.adjustment {
+                Some(a) => adjustment.append(text(a.as_str()))?,
+                None => adjustment.append(py.None())?,
+            }
+            synthetic.append(b.provenance.synthetic)?;
+        }
+        Ok(())
+    }
+
+    /// The largest scale (digits after the point) of each price column: the `Decimal` type
+    /// polars needs to hold every value exactly.
+    fn scales<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let mut max = [0u32; 5];
+        for b in &self.bars {
+            let prices = [Some(b.open), Some(b.high), Some(b.low), Some(b.close), b.vwap];
+            for (m, d) in max.iter_mut().zip(prices) {
+                *m = (*m).max(d.map_or(0, |d| d.scale()));
+            }
+        }
+        let out = PyDict::new(py);
+        for (name, m) in ["open", "high", "low", "close", "vwap"].iter().zip(max) {
+            out.set_item(name, m)?;
+        }
+        Ok(out)
+    }
+}
+
 fn bars_result<'py>(
     py: Python<'py>,
     symbol: &Symbol,
     result: &Result<Series, FetchError>,
     attempts: &[Attempt],
 ) -> PyResult<Bound<'py, PyAny>> {
-    let class = record(py, "Bar")?;
-    let (bars, findings, err) = match result {
+    let (series, findings, err) = match result {
         Ok(series) => {
-            let bars = series
-                .bars
-                .iter()
-                .map(|b| bar(py, &class, b))
-                .collect::<PyResult<Vec<_>>>()?;
             let findings: Vec<String> = series.findings.iter().map(finding).collect();
-            (bars, findings, py.None().into_bound(py))
+            let native = NativeSeries {
+                bars: series.bars.clone(),
+            };
+            (
+                Bound::new(py, native)?.into_any(),
+                findings,
+                py.None().into_bound(py),
+            )
         }
         Err(e) => (
-            Vec::new(),
+            py.None().into_bound(py),
             Vec::new(),
             error(py, e, Some(symbol), attempts)?,
         ),
     };
     record(py, "BarsResult")?.call1((
         symbol.as_str(),
-        PyTuple::new(py, bars)?,
+        PyTuple::empty(py),
         err,
         trail(py, attempts)?,
         PyTuple::new(py, findings)?,
+        series,
     ))
 }
 

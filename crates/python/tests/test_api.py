@@ -154,3 +154,21 @@ def test_records_are_frozen_dataclasses():
     with pytest.raises(AttributeError):
         q.price = Decimal(2)  # type: ignore[misc]
     assert q == stockdata.Quote("AAPL", Decimal("1.5"), datetime(2024, 1, 2, tzinfo=timezone.utc))
+
+
+def test_bar_frames_from_rust_columns_equal_those_from_bar_values(sd):
+    args = (["AAPL", "MSFT"],)
+    kwargs = {"start": "2024-01-02", "end": "2024-01-12"}
+    native = sd.bars(*args, **kwargs)  # its bars are never read: frames come from Rust
+    frames = {d: (native.to_pandas(decimals=d), native.to_polars(decimals=d)) for d in
+              ("decimal", "float")}
+    other = sd.bars(*args, **kwargs)
+    rebuilt = stockdata.BarsResults(
+        [stockdata.BarsResult(r.symbol, r.bars, r.error, r.trail, r.findings) for r in other]
+    )
+    for decimals, (pandas_frame, polars_frame) in frames.items():
+        pd.testing.assert_frame_equal(pandas_frame, rebuilt.to_pandas(decimals=decimals))
+        assert polars_frame.equals(rebuilt.to_polars(decimals=decimals))
+    assert "bars=<9 bars>" in repr(native[0])
+    assert [r.bars for r in rebuilt] == [r.bars for r in native]
+    assert rebuilt[0] == stockdata.BarsResult("AAPL", native[0].bars, None, native[0].trail)

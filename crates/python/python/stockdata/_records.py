@@ -18,7 +18,7 @@ Instants become ``datetime64[..., UTC]`` (pandas) or ``Datetime("us", "UTC")`` (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
@@ -137,16 +137,39 @@ class QuoteResult:
         return self.quote
 
 
-@dataclass(frozen=True, slots=True)
 class BarsResult:
-    """One requested symbol's bars (oldest first), or the error every provider gave."""
+    """One requested symbol's bars (oldest first), or the error every provider gave.
 
-    symbol: str
-    bars: tuple[Bar, ...]
-    error: StockDataError | None
-    trail: tuple[Attempt, ...] = ()
-    #: Data-quality findings (a missing trading day, a low above the close ...).
-    findings: tuple[str, ...] = ()
+    ``bars`` are made into :class:`Bar` values when first read; the DataFrame views of
+    :class:`BarsResults` are built from the columns without them.
+    """
+
+    __slots__ = ("symbol", "error", "trail", "findings", "_series", "_bars")
+    __match_args__ = ("symbol", "bars", "error", "trail", "findings")
+
+    def __init__(
+        self,
+        symbol: str,
+        bars: Sequence[Bar] = (),
+        error: StockDataError | None = None,
+        trail: Sequence[Attempt] = (),
+        findings: Sequence[str] = (),
+        _series: Any = None,
+    ) -> None:
+        self.symbol: str = symbol
+        self.error: StockDataError | None = error
+        self.trail: tuple[Attempt, ...] = tuple(trail)
+        #: Data-quality findings (a missing trading day, a low above the close ...).
+        self.findings: tuple[str, ...] = tuple(findings)
+        self._series = _series
+        self._bars: tuple[Bar, ...] | None = None if _series is not None else tuple(bars)
+
+    @property
+    def bars(self) -> tuple[Bar, ...]:
+        """The bars, oldest first (empty when the symbol failed)."""
+        if self._bars is None:
+            self._bars = self._series.bars()
+        return self._bars
 
     @property
     def ok(self) -> bool:
@@ -158,6 +181,52 @@ class BarsResult:
         if self.error is not None:
             raise self.error
         return self.bars
+
+    def __len__(self) -> int:
+        return len(self._series) if self._bars is None else len(self._bars)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BarsResult):
+            return NotImplemented
+        return (self.symbol, self.bars, self.error, self.trail, self.findings) == (
+            other.symbol,
+            other.bars,
+            other.error,
+            other.trail,
+            other.findings,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"BarsResult(symbol={self.symbol!r}, bars=<{len(self)} bars>, "
+            f"error={self.error!r}, trail={self.trail!r}, findings={self.findings!r})"
+        )
+
+    def _extend(self, cols: dict[str, list[Any]], floats: bool) -> None:
+        if self._series is not None and self._bars is None:
+            self._series.extend_columns(cols, floats)
+            return
+        for b in self.bars:
+            for name in _BAR_COLUMNS:
+                value = getattr(b, name)
+                if name == "start":
+                    value = _nanos(value)
+                elif floats and name in _BAR_DECIMALS and value is not None:
+                    value = float(value)
+                cols.setdefault(name, []).append(value)
+
+    def _scales(self) -> dict[str, int]:
+        if self._series is not None and self._bars is None:
+            return self._series.scales()
+        return {
+            name: max(
+                (_scale(getattr(b, name)) for b in self.bars if getattr(b, name) is not None),
+                default=0,
+            )
+            for name in _BAR_DECIMALS
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,47 +355,66 @@ def _check(decimals: str) -> None:
 
 
 def _floats(values: list[Any]) -> list[float | None]:
-    return [None if v is None else float(v) for v in values]
+    return [v if v is None or isinstance(v, float) else float(v) for v in values]
 
 
-def _pandas_frame(cols: dict[str, list[Any]], decimal_cols, time_cols, decimals):
+def _nanos(t: datetime) -> int:
+    delta = t - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def _scale(d: Decimal) -> int:
+    exponent = d.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_COUNTS = ("bid_size", "ask_size", "volume", "trades")
+
+
+def _pandas_frame(cols, decimal_cols, time_cols, decimals, nanos=False):
     import pandas as pd
 
     data: dict[str, Any] = {}
     for name, values in cols.items():
         if name in time_cols:
-            data[name] = pd.to_datetime(values, utc=True)
+            if nanos:
+                data[name] = pd.to_datetime(values, unit="ns", utc=True)
+            else:
+                data[name] = pd.to_datetime(values, utc=True)
         elif name in decimal_cols:
             if decimals == "float":
-                data[name] = pd.array(_floats(values), dtype="Float64").astype("float64")
+                data[name] = pd.Series(_floats(values), dtype="float64")
             else:
                 data[name] = pd.Series(values, dtype=object)
-        elif name in ("bid_size", "ask_size", "volume", "trades"):
+        elif name in _COUNTS:
             data[name] = pd.array(values, dtype="Int64")
         else:
             data[name] = pd.Series(values, dtype=object if name == "error" else None)
     return pd.DataFrame(data)
 
 
-def _polars_frame(cols: dict[str, list[Any]], decimal_cols, time_cols, decimals):
+def _polars_frame(cols, decimal_cols, time_cols, decimals, nanos=False, scales=None):
     import polars as pl
 
     series = []
     for name, values in cols.items():
         if name in time_cols:
-            series.append(pl.Series(name, values, dtype=pl.Datetime("us", "UTC")))
+            if nanos:
+                s = pl.Series(name, values, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC"))
+                series.append(s.dt.cast_time_unit("us"))
+            else:
+                series.append(pl.Series(name, values, dtype=pl.Datetime("us", "UTC")))
         elif name in decimal_cols:
             if decimals == "float":
                 series.append(pl.Series(name, _floats(values), dtype=pl.Float64))
             else:
-                scale = max(
-                    (-v.as_tuple().exponent for v in values if v is not None),
-                    default=0,
-                )
-                series.append(
-                    pl.Series(name, values, dtype=pl.Decimal(38, max(scale, 0)))
-                )
-        elif name in ("bid_size", "ask_size", "volume", "trades"):
+                if scales is not None:
+                    scale = scales.get(name, 0)
+                else:
+                    scale = max((_scale(v) for v in values if v is not None), default=0)
+                series.append(pl.Series(name, values, dtype=pl.Decimal(38, scale)))
+        elif name in _COUNTS:
             series.append(pl.Series(name, values, dtype=pl.UInt64))
         elif name == "synthetic":
             series.append(pl.Series(name, values, dtype=pl.Boolean))
@@ -376,20 +464,35 @@ class BarsResults(list):
         """The results that carry an error (they have no rows in the DataFrames)."""
         return [r for r in self if r.error is not None]
 
-    def _columns(self) -> dict[str, list[Any]]:
-        bars = [b for r in self for b in r.bars]
-        return {name: [getattr(b, name) for b in bars] for name in _BAR_COLUMNS}
+    def _columns(self, floats: bool) -> dict[str, list[Any]]:
+        cols: dict[str, list[Any]] = {}
+        for r in self:
+            r._extend(cols, floats)
+        return {name: cols.get(name, []) for name in _BAR_COLUMNS}
+
+    def _scales(self) -> dict[str, int]:
+        out = dict.fromkeys(_BAR_DECIMALS, 0)
+        for r in self:
+            if r.error is None:
+                for name, scale in r._scales().items():
+                    out[name] = max(out[name], scale)
+        return out
 
     def to_pandas(self, decimals: Decimals = "decimal") -> pandas.DataFrame:
         """Every bar of every symbol, one row each (long format: ``symbol``, ``start``, ...);
         symbols that failed have no rows: see ``failed``. ``decimals``: see the module docs."""
         _check(decimals)
-        return _pandas_frame(self._columns(), _BAR_DECIMALS, ("start",), decimals)
+        cols = self._columns(decimals == "float")
+        return _pandas_frame(cols, _BAR_DECIMALS, ("start",), decimals, nanos=True)
 
     def to_polars(self, decimals: Decimals = "decimal") -> polars.DataFrame:
         """As ``to_pandas``, for polars."""
         _check(decimals)
-        return _polars_frame(self._columns(), _BAR_DECIMALS, ("start",), decimals)
+        cols = self._columns(decimals == "float")
+        scales = self._scales() if decimals == "decimal" else None
+        return _polars_frame(
+            cols, _BAR_DECIMALS, ("start",), decimals, nanos=True, scales=scales
+        )
 
 
 def _news_columns(articles: Sequence[NewsArticle], pd: bool) -> dict[str, list[Any]]:
