@@ -171,4 +171,4 @@ def test_bar_frames_from_rust_columns_equal_those_from_bar_values(sd):
         assert polars_frame.equals(rebuilt.to_polars(decimals=decimals))
     assert "bars=<9 bars>" in repr(native[0])
     assert [r.bars for r in rebuilt] == [r.bars for r in native]
-    assert rebuilt[0] == stockdata.BarsResult("AAPL", native[0].bars, None, native[0].trail)
+    assert native[0] == stockdata.BarsResult("AAPL", native[0].bars, None, native[0].trail)
