@@ -42,6 +42,7 @@ START = datetime(2024, 1, 1, 5, tzinfo=timezone.utc)
 END = datetime(2025, 1, 1, 5, tzinfo=timezone.utc)
 # Client-side pacing set far above what the sandbox needs (quotas are off there).
 FAST = {"requests_per_minute": 1_000_000}
+FAST_FINNHUB = {**FAST, "requests_per_second": 1_000_000}
 
 
 def start_sandbox(binary: str) -> tuple[subprocess.Popen, str]:
@@ -93,7 +94,7 @@ def main() -> None:
         # -- 1. quotes ----------------------------------------------------------------------
         by_finnhub = stockdata.StockData(
             {
-                "providers": {"finnhub": {"api_key": "k", "base_url": f"{url}/finnhub", **FAST}},
+                "providers": {"finnhub": {"api_key": "k", "base_url": f"{url}/finnhub", **FAST_FINNHUB}},
                 "routing": {"quotes": ["finnhub"]},
                 "agent": {"concurrency": 8},
             }
