@@ -324,7 +324,18 @@ impl NativeSeries {
             columns.set_item(name, &list)?;
             Ok(list)
         };
-        let [symbol, interval, start, open, high, low, close, volume, vwap, trades] = [
+        let [
+            symbol,
+            interval,
+            start,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            vwap,
+            trades,
+        ] = [
             "symbol", "interval", "start", "open", "high", "low", "close", "volume", "vwap",
             "trades",
         ]
@@ -332,8 +343,11 @@ impl NativeSeries {
         let (symbol, interval, start) = (symbol?, interval?, start?);
         let (open, high, low, close) = (open?, high?, low?, close?);
         let (volume, vwap, trades) = (volume?, vwap?, trades?);
-        let (provider, adjustment, synthetic) =
-            (column("provider")?, column("adjustment")?, column("synthetic")?);
+        let (provider, adjustment, synthetic) = (
+            column("provider")?,
+            column("adjustment")?,
+            column("synthetic")?,
+        );
         let price = |d: Decimal| -> PyResult<Bound<'_, PyAny>> {
             if floats {
                 Ok(PyFloat::new(py, d.to_f64().unwrap_or(f64::NAN)).into_any())
@@ -386,7 +400,13 @@ impl NativeSeries {
     fn scales<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let mut max = [0u32; 5];
         for b in &self.bars {
-            let prices = [Some(b.open), Some(b.high), Some(b.low), Some(b.close), b.vwap];
+            let prices = [
+                Some(b.open),
+                Some(b.high),
+                Some(b.low),
+                Some(b.close),
+                b.vwap,
+            ];
             for (m, d) in max.iter_mut().zip(prices) {
                 *m = (*m).max(d.map_or(0, |d| d.scale()));
             }
