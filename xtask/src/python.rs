@@ -1,9 +1,11 @@
 //! `cargo xtask python`: the Python bindings (`crates/python`, `import stockdata`) built and
 //! tested with pytest (`crates/python/tests`). Any failure fails the task.
 //!
-//! - pytest, pandas and polars run from a venv under `target/python-venv`, filled from
+//! - pytest runs from a venv under `target/python-venv`, filled from
 //!   `ci/python/requirements.txt` (every package pinned, wheels only) and reinstalled only
-//!   when that file changes.
+//!   when that file changes. pandas and polars are the parquet gate's (`target/parquet-venv`
+//!   from `ci/parquet/requirements.txt`, made here when missing): a `.pth` file names its
+//!   site-packages, so a fresh checkout does not unpack them twice.
 //! - The extension is built by cargo, then installed the way `maturin develop` installs it
 //!   (the module beside the Python sources, `crates/python/python/stockdata/_native.abi3.so`,
 //!   and a `.pth` file naming that folder): maturin's own build would resolve features for
@@ -35,11 +37,20 @@ pub(crate) fn run_gate(tests_ran: bool) -> Result {
     let root = root();
     let target = venv::target_dir();
     let venv_dir = target.join("python-venv");
+    let frames = target.join("parquet-venv");
+    venv::ensure(
+        &frames,
+        &root.join("ci/parquet/requirements.txt"),
+        "ci/parquet/requirements.txt",
+    )?;
     venv::ensure(
         &venv_dir,
         &root.join("ci/python/requirements.txt"),
         "ci/python/requirements.txt",
     )?;
+    let layered = site_packages(&venv_dir)?.join("_stockdata_frames.pth");
+    std::fs::write(&layered, format!("{}\n", site_packages(&frames)?.display()))
+        .map_err(|e| format!("{}: {e}", layered.display()))?;
     let bin = crate::ci_stockdata(tests_ran)?;
 
     let mut build = if tests_ran {
