@@ -4,12 +4,13 @@
 //! the `stockdata.errors` exception of its kind, with the symbol and attempt trail. In: symbols,
 //! dates, intervals and config dicts from Python, checked by the domain's own constructors.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::str::FromStr as _;
 
 use jiff::civil::Date;
 use jiff::tz::Offset;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -348,12 +349,16 @@ impl NativeSeries {
             column("adjustment")?,
             column("synthetic")?,
         );
-        let price = |d: Decimal| -> PyResult<Bound<'_, PyAny>> {
+        // The class looked up once, each digit string written into one buffer.
+        let class = attr(py, &DECIMAL, "decimal", "Decimal")?;
+        let mut digits = String::with_capacity(32);
+        let mut price = |d: Decimal| -> PyResult<Bound<'_, PyAny>> {
             if floats {
-                Ok(PyFloat::new(py, d.to_f64().unwrap_or(f64::NAN)).into_any())
-            } else {
-                decimal(py, d)
+                return Ok(PyFloat::new(py, d.to_f64().unwrap_or(f64::NAN)).into_any());
             }
+            digits.clear();
+            write!(digits, "{d}").map_err(|e| PyValueError::new_err(e.to_string()))?;
+            class.call1((digits.as_str(),))
         };
         // One str object per distinct text, shared by every row.
         let mut texts: Vec<(String, Bound<'_, PyString>)> = Vec::new();
