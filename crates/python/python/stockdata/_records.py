@@ -373,25 +373,38 @@ _COUNTS = ("bid_size", "ask_size", "volume", "trades")
 
 
 def _pandas_frame(cols, decimal_cols, time_cols, decimals, nanos=False):
+    # Arrays, not Series: a dict of Series would be aligned on their indexes first.
+    import numpy as np
     import pandas as pd
 
     data: dict[str, Any] = {}
     for name, values in cols.items():
         if name in time_cols:
             if nanos:
-                data[name] = pd.to_datetime(values, unit="ns", utc=True)
+                ns = np.array(values, dtype=np.int64).view("datetime64[ns]")
+                data[name] = pd.DatetimeIndex(ns).tz_localize("UTC")
             else:
                 data[name] = pd.to_datetime(values, utc=True)
         elif name in decimal_cols:
             if decimals == "float":
-                data[name] = pd.Series(_floats(values), dtype="float64")
+                data[name] = np.array(_floats(values), dtype=np.float64)
             else:
-                data[name] = pd.Series(values, dtype=object)
+                data[name] = _objects(values)
         elif name in _COUNTS:
             data[name] = pd.array(values, dtype="Int64")
+        elif name == "error":
+            data[name] = _objects(values)
         else:
-            data[name] = pd.Series(values, dtype=object if name == "error" else None)
+            data[name] = values
     return pd.DataFrame(data)
+
+
+def _objects(values: list[Any]):
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _polars_frame(cols, decimal_cols, time_cols, decimals, nanos=False, scales=None):
