@@ -7,6 +7,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod fuzz;
 mod parquet;
+mod python;
 mod schemathesis;
 mod sdk;
 mod venv;
@@ -36,6 +37,9 @@ tasks:
              alpha_vantage) against `stockdata sandbox serve`: every endpoint the adapters
              use, pagination, sort and quota answers, and the README's offline snippets
              (pinned in ci/sdk/requirements.txt; needs python3)
+  python     the Python bindings (crates/python, `import stockdata`): built, installed
+             into a venv and tested with pytest against the sandbox and Python fakes
+             (pinned in ci/python/requirements.txt; needs python3)
   bench      the performance suite: parsers (criterion), agent at 50/500/5000 symbols,
              pacing efficiency, one-shot CLI cost, serve under load, the Redis pacer,
              the PostgreSQL store, three replicas sharing one key (--only NAME: one of
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Some("schemathesis") => schemathesis::run(),
         Some("parquet") => parquet::run(),
         Some("sdk") => sdk::run(),
+        Some("python") => python::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
@@ -139,7 +144,8 @@ fn ci() -> Result {
         ])?;
         schemathesis::run_gate(true)?;
         parquet::run_gate(true)?;
-        sdk::run_gate(true)
+        sdk::run_gate(true)?;
+        python::run_gate(true)
     })();
     let long = finish_long_tests(long);
     gates.and(long)
@@ -333,12 +339,46 @@ fn layering() -> Result {
         problems.push("domain or ports depend on SQLite (only its adapter may)".to_owned());
     }
     problems.extend(library_reaches_cli()?);
+    problems.extend(bindings_layering()?);
     if problems.is_empty() {
         eprintln!("xtask: layering ok");
         Ok(())
     } else {
         Err(format!("layering violated:\n  {}", problems.join("\n  ")))
     }
+}
+
+/// The Python bindings are a front end: they build on the composition root (and start the
+/// sandbox in-process), reach no adapter or store on their own, and nothing depends on them.
+fn bindings_layering() -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let direct = cargo_tree(&["-p", "stockdata-python", "-e", "normal", "--depth", "1"])?;
+    let wrong: Vec<&String> = direct
+        .iter()
+        .filter(|d| {
+            d.starts_with("stockdata-")
+                && !matches!(
+                    d.as_str(),
+                    "stockdata-python" | "stockdata-app" | "stockdata-sandbox"
+                )
+        })
+        .collect();
+    if !wrong.is_empty() {
+        problems.push(format!(
+            "stockdata-python depends on {wrong:?}: the bindings go through stockdata-app"
+        ));
+    }
+    let dependents: Vec<String> =
+        cargo_tree(&["--workspace", "-i", "stockdata-python", "-e", "all"])?
+            .into_iter()
+            .filter(|d| d != "stockdata-python")
+            .collect();
+    if !dependents.is_empty() {
+        problems.push(format!(
+            "{dependents:?} depend on stockdata-python: nothing may depend on the bindings"
+        ));
+    }
+    Ok(problems)
 }
 
 /// The CLI is a module of the `stockdata` binary (`crates/app/src/cli`, declared by
@@ -414,16 +454,22 @@ fn long_lines() -> Result<Vec<String>> {
 
 /// Names of every crate `krate` reaches through normal (non-dev, non-build) edges.
 fn normal_deps(krate: &str) -> Result<Vec<String>> {
+    cargo_tree(&["-p", krate, "-e", "normal"])
+}
+
+/// The package names `cargo tree` lists for `args` (deduplicated by cargo, in its order).
+fn cargo_tree(args: &[&str]) -> Result<Vec<String>> {
     let out = Command::new(cargo_bin())
         .current_dir(root())
-        .args([
-            "tree", "--locked", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
-        ])
+        .args(["tree", "--locked"])
+        .args(args)
+        .args(["--prefix", "none", "--format", "{p}"])
         .output()
         .map_err(|e| format!("cannot run cargo tree: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "cargo tree -p {krate} failed: {}",
+            "cargo tree {} failed: {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr)
         ));
     }

@@ -104,7 +104,7 @@ fn start_sandbox(bin: &Path, flags: &[&str], log: &Path) -> Result<(Sandbox, Str
 }
 
 /// Runs `cmd` like [`step`], but kills it when it outlives `within`.
-fn step_within(name: &str, mut cmd: Command, within: Duration) -> Result {
+pub(crate) fn step_within(name: &str, mut cmd: Command, within: Duration) -> Result {
     eprintln!("xtask: {name}: {cmd:?}");
     let mut child = cmd
         .spawn()
