@@ -484,11 +484,11 @@ fn cargo_tree(args: &[&str]) -> Result<Vec<String>> {
 fn test(extra: &[&str], except: Option<&str>) -> Result {
     if has_nextest() {
         // nextest does not run doctests: run them first, so the test summary CI reads is
-        // nextest's closing line.
-        step(
-            "doctests",
-            cargo(&["test", "--workspace", "--locked", "--doc", "--quiet"]),
-        )?;
+        // nextest's closing line. With the same features (`extra`), so the libraries they
+        // build are the ones nextest links, not a second build of each.
+        let mut doc = cargo(&["test", "--workspace", "--locked", "--doc", "--quiet"]);
+        doc.args(extra.iter().take_while(|a| **a != "--"));
+        step("doctests", doc)?;
         let mut cmd = cargo(&[
             "nextest",
             "run",
