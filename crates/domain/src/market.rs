@@ -110,6 +110,21 @@ pub enum SentimentLabel {
 }
 
 impl SentimentLabel {
+    /// The label as stockdata writes it: `bearish`, `somewhat_bearish`, `neutral`,
+    /// `somewhat_bullish`, `bullish`, or an unknown label's verbatim text.
+    /// [`SentimentLabel::parse`] reads every one of these back to the same label.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            SentimentLabel::Bearish => "bearish",
+            SentimentLabel::SomewhatBearish => "somewhat_bearish",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::SomewhatBullish => "somewhat_bullish",
+            SentimentLabel::Bullish => "bullish",
+            SentimentLabel::Other(text) => text,
+        }
+    }
+
     /// Reads a label, tolerating `Somewhat-Bullish`, `Somewhat_Bullish` and case differences.
     #[must_use]
     pub fn parse(text: &str) -> Self {
