@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde::ser::Serializer;
 use serde_json::value::RawValue;
 use stockdata_domain::stream::{Channel, StreamEvent, StreamState, StreamStatus, TradeTerms};
-use stockdata_domain::{Bar, Decimal, FetchError, NewsArticle, Quote, Symbol, Timestamp};
+use stockdata_domain::{
+    Bar, Decimal, FetchError, NewsArticle, Quote, Sentiment, Symbol, TickerSentiment, Timestamp,
+};
 
 use crate::agent::{RunStats, SymbolReport};
 use crate::fetch::Attempt;
@@ -118,6 +120,10 @@ pub enum FieldValue<'a> {
     Bool(bool),
     /// A JSON array of symbols; space-separated in CSV.
     Symbols(&'a [Symbol]),
+    /// An article's sentiment: a JSON object ([`SentimentRecord`]) or `null`; JSON only.
+    Sentiment(Option<&'a Sentiment>),
+    /// Per-ticker scores as one cell, `AAPL=0.193592 MSFT=-0.044634`; CSV only.
+    TickerScores(&'a [TickerSentiment]),
     /// Left out: the key is not written at all (`adjustment` where none was noted).
     Omitted,
 }
@@ -179,11 +185,33 @@ impl Field<'_> {
                 .map(Symbol::as_str)
                 .collect::<Vec<_>>()
                 .join(" "),
+            FieldValue::TickerScores(list) => {
+                let mut out = Vec::new();
+                write_ticker_scores(&mut out, list);
+                String::from_utf8_lossy(&out).into_owned()
+            }
+            FieldValue::Sentiment(Some(s)) => {
+                serde_json::to_string(&SentimentRecord::from(s)).unwrap_or_default()
+            }
             FieldValue::OptText(None)
             | FieldValue::OptDecimal(None)
             | FieldValue::OptCount(None)
+            | FieldValue::Sentiment(None)
             | FieldValue::Omitted => String::new(),
         }
+    }
+}
+
+/// Appends per-ticker scores as `SYMBOL=score`, space-separated (`AAPL=0.193592 MSFT=-0.04`):
+/// a symbol holds neither `=` nor a space.
+pub fn write_ticker_scores(out: &mut Vec<u8>, tickers: &[TickerSentiment]) {
+    for (i, t) in tickers.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(t.symbol.as_str().as_bytes());
+        out.push(b'=');
+        write_decimal(out, t.score);
     }
 }
 
@@ -382,6 +410,45 @@ pub struct NewsRecord {
     author: Option<String>,
     image: Option<String>,
     synthetic: bool,
+    sentiment: Option<SentimentRecord>,
+}
+
+/// An article's sentiment as output: `{"score", "label", "tickers": [{"symbol", "relevance",
+/// "score", "label"}]}`, decimals with their exact digits, labels as
+/// [`stockdata_domain::SentimentLabel::as_str`] writes them.
+#[derive(Debug, Serialize)]
+pub struct SentimentRecord {
+    score: Num,
+    label: String,
+    tickers: Vec<TickerSentimentRecord>,
+}
+
+/// One ticker's sentiment as output.
+#[derive(Debug, Serialize)]
+pub struct TickerSentimentRecord {
+    symbol: String,
+    relevance: Num,
+    score: Num,
+    label: String,
+}
+
+impl From<&Sentiment> for SentimentRecord {
+    fn from(s: &Sentiment) -> Self {
+        Self {
+            score: Num(s.score),
+            label: s.label.as_str().to_owned(),
+            tickers: s
+                .tickers
+                .iter()
+                .map(|t| TickerSentimentRecord {
+                    symbol: t.symbol.as_str().to_owned(),
+                    relevance: Num(t.relevance),
+                    score: Num(t.score),
+                    label: t.label.as_str().to_owned(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<&NewsArticle> for NewsRecord {
@@ -398,12 +465,13 @@ impl From<&NewsArticle> for NewsRecord {
             author: a.author.clone(),
             image: a.image.clone(),
             synthetic: a.provenance.synthetic,
+            sentiment: a.sentiment.as_ref().map(SentimentRecord::from),
         }
     }
 }
 
 /// News columns, in order.
-pub const NEWS_FIELDS: [&str; 9] = [
+pub const NEWS_FIELDS: [&str; 12] = [
     "id",
     "symbols",
     "headline",
@@ -413,13 +481,17 @@ pub const NEWS_FIELDS: [&str; 9] = [
     "published_at",
     "provider",
     "synthetic",
+    "sentiment_score",
+    "sentiment_label",
+    "ticker_scores",
 ];
 
-/// An article's fields in output order (the [`NewsRecord`] shape; `author` and `image` are
-/// JSON only).
+/// An article's fields in output order (the [`NewsRecord`] shape; `author`, `image` and the
+/// `sentiment` object are JSON only, the flat sentiment columns CSV only).
 #[must_use]
-pub fn news_fields(a: &NewsArticle) -> [Field<'_>; 11] {
-    use FieldValue::{Bool, Instant, OptText, Symbols, Text};
+pub fn news_fields(a: &NewsArticle) -> [Field<'_>; 15] {
+    use FieldValue::{Bool, Instant, OptDecimal, OptText, Symbols, Text, TickerScores};
+    let sentiment = a.sentiment.as_ref();
     [
         both("id", Text(&a.id)),
         both("symbols", Symbols(&a.symbols)),
@@ -432,6 +504,16 @@ pub fn news_fields(a: &NewsArticle) -> [Field<'_>; 11] {
         json_only("author", OptText(a.author.as_deref())),
         json_only("image", OptText(a.image.as_deref())),
         both("synthetic", Bool(a.provenance.synthetic)),
+        json_only("sentiment", FieldValue::Sentiment(sentiment)),
+        csv_only("sentiment_score", OptDecimal(sentiment.map(|s| s.score))),
+        csv_only(
+            "sentiment_label",
+            OptText(sentiment.map(|s| s.label.as_str())),
+        ),
+        csv_only(
+            "ticker_scores",
+            TickerScores(sentiment.map_or(&[], |s| s.tickers.as_slice())),
+        ),
     ]
 }
 

@@ -51,7 +51,9 @@ pub mod time;
 pub use batch::{BatchBarQuery, SymbolResult};
 pub use error::{ErrorKind, FetchError};
 pub use interval::{Interval, IntervalError};
-pub use market::{Bar, NewsArticle, Quote, Sentiment, SentimentLabel, Volume, stable_hash_hex};
+pub use market::{
+    Bar, NewsArticle, Quote, Sentiment, SentimentLabel, TickerSentiment, Volume, stable_hash_hex,
+};
 pub use provenance::{Adjustment, AdjustmentError, Provenance, ProviderId};
 pub use query::{BarQuery, NewsQuery};
 pub use range::{DateRange, RangeError, TimeRange};

@@ -110,6 +110,21 @@ pub enum SentimentLabel {
 }
 
 impl SentimentLabel {
+    /// The label as stockdata writes it: `bearish`, `somewhat_bearish`, `neutral`,
+    /// `somewhat_bullish`, `bullish`, or an unknown label's verbatim text.
+    /// [`SentimentLabel::parse`] reads every one of these back to the same label.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            SentimentLabel::Bearish => "bearish",
+            SentimentLabel::SomewhatBearish => "somewhat_bearish",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::SomewhatBullish => "somewhat_bullish",
+            SentimentLabel::Bullish => "bullish",
+            SentimentLabel::Other(text) => text,
+        }
+    }
+
     /// Reads a label, tolerating `Somewhat-Bullish`, `Somewhat_Bullish` and case differences.
     #[must_use]
     pub fn parse(text: &str) -> Self {
@@ -129,12 +144,29 @@ impl SentimentLabel {
     }
 }
 
-/// An article's overall sentiment as the provider scored it.
+/// An article's sentiment as the provider scored it: overall, and per ticker where given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sentiment {
     /// The score, typically in [-1, 1].
     pub score: Decimal,
     /// The provider's label.
+    pub label: SentimentLabel,
+    /// Per-ticker scores, in the provider's order; empty where the provider gives none.
+    /// Only equity symbols: tickers that are not a [`Symbol`] (`CRYPTO:BTC`, `FOREX:USD`) are
+    /// left out, as they are from [`NewsArticle::symbols`].
+    pub tickers: Vec<TickerSentiment>,
+}
+
+/// How an article reads for one ticker it mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickerSentiment {
+    /// The ticker.
+    pub symbol: Symbol,
+    /// How much the article is about this ticker, typically in [0, 1].
+    pub relevance: Decimal,
+    /// The score for this ticker, typically in [-1, 1].
+    pub score: Decimal,
+    /// The provider's label for this ticker.
     pub label: SentimentLabel,
 }
 

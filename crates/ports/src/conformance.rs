@@ -31,7 +31,7 @@ use std::fmt::Debug;
 
 use stockdata_domain::{
     Adjustment, Bar, Decimal, Interval, NewsArticle, Provenance, ProviderId, Quote, Sentiment,
-    SentimentLabel, Symbol, TimeRange, Timestamp,
+    SentimentLabel, Symbol, TickerSentiment, TimeRange, Timestamp,
 };
 
 use crate::{BarsWrite, Dataset, FetchLogEntry, NewsWrite, SeriesKey, Store, StoredKind};
@@ -759,6 +759,18 @@ fn news_fixture(dataset: Dataset) -> Result<Vec<NewsArticle>, Failure> {
     a1.sentiment = Some(Sentiment {
         score: dec("0.2500")?,
         label: SentimentLabel::Other("Somewhat-Bullish-ish".to_owned()),
+        // Per ticker, in the provider's order (not the symbols' order), with every digit,
+        // a negative zero, a tiny relevance and an unknown label kept.
+        tickers: vec![
+            ticker("MSFT", "0.000063", "-0.000", SentimentLabel::Neutral)?,
+            ticker(
+                "AAPL",
+                "0.657888",
+                "0.193592",
+                SentimentLabel::Other("Very\tBullish".to_owned()),
+            )?,
+            ticker("MSFT", "1.0", "-0.999999", SentimentLabel::Bearish)?,
+        ],
     });
     a1.author = Some("A. Writer, B. Writer".to_owned());
     a1.image = Some(String::new());
@@ -766,6 +778,12 @@ fn news_fixture(dataset: Dataset) -> Result<Vec<NewsArticle>, Failure> {
     a2.sentiment = Some(Sentiment {
         score: dec("-0.251234")?,
         label: SentimentLabel::Bullish,
+        tickers: vec![ticker(
+            "AAPL",
+            "0.100000",
+            "0.588718",
+            SentimentLabel::SomewhatBullish,
+        )?],
     });
     a2.summary = "A summary\nover two lines, with \"quotes\" and ünïcödé.".to_owned();
     a2.provenance = a2.provenance.with_feed("benzinga");
@@ -775,8 +793,23 @@ fn news_fixture(dataset: Dataset) -> Result<Vec<NewsArticle>, Failure> {
     a4.sentiment = Some(Sentiment {
         score: dec("0")?,
         label: SentimentLabel::Other("Bearish".to_owned()),
+        tickers: Vec::new(),
     });
     Ok(vec![a1, a2, a3, a4])
+}
+
+fn ticker(
+    symbol: &str,
+    relevance: &str,
+    score: &str,
+    label: SentimentLabel,
+) -> Result<TickerSentiment, Failure> {
+    Ok(TickerSentiment {
+        symbol: sym(symbol)?,
+        relevance: dec(relevance)?,
+        score: dec(score)?,
+        label,
+    })
 }
 
 async fn news_queries<S: Store>(store: &S) -> Outcome {
@@ -839,6 +872,12 @@ async fn news_queries<S: Store>(store: &S) -> Outcome {
     // A repeated id updates the article, moving it in time too.
     let mut moved = article("p:1", &["MSFT", "AAPL"], t(40)?, m)?;
     moved.headline = "corrected headline".to_owned();
+    // Its per-ticker sentiment is replaced, not added to.
+    moved.sentiment = Some(Sentiment {
+        score: dec("0.10")?,
+        label: SentimentLabel::Neutral,
+        tickers: vec![ticker("AAPL", "0.5", "0.10", SentimentLabel::Neutral)?],
+    });
     put_news(store, m, &["AAPL"], all, &[moved.clone()], fetched(2)?).await?;
     let got = store.news(m, &symbols, all, 10).await?;
     let want: Vec<NewsArticle> = [Some(moved.clone()), written.get(3).cloned()]

@@ -19,8 +19,8 @@ use rust_decimal::prelude::ToPrimitive as _;
 use stockdata_app::agent::{AgentReport, RunStats, SymbolReport};
 use stockdata_app::domain::quality::Finding;
 use stockdata_app::domain::{
-    Adjustment, Bar, DateRange, FetchError, Interval, NewsArticle, Quote, Symbol, TimeRange,
-    Timestamp,
+    Adjustment, Bar, DateRange, FetchError, Interval, NewsArticle, Quote, Sentiment, Symbol,
+    TimeRange, Timestamp,
 };
 use stockdata_app::fetch::{Attempt, NewsReport, Report, Series};
 
@@ -169,9 +169,35 @@ pub(crate) fn article<'py>(py: Python<'py>, a: &NewsArticle) -> PyResult<Bound<'
             PyBool::new(py, a.provenance.synthetic)
                 .to_owned()
                 .into_any(),
+            match &a.sentiment {
+                Some(s) => sentiment(py, s)?,
+                None => py.None().into_bound(py),
+            },
         ],
     )?;
     record(py, "NewsArticle")?.call1(args)
+}
+
+/// A `stockdata.Sentiment` with its `stockdata.TickerSentiment`s.
+fn sentiment<'py>(py: Python<'py>, s: &Sentiment) -> PyResult<Bound<'py, PyAny>> {
+    let class = record(py, "TickerSentiment")?;
+    let tickers = s
+        .tickers
+        .iter()
+        .map(|t| {
+            class.call1((
+                t.symbol.as_str(),
+                decimal(py, t.relevance)?,
+                decimal(py, t.score)?,
+                t.label.as_str(),
+            ))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    record(py, "Sentiment")?.call1((
+        decimal(py, s.score)?,
+        s.label.as_str(),
+        PyTuple::new(py, tickers)?,
+    ))
 }
 
 /// The attempt trail as a tuple of `stockdata.Attempt`.

@@ -106,7 +106,7 @@ use tokio_postgres::config::{Host, SslMode};
 use crate::error::{Ctx, Fail};
 
 /// The schema version this build writes: the number of files in `migrations/`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The PostgreSQL schema a store lives in unless [`PostgresOptions::schema`] says otherwise.
 pub const DEFAULT_SCHEMA: &str = "stockdata";

@@ -9,7 +9,13 @@ use crate::error::{Ctx, Fail};
 use crate::{SCHEMA_VERSION, Sql};
 
 /// The migrations, in order: `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_ticker_sentiment",
+        include_str!("../migrations/0002_ticker_sentiment.sql"),
+    ),
+];
 
 /// First key of the migration lock: `STKD`, the second being the schema's hash.
 const MIGRATION_LOCK: i32 = 0x5354_4B44;

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use deadpool_postgres::Object;
 use stockdata_domain::{
-    Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TimeRange, Timestamp,
+    Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TickerSentiment, TimeRange,
+    Timestamp,
 };
 use stockdata_ports::{Dataset, FetchLogEntry, SeriesKey, SeriesSummary, StoreStats};
 use stockdata_store_common::codec::{
@@ -16,7 +17,7 @@ use stockdata_store_common::rows::SeriesRow;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
-use crate::codec::{Count, decimal, instant_from, opt_decimal};
+use crate::codec::{Count, Num, decimal, instant_from, opt_decimal};
 use crate::error::Fail;
 use crate::write::PROVENANCE_LOCK;
 use crate::{PostgresStore, SCHEMA_VERSION, Sql};
@@ -300,8 +301,16 @@ pub(crate) async fn quote(
 const NEWS: &str = "\
 SELECT a.id, a.headline, a.summary, a.url, a.source, a.published, a.published_ns, a.symbols,
        a.author, a.image, a.negative_zeros, a.sentiment_score, a.sentiment_label,
-       a.sentiment_other, a.provider, a.fetched, a.fetched_ns, a.feed, a.adjustment, a.via
+       a.sentiment_other, a.provider, a.fetched, a.fetched_ns, a.feed, a.adjustment, a.via,
+       t.symbols, t.negative_zeros, t.relevance, t.score, t.label, t.other
 FROM {s}.articles a
+LEFT JOIN LATERAL (SELECT array_agg(symbol ORDER BY pos) AS symbols,
+                          array_agg(negative_zeros ORDER BY pos) AS negative_zeros,
+                          array_agg(relevance ORDER BY pos) AS relevance,
+                          array_agg(score ORDER BY pos) AS score,
+                          array_agg(label ORDER BY pos) AS label,
+                          array_agg(other ORDER BY pos) AS other
+                   FROM {s}.article_sentiment WHERE article = a.seq) t ON true
 WHERE a.seq IN (SELECT article FROM {s}.article_symbols
                 WHERE dataset = $1 AND symbol = ANY ($2::text[])
                   AND published BETWEEN $3 AND $5
@@ -347,6 +356,7 @@ pub(crate) async fn news(
                 Some(l) => Some(Sentiment {
                     score: decimal(get(r, 11)?, zeros, 0)?,
                     label: label_from(&l, get(r, 13)?)?,
+                    tickers: ticker_sentiments(r, 20)?,
                 }),
                 None => None,
             };
@@ -365,6 +375,45 @@ pub(crate) async fn news(
                 image: get(r, 9)?,
                 sentiment,
                 provenance: provenance(r, 14, &names, synthetic)?,
+            })
+        })
+        .collect()
+}
+
+/// The per-ticker sentiment in the six array columns from `at` (NULL when there is none).
+fn ticker_sentiments(r: &Row, at: usize) -> Result<Vec<TickerSentiment>, Fail> {
+    let Some(symbols) = get::<Option<Vec<String>>>(r, at)? else {
+        return Ok(Vec::new());
+    };
+    let zeros: Vec<i16> = get(r, at + 1)?;
+    let relevance: Vec<Num> = get(r, at + 2)?;
+    let score: Vec<Num> = get(r, at + 3)?;
+    let label: Vec<String> = get(r, at + 4)?;
+    let other: Vec<Option<String>> = get(r, at + 5)?;
+    let n = symbols.len();
+    if [
+        zeros.len(),
+        relevance.len(),
+        score.len(),
+        label.len(),
+        other.len(),
+    ] != [n; 5]
+    {
+        return Err(Fail::bad(
+            "per-ticker sentiment arrays of unequal lengths".into(),
+        ));
+    }
+    symbols
+        .iter()
+        .zip(zeros)
+        .zip(relevance.into_iter().zip(score))
+        .zip(label.iter().zip(other))
+        .map(|(((symbol, zeros), (relevance, score)), (label, other))| {
+            Ok(TickerSentiment {
+                symbol: symbol_from(symbol)?,
+                relevance: decimal(relevance, zeros, 0)?,
+                score: decimal(score, zeros, 1)?,
+                label: label_from(label, other)?,
             })
         })
         .collect()

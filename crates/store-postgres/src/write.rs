@@ -615,7 +615,38 @@ struct ArticleRow {
     score: Option<Num>,
     label: Option<&'static str>,
     other: Option<String>,
+    tickers: TickerRows,
     prov: ProvRow,
+}
+
+/// An article's `article_sentiment` rows, as columns (their `pos` is the index).
+#[derive(Debug, Default)]
+struct TickerRows {
+    pos: Vec<i32>,
+    symbols: Vec<String>,
+    negative_zeros: Vec<i16>,
+    relevance: Vec<Num>,
+    score: Vec<Num>,
+    label: Vec<&'static str>,
+    other: Vec<Option<String>>,
+}
+
+impl TickerRows {
+    fn of(a: &NewsArticle) -> Self {
+        let mut rows = Self::default();
+        for (pos, t) in (0_i32..).zip(a.sentiment.iter().flat_map(|s| &s.tickers)) {
+            let (l, other) = label(&t.label);
+            rows.pos.push(pos);
+            rows.symbols.push(t.symbol.as_str().to_owned());
+            rows.negative_zeros
+                .push(negative_zeros([Some(&t.relevance), Some(&t.score)]));
+            rows.relevance.push(Num(t.relevance));
+            rows.score.push(Num(t.score));
+            rows.label.push(l);
+            rows.other.push(opt_text(other));
+        }
+        rows
+    }
 }
 
 /// One `write_news`, encoded.
@@ -690,9 +721,16 @@ fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
         score,
         label,
         other,
+        tickers: TickerRows::of(a),
         prov: ProvRow::of(&a.provenance, names),
     }
 }
+
+const SCORE_TICKERS: &str = "\
+INSERT INTO {s}.article_sentiment (article, pos, symbol, negative_zeros, relevance, score,
+                                   label, other)
+SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::smallint[], $5::numeric[],
+                         $6::numeric[], $7::text[], $8::text[])";
 
 const UPSERT_ARTICLE: &str = "\
 INSERT INTO {s}.articles (dataset, id, headline, summary, url, source, published,
@@ -735,6 +773,10 @@ async fn write_news(
         .prepare_cached(&sql.q("DELETE FROM {s}.article_symbols WHERE article = $1"))
         .await?;
     let link = tx.prepare_cached(&sql.q(LINK_ARTICLE)).await?;
+    let unscore = tx
+        .prepare_cached(&sql.q("DELETE FROM {s}.article_sentiment WHERE article = $1"))
+        .await?;
+    let score = tx.prepare_cached(&sql.q(SCORE_TICKERS)).await?;
     for a in &job.rows {
         let p = &a.prov;
         let provider = id(ids, p.provider)?;
@@ -769,6 +811,24 @@ async fn write_news(
             .await?;
         let seq: i64 = crate::read::get(&row, 0)?;
         tx.execute(&unlink, &[&seq]).await?;
+        tx.execute(&unscore, &[&seq]).await?;
+        let t = &a.tickers;
+        if !t.pos.is_empty() {
+            tx.execute(
+                &score,
+                &[
+                    &seq,
+                    &t.pos,
+                    &t.symbols,
+                    &t.negative_zeros,
+                    &t.relevance,
+                    &t.score,
+                    &t.label,
+                    &t.other,
+                ],
+            )
+            .await?;
+        }
         tx.execute(
             &link,
             &[&job.dataset, &a.index, &a.published.0, &a.published.1, &seq],

@@ -81,7 +81,7 @@ use crate::error::{Ctx, Fail};
 pub const APPLICATION_ID: i32 = 0x5354_4B44;
 
 /// The schema version this build writes (`PRAGMA user_version`): the number of migrations.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How to open a store file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,10 @@ use crate::error::Ctx;
 use crate::{APPLICATION_ID, SCHEMA_VERSION, SqliteOptions, StoreError};
 
 /// The migrations, in order: `MIGRATIONS[n]` takes a store from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_ticker_sentiment.sql"),
+];
 
 /// The first 16 bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";

@@ -6,7 +6,8 @@ use std::path::Path;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{CachedStatement, Connection, Row, params, params_from_iter};
 use stockdata_domain::{
-    Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TimeRange, Timestamp,
+    Bar, NewsArticle, Provenance, ProviderId, Quote, Sentiment, Symbol, TickerSentiment, TimeRange,
+    Timestamp,
 };
 use stockdata_ports::{Dataset, FetchLogEntry, SeriesKey, SeriesSummary, StoreStats};
 
@@ -301,6 +302,10 @@ pub(crate) fn news(
          image, sentiment_score, sentiment_label, sentiment_other, \
          provider, fetched, fetched_ns, feed, adjustment, via FROM articles WHERE seq = ?1",
     )?;
+    let mut per_ticker = tx.prepare_cached(
+        "SELECT symbol, relevance, score, label, other FROM article_sentiment \
+         WHERE article = ?1 ORDER BY pos",
+    )?;
     let synthetic = dataset == Dataset::Sandbox;
     let mut out = Vec::with_capacity(candidates.len());
     for (_, _, seq) in candidates {
@@ -310,6 +315,7 @@ pub(crate) fn news(
             Some(l) => Some(Sentiment {
                 score: decimal_from(value(r, 10)?)?,
                 label: label_from(&l, r.get(12)?)?,
+                tickers: ticker_sentiments(&mut per_ticker, seq)?,
             }),
             None => None,
         };
@@ -325,6 +331,21 @@ pub(crate) fn news(
             image: r.get(9)?,
             sentiment,
             provenance: provenance(r, 13, &map, synthetic)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The per-ticker sentiment of the article `seq`, in its order.
+fn ticker_sentiments(st: &mut CachedStatement<'_>, seq: i64) -> Result<Vec<TickerSentiment>, Fail> {
+    let mut rows = st.query([seq])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(TickerSentiment {
+            symbol: symbol_from(text(r, 0)?)?,
+            relevance: decimal_from(value(r, 1)?)?,
+            score: decimal_from(value(r, 2)?)?,
+            label: label_from(text(r, 3)?, r.get(4)?)?,
         });
     }
     Ok(out)

@@ -380,7 +380,18 @@ struct ArticleRow {
     score: Value,
     label: Option<&'static str>,
     other: Option<String>,
+    tickers: Vec<TickerRow>,
     prov: ProvRow,
+}
+
+/// One row of `article_sentiment`, encoded (its `pos` is its index).
+#[derive(Debug)]
+struct TickerRow {
+    symbol: String,
+    relevance: Value,
+    score: Value,
+    label: &'static str,
+    other: Option<String>,
 }
 
 /// One `write_news`, encoded.
@@ -417,13 +428,28 @@ impl NewsJob {
 }
 
 fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
-    let (score, label, other) = match &a.sentiment {
+    let (score, overall, other) = match &a.sentiment {
         Some(s) => {
             let (l, other) = label(&s.label);
             (decimal(s.score), Some(l), other.map(str::to_owned))
         }
         None => (Value::Null, None, None),
     };
+    let tickers = a
+        .sentiment
+        .iter()
+        .flat_map(|s| &s.tickers)
+        .map(|t| {
+            let (l, other) = label(&t.label);
+            TickerRow {
+                symbol: t.symbol.as_str().to_owned(),
+                relevance: decimal(t.relevance),
+                score: decimal(t.score),
+                label: l,
+                other: other.map(str::to_owned),
+            }
+        })
+        .collect();
     ArticleRow {
         id: a.id.clone(),
         headline: a.headline.clone(),
@@ -436,8 +462,9 @@ fn article_row(a: &NewsArticle, names: &mut Names) -> ArticleRow {
         author: a.author.clone(),
         image: a.image.clone(),
         score,
-        label,
+        label: overall,
         other,
+        tickers,
         prov: ProvRow::of(&a.provenance, names),
     }
 }
@@ -465,6 +492,11 @@ pub(crate) fn write_news(conn: &mut Connection, job: &NewsJob) -> Result<(), Fai
     {
         let mut upsert = tx.prepare_cached(UPSERT_ARTICLE)?;
         let mut unlink = tx.prepare_cached("DELETE FROM article_symbols WHERE article = ?1")?;
+        let mut unscore = tx.prepare_cached("DELETE FROM article_sentiment WHERE article = ?1")?;
+        let mut score = tx.prepare_cached(
+            "INSERT INTO article_sentiment (article, pos, symbol, relevance, score, label, \
+             other) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
         let mut link = tx.prepare_cached(
             "INSERT OR IGNORE INTO article_symbols \
              (dataset, symbol, published, published_ns, article) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -497,6 +529,18 @@ pub(crate) fn write_news(conn: &mut Connection, job: &NewsJob) -> Result<(), Fai
                 |r| r.get(0),
             )?;
             unlink.execute([seq])?;
+            unscore.execute([seq])?;
+            for (pos, t) in (0_i64..).zip(&a.tickers) {
+                score.execute(params![
+                    seq,
+                    pos,
+                    t.symbol,
+                    t.relevance,
+                    t.score,
+                    t.label,
+                    t.other
+                ])?;
+            }
             for symbol in &a.index {
                 link.execute(params![
                     job.dataset,

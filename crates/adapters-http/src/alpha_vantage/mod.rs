@@ -21,7 +21,7 @@ use secrecy::SecretString;
 use stockdata_domain::time::{new_york, new_york_date, new_york_to_utc};
 use stockdata_domain::{
     Adjustment, Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
-    ProviderId, Quote, Sentiment, SentimentLabel, Symbol, stable_hash_hex,
+    ProviderId, Quote, Sentiment, SentimentLabel, Symbol, TickerSentiment, stable_hash_hex,
 };
 use stockdata_ports::{BarSource, Capabilities, Clock, NewsSource, QuoteSource};
 use url::Url;
@@ -535,9 +535,10 @@ pub fn to_article(item: &FeedItem, provenance: &Provenance) -> Result<NewsArticl
         ))
     })?;
     let sentiment = match (item.overall_sentiment_score, &item.overall_sentiment_label) {
-        (Some(score), Some(label)) => Some(Sentiment {
+        (Some(score), Some(label)) if !numbers::is_absent(label) => Some(Sentiment {
             score,
             label: SentimentLabel::parse(label),
+            tickers: ticker_sentiments(&item.ticker_sentiment)?,
         }),
         _ => None,
     };
@@ -559,6 +560,41 @@ pub fn to_article(item: &FeedItem, provenance: &Provenance) -> Result<NewsArticl
         sentiment,
         provenance: provenance.clone(),
     })
+}
+
+/// The per-ticker scores of one feed item, every digit as sent. Crypto and forex tickers
+/// (`CRYPTO:BTC`) are left out as they are from `symbols`, and so is an entry that lacks its
+/// relevance, score or label ("", "None").
+///
+/// # Errors
+/// `Malformed` for a relevance or score that is present but not a decimal number.
+fn ticker_sentiments(
+    entries: &[wire::TickerSentiment],
+) -> Result<Vec<TickerSentiment>, FetchError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for t in entries {
+        let Ok(symbol) = Symbol::parse(&t.ticker) else {
+            continue;
+        };
+        let relevance = numbers::opt_decimal("relevance_score", t.relevance_score.as_deref())?;
+        let score = numbers::opt_decimal(
+            "ticker_sentiment_score",
+            t.ticker_sentiment_score.as_deref(),
+        )?;
+        let label = t
+            .ticker_sentiment_label
+            .as_deref()
+            .filter(|l| !numbers::is_absent(l));
+        if let (Some(relevance), Some(score), Some(label)) = (relevance, score, label) {
+            out.push(TickerSentiment {
+                symbol,
+                relevance,
+                score,
+                label: SentimentLabel::parse(label),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -699,6 +699,12 @@ pub struct TickerSentiment {
     /// A string, possibly in scientific notation (`"6.3e-05"`).
     #[serde(default)]
     pub relevance_score: Option<String>,
+    /// A string like `relevance_score` (`"-0.044634"`).
+    #[serde(default)]
+    pub ticker_sentiment_score: Option<String>,
+    /// `Bearish` … `Bullish`, hyphenated.
+    #[serde(default)]
+    pub ticker_sentiment_label: Option<String>,
 }
 
 /// Parses a NEWS_SENTIMENT body.

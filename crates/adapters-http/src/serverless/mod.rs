@@ -20,13 +20,14 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use stockdata_domain::{
     Adjustment, Bar, BarQuery, BatchBarQuery, FetchError, Interval, NewsArticle, NewsQuery,
-    Provenance, ProviderId, Quote, Symbol, SymbolResult, Timestamp,
+    Provenance, ProviderId, Quote, Sentiment, SentimentLabel, Symbol, SymbolResult,
+    TickerSentiment, Timestamp,
 };
 use stockdata_ports::{BarSource, Capabilities, Clock, NewsSource, QuoteSource};
 use url::Url;
 
 use self::raw::RawClient;
-use self::wire::{BarRecord, NewsRecord, QuoteRecord};
+use self::wire::{BarRecord, NewsRecord, QuoteRecord, SentimentRecord};
 use crate::batch::split_symbols;
 use crate::numbers;
 use crate::provider::ProviderCapabilities;
@@ -273,8 +274,29 @@ impl Serverless {
             source: r.source,
             author: r.author,
             image: r.image,
-            sentiment: None,
+            sentiment: r.sentiment.map(to_sentiment),
         })
+    }
+}
+
+/// An article's sentiment as `serve` writes it. A ticker that is not a symbol is left out, as
+/// from `symbols`.
+fn to_sentiment(r: SentimentRecord) -> Sentiment {
+    Sentiment {
+        score: r.score,
+        label: SentimentLabel::parse(&r.label),
+        tickers: r
+            .tickers
+            .into_iter()
+            .filter_map(|t| {
+                Some(TickerSentiment {
+                    symbol: Symbol::parse(&t.symbol).ok()?,
+                    relevance: t.relevance,
+                    score: t.score,
+                    label: SentimentLabel::parse(&t.label),
+                })
+            })
+            .collect(),
     }
 }
 

@@ -197,6 +197,37 @@ pub struct NewsRecord {
     /// Synthetic (sandbox) data.
     #[serde(default)]
     pub synthetic: bool,
+    /// Sentiment scores: absent from older servers, `null` where none.
+    #[serde(default)]
+    pub sentiment: Option<SentimentRecord>,
+}
+
+/// `{"score", "label", "tickers": [...]}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentimentRecord {
+    /// Overall score.
+    #[serde(deserialize_with = "json::decimal")]
+    pub score: Decimal,
+    /// `somewhat_bullish` …, or a provider's own label verbatim.
+    pub label: String,
+    /// Per-ticker scores.
+    #[serde(default)]
+    pub tickers: Vec<TickerSentimentRecord>,
+}
+
+/// `{"symbol", "relevance", "score", "label"}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TickerSentimentRecord {
+    /// The ticker.
+    pub symbol: String,
+    /// Relevance.
+    #[serde(deserialize_with = "json::decimal")]
+    pub relevance: Decimal,
+    /// Score.
+    #[serde(deserialize_with = "json::decimal")]
+    pub score: Decimal,
+    /// Label, as the overall label.
+    pub label: String,
 }
 
 /// One symbol's entry in a batch answer: data or an error.

@@ -272,6 +272,149 @@ async fn news_sentiment_in_utc_newest_first() {
     );
 }
 
+/// The articles Alpha Vantage's adapter makes of a NEWS_SENTIMENT `body`, for AAPL on the
+/// sample's day.
+async fn news_of(body: Vec<u8>) -> Result<Vec<stockdata_domain::NewsArticle>, FetchError> {
+    let server = MockServer::start().await;
+    Mock::given(path("/query"))
+        .and(query_param("function", "NEWS_SENTIMENT"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = NewsQuery {
+        symbols: vec![sym("AAPL")],
+        range: TimeRange::new(ts("2023-11-29T00:00:00Z"), ts("2023-11-30T00:00:00Z")).unwrap(),
+        limit: 50,
+    };
+    av(&server.uri(), "2023-11-30T00:00:00Z").news(&query).await
+}
+
+/// One line per article of its sentiment: `score label | SYMBOL relevance score label ...`.
+fn sentiment_lines(news: &[stockdata_domain::NewsArticle]) -> Vec<String> {
+    let mut lines: Vec<(String, String)> = news
+        .iter()
+        .map(|a| {
+            let s = a.sentiment.as_ref().unwrap();
+            let tickers: Vec<String> = s
+                .tickers
+                .iter()
+                .map(|t| format!("{} {} {} {:?}", t.symbol, t.relevance, t.score, t.label))
+                .collect();
+            let line = format!("{} {:?} | {}", s.score, s.label, tickers.join(", "));
+            (a.url.clone(), line)
+        })
+        .collect();
+    lines.sort();
+    lines.into_iter().map(|(_, l)| l).collect()
+}
+
+/// Every article of the real sample carries its overall and per-ticker sentiment with every
+/// digit as sent, in the provider's ticker order: the expectation is built from the payload's
+/// own text.
+#[tokio::test]
+async fn news_sentiment_keeps_every_digit_of_the_sample() {
+    let body = fixture("alphavantage_news_sentiment.json");
+    let news = news_of(body.clone()).await.unwrap();
+    let label =
+        |text: &serde_json::Value| format!("{:?}", SentimentLabel::parse(text.as_str().unwrap()));
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut want: Vec<(String, String)> = doc["feed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let tickers: Vec<String> = item["ticker_sentiment"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {} {} {}",
+                        t["ticker"].as_str().unwrap(),
+                        t["relevance_score"].as_str().unwrap(),
+                        t["ticker_sentiment_score"].as_str().unwrap(),
+                        label(&t["ticker_sentiment_label"]),
+                    )
+                })
+                .collect();
+            let line = format!(
+                "{} {} | {}",
+                item["overall_sentiment_score"],
+                label(&item["overall_sentiment_label"]),
+                tickers.join(", ")
+            );
+            (item["url"].as_str().unwrap().to_owned(), line)
+        })
+        .collect();
+    want.sort();
+    let want: Vec<String> = want.into_iter().map(|(_, l)| l).collect();
+    assert_eq!(sentiment_lines(&news), want);
+    // Spot checks, so the expectation cannot drift with the code: trailing digits and signs.
+    let all = sentiment_lines(&news).join("\n");
+    assert!(
+        all.contains("SHOP 0.129516 0.17391 SomewhatBullish"),
+        "{all}"
+    );
+    assert!(all.contains("HPQ 0.079656 -0.044634 Neutral"), "{all}");
+    assert!(
+        all.contains("-0.233106 SomewhatBearish | AAPL 0.722509 -0.234186"),
+        "{all}"
+    );
+}
+
+/// Edited copies of the real sample: a crypto ticker is left out as it is from `symbols`, a
+/// scientific-notation relevance is read exactly, an entry without its score is left out, and
+/// a score that is no number is `Malformed`.
+#[tokio::test]
+async fn ticker_sentiment_edge_values() {
+    let body = String::from_utf8(fixture("alphavantage_news_sentiment.json")).unwrap();
+    let edited = body
+        .replacen(r#""ticker": "HPQ""#, r#""ticker": "CRYPTO:BTC""#, 1)
+        .replacen(
+            r#""ticker": "DAKT",
+                    "relevance_score": "0.079656""#,
+            r#""ticker": "DAKT",
+                    "relevance_score": "6.3e-05""#,
+            1,
+        )
+        .replacen(
+            r#""ticker_sentiment_score": "0.134488""#,
+            r#""ticker_sentiment_score": "None""#,
+            1,
+        );
+    assert_ne!(edited, body);
+    let news = news_of(edited.clone().into_bytes()).await.unwrap();
+    let second = news
+        .iter()
+        .find(|a| a.symbols.contains(&sym("DAKT")))
+        .unwrap();
+    let tickers: Vec<String> = second
+        .sentiment
+        .as_ref()
+        .unwrap()
+        .tickers
+        .iter()
+        .map(|t| format!("{} {} {}", t.symbol, t.relevance, t.score))
+        .collect();
+    assert_eq!(
+        tickers,
+        [
+            "DAKT 0.000063 -0.044634",
+            "AAPL 0.657888 0.193592",
+            "VTKLF 0.039878 -0.042363"
+        ]
+    );
+    let broken = edited.replacen(
+        r#""ticker_sentiment_score": "0.193592""#,
+        r#""ticker_sentiment_score": "0.19x""#,
+        1,
+    );
+    let err = news_of(broken.into_bytes()).await.unwrap_err();
+    assert!(matches!(err, FetchError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("ticker_sentiment_score"), "{err}");
+}
+
 #[tokio::test]
 async fn in_body_errors_are_classified_before_data_is_read() {
     type Expect = fn(&FetchError) -> bool;

@@ -119,6 +119,60 @@ async fn news_articles() {
     assert_eq!(news.len(), 1);
     assert_eq!(news[0].id, "alpaca:37521234");
     assert_eq!(news[0].published_at, ts("2024-03-08T14:31:07Z"));
+    let s = news[0].sentiment.as_ref().unwrap();
+    let t = &s.tickers;
+    assert_eq!(
+        format!("{} {:?} {}", s.score, s.label, t.len()),
+        "0.297506 SomewhatBullish 1"
+    );
+    assert_eq!(
+        format!(
+            "{} {} {} {:?}",
+            t[0].symbol, t[0].relevance, t[0].score, t[0].label
+        ),
+        "AAPL 0.922387 0.588718 Bullish"
+    );
+}
+
+/// An article from a server that predates sentiment (no `sentiment` key) or with `null` has
+/// none; a sentiment without `tickers` has no per-ticker scores.
+#[tokio::test]
+async fn news_without_sentiment() {
+    let body = String::from_utf8(fixture("serverless_news.json")).unwrap();
+    let start = body
+        .find(r#","sentiment""#)
+        .or_else(|| body.find(",\n      \"sentiment\""))
+        .unwrap();
+    let end = body.rfind("}\n  ]").unwrap();
+    let without = format!("{}\n    {}", &body[..start], &body[end..]);
+    let with_null = format!(
+        "{}, \"sentiment\": null\n    {}",
+        &body[..start],
+        &body[end..]
+    );
+    let no_tickers = body.replace(r#""tickers": ["#, r#""unused": ["#);
+    for (case, body, want) in [
+        ("no key", without, "None"),
+        ("null", with_null, "None"),
+        ("no tickers", no_tickers, "Some(0)"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/v1/news"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+            .mount(&server)
+            .await;
+        let query = NewsQuery {
+            symbols: vec![sym("AAPL")],
+            range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
+            limit: 20,
+        };
+        let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
+            .news(&query)
+            .await
+            .unwrap();
+        let got = format!("{:?}", news[0].sentiment.as_ref().map(|s| s.tickers.len()));
+        assert_eq!(got, want, "{case}");
+    }
 }
 
 #[tokio::test]

@@ -20,8 +20,8 @@ use stockdata_app::domain::time::new_york_date;
 use stockdata_app::domain::{Bar, Decimal, NewsArticle, Quote};
 use stockdata_app::logging::RunId;
 use stockdata_app::records::{
-    BAR_FIELDS, FailedRecord, Field, FieldValue, NEWS_FIELDS, QUOTE_FIELDS, agent_symbol,
-    bar_fields, news_fields, quote_fields, stats, write_decimal,
+    BAR_FIELDS, FailedRecord, Field, FieldValue, NEWS_FIELDS, QUOTE_FIELDS, SentimentRecord,
+    agent_symbol, bar_fields, news_fields, quote_fields, stats, write_decimal, write_ticker_scores,
 };
 use stockdata_app::{RunStats, SymbolReport};
 
@@ -188,9 +188,18 @@ fn csv_row(out: &mut Vec<u8>, fields: &[Field<'_>], csv_safe: bool) -> io::Resul
                 }
                 finish_cell(out, start, csv_safe);
             }
+            FieldValue::TickerScores(list) => {
+                write_ticker_scores(out, list);
+                finish_cell(out, start, csv_safe);
+            }
+            FieldValue::Sentiment(Some(s)) => {
+                let json = serde_json::to_string(&SentimentRecord::from(s))?;
+                csv_text(out, &json, csv_safe);
+            }
             FieldValue::OptText(None)
             | FieldValue::OptDecimal(None)
             | FieldValue::OptCount(None)
+            | FieldValue::Sentiment(None)
             | FieldValue::Omitted => {}
         }
     }
@@ -306,9 +315,23 @@ fn json_object(
                 }
                 out.extend_from_slice(if pretty { b"\n    ]" } else { b"]" });
             }
+            FieldValue::Sentiment(Some(s)) => {
+                let record = SentimentRecord::from(s);
+                if pretty {
+                    out.extend_from_slice(indented(&record, "    ")?.as_bytes());
+                } else {
+                    serde_json::to_writer(&mut *out, &record)?;
+                }
+            }
+            FieldValue::TickerScores(list) => {
+                let mut cell = Vec::new();
+                write_ticker_scores(&mut cell, list);
+                json_string(out, &String::from_utf8_lossy(&cell))?;
+            }
             FieldValue::OptText(None)
             | FieldValue::OptDecimal(None)
-            | FieldValue::OptCount(None) => out.extend_from_slice(b"null"),
+            | FieldValue::OptCount(None)
+            | FieldValue::Sentiment(None) => out.extend_from_slice(b"null"),
             FieldValue::Omitted => {}
         }
     }
@@ -662,7 +685,8 @@ impl<'w, W: Write> AgentWriter<'w, W> {
 #[cfg(test)]
 mod tests {
     use stockdata_app::domain::{
-        Adjustment, Decimal, Interval, Provenance, ProviderId, Symbol, Timestamp,
+        Adjustment, Decimal, Interval, Provenance, ProviderId, Sentiment, SentimentLabel, Symbol,
+        TickerSentiment, Timestamp,
     };
     use stockdata_app::records::BarRecord;
 
@@ -734,6 +758,20 @@ mod tests {
             a.published_at.to_string(),
             a.provenance.provider.to_string(),
             a.provenance.synthetic.to_string(),
+            a.sentiment
+                .as_ref()
+                .map(|s| s.score.normalize().to_string())
+                .unwrap_or_default(),
+            a.sentiment
+                .as_ref()
+                .map(|s| s.label.as_str().to_owned())
+                .unwrap_or_default(),
+            a.sentiment
+                .iter()
+                .flat_map(|s| &s.tickers)
+                .map(|t| format!("{}={}", t.symbol, t.score.normalize()))
+                .collect::<Vec<_>>()
+                .join(" "),
         ]
     }
 
@@ -949,7 +987,24 @@ mod tests {
                 symbols: vec![sym("=X"), sym("AAPL")],
                 author: None,
                 image: Some("https://img.invalid/é.png".to_owned()),
-                sentiment: None,
+                sentiment: Some(Sentiment {
+                    score: "-0.233100".parse().unwrap(),
+                    label: SentimentLabel::SomewhatBearish,
+                    tickers: vec![
+                        TickerSentiment {
+                            symbol: sym("=X"),
+                            relevance: "0.000063".parse().unwrap(),
+                            score: "-0.000".parse().unwrap(),
+                            label: SentimentLabel::Other("=Mixed, \"odd\"".to_owned()),
+                        },
+                        TickerSentiment {
+                            symbol: sym("AAPL"),
+                            relevance: "1.0".parse().unwrap(),
+                            score: "0.588718".parse().unwrap(),
+                            label: SentimentLabel::Bullish,
+                        },
+                    ],
+                }),
                 provenance: provenance.clone(),
             },
             NewsArticle {
@@ -963,7 +1018,11 @@ mod tests {
                 symbols: Vec::new(),
                 author: Some("A, B \"C\"".to_owned()),
                 image: None,
-                sentiment: None,
+                sentiment: Some(Sentiment {
+                    score: "0.187544".parse().unwrap(),
+                    label: SentimentLabel::Other("+Up".to_owned()),
+                    tickers: Vec::new(),
+                }),
                 provenance: Provenance {
                     synthetic: true,
                     ..provenance

@@ -153,9 +153,15 @@ pub(super) async fn news(State(state): State<Arc<AppState>>, RawQuery(q): RawQue
         .await;
     state.metrics.trail(&report.trail);
     let articles = report.result.map_err(Refused::Upstream)?;
-    Ok(axum::Json(serde_json::json!({
-        "articles": articles.iter().map(NewsRecord::from).collect::<Vec<_>>(),
-    }))
+    // A struct, not `json!`: a `serde_json::Value` would hold the decimals as f64s and lose
+    // the digits past 17 (sentiment scores carry up to 28).
+    #[derive(serde::Serialize)]
+    struct Articles {
+        articles: Vec<NewsRecord>,
+    }
+    Ok(axum::Json(Articles {
+        articles: articles.iter().map(NewsRecord::from).collect(),
+    })
     .into_response())
 }
 

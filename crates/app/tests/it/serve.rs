@@ -433,3 +433,87 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
         assert!(line.contains("\"request_id\":\"trace-me-7\""), "{line}");
     }
 }
+
+/// `/v1/news` writes an article's sentiment with every digit (past what an f64 holds), and
+/// the serverless adapter reads it back equal: sentiment survives serve → serverless.
+#[tokio::test(flavor = "multi_thread")]
+async fn news_sentiment_survives_serve_and_the_serverless_adapter() {
+    use stockdata_app::domain::{NewsQuery, Sentiment, SentimentLabel, TickerSentiment, TimeRange};
+
+    let mut scored = article(
+        "fake",
+        "1",
+        "Apple news",
+        "https://e.com/1",
+        "2024-03-08T14:31:07Z",
+    );
+    scored.sentiment = Some(Sentiment {
+        score: "0.12345678901234567891".parse().unwrap(),
+        label: SentimentLabel::SomewhatBullish,
+        tickers: vec![
+            TickerSentiment {
+                symbol: sym("AAPL"),
+                relevance: "0.000063".parse().unwrap(),
+                score: "-0.234186".parse().unwrap(),
+                label: SentimentLabel::Other("Mixed".to_owned()),
+            },
+            TickerSentiment {
+                symbol: sym("MSFT"),
+                relevance: "1".parse().unwrap(),
+                score: "0.588718".parse().unwrap(),
+                label: SentimentLabel::Bullish,
+            },
+        ],
+    });
+    let plain = article(
+        "fake",
+        "2",
+        "More news",
+        "https://e.com/2",
+        "2024-03-08T14:00:00Z",
+    );
+    let fake = Fake::new("fake").news(Ok(vec![scored.clone(), plain.clone()]));
+    let s = start(Arc::new(fake), config()).await;
+    let url = format!(
+        "{}/v1/news?symbols=AAPL&start=2024-03-08T00:00:00Z&end=2024-03-09T00:00:00Z",
+        s.base
+    );
+    let r = client().get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.unwrap();
+    let want = concat!(
+        r#""synthetic":false,"sentiment":{"score":0.12345678901234567891,"#,
+        r#""label":"somewhat_bullish","tickers":[{"symbol":"AAPL","relevance":0.000063,"#,
+        r#""score":-0.234186,"label":"Mixed"},{"symbol":"MSFT","relevance":1,"#,
+        r#""score":0.588718,"label":"bullish"}]}}"#,
+    );
+    assert!(text.contains(want), "{text}");
+    assert!(
+        text.contains(r#""synthetic":false,"sentiment":null}"#),
+        "{text}"
+    );
+
+    let adapter = Serverless::new(
+        ServerlessConfig::new(s.base.parse().unwrap(), Some(SecretString::from(TOKEN))),
+        &PacerRegistry::new(),
+        Arc::new(FixedClock(ts("2024-03-08T21:30:00Z"))),
+    )
+    .unwrap();
+    let got = adapter
+        .news(&NewsQuery {
+            symbols: vec![sym("AAPL")],
+            range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let sentiments: Vec<_> = got.iter().map(|a| format!("{:?}", a.sentiment)).collect();
+    assert_eq!(
+        sentiments,
+        [
+            format!("{:?}", scored.sentiment),
+            format!("{:?}", plain.sentiment)
+        ]
+    );
+    s.shutdown.cancel();
+}

@@ -16,7 +16,7 @@ use stockdata_app::config::ServeConfig;
 use stockdata_app::domain::time::daily_bar_start;
 use stockdata_app::domain::{
     Adjustment, Bar, BarQuery, FetchError, Interval, NewsArticle, NewsQuery, Provenance,
-    ProviderId, Quote, Symbol, Timestamp,
+    ProviderId, Quote, Sentiment, SentimentLabel, Symbol, TickerSentiment, Timestamp,
 };
 use stockdata_app::ports::{BarSource, Capabilities, FixedClock, NewsSource, QuoteSource};
 use stockdata_app::serve::{router, run};
@@ -125,7 +125,16 @@ impl NewsSource for State {
             symbols: vec![Symbol::parse("AAPL").unwrap()],
             author: Some("Jane Doe".into()),
             image: None,
-            sentiment: None,
+            sentiment: Some(Sentiment {
+                score: "0.297506".parse().unwrap(),
+                label: SentimentLabel::SomewhatBullish,
+                tickers: vec![TickerSentiment {
+                    symbol: Symbol::parse("AAPL").unwrap(),
+                    relevance: "0.922387".parse().unwrap(),
+                    score: "0.588718".parse().unwrap(),
+                    label: SentimentLabel::Bullish,
+                }],
+            }),
             provenance: provenance(),
         }])
     }

@@ -30,7 +30,9 @@ from ._records import (
     QuoteResult,
     QuoteResults,
     RunStats,
+    Sentiment,
     SymbolReport,
+    TickerSentiment,
 )
 from .errors import (
     Cancelled,
@@ -57,6 +59,8 @@ __all__ = [
     "Quote",
     "Bar",
     "NewsArticle",
+    "Sentiment",
+    "TickerSentiment",
     "QuoteResult",
     "QuoteResults",
     "BarsResult",

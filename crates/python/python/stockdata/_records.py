@@ -35,6 +35,8 @@ __all__ = [
     "Quote",
     "Bar",
     "NewsArticle",
+    "Sentiment",
+    "TickerSentiment",
     "QuoteResult",
     "QuoteResults",
     "BarsResult",
@@ -114,6 +116,34 @@ class NewsArticle:
     author: str | None = None
     image: str | None = None
     synthetic: bool = False
+    #: The provider's sentiment scores (Alpha Vantage), None where it scores none.
+    sentiment: Sentiment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TickerSentiment:
+    """How an article reads for one ticker it mentions."""
+
+    symbol: str
+    #: How much the article is about the ticker, typically in [0, 1].
+    relevance: Decimal
+    #: Typically in [-1, 1].
+    score: Decimal
+    #: As :attr:`Sentiment.label`.
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """An article's sentiment (the ``sentiment`` JSON object): exact decimals."""
+
+    #: Overall score, typically in [-1, 1].
+    score: Decimal
+    #: ``"bearish"``, ``"somewhat_bearish"``, ``"neutral"``, ``"somewhat_bullish"``,
+    #: ``"bullish"``, or the provider's own label verbatim.
+    label: str
+    #: Per-ticker scores in the provider's order (equity symbols only).
+    tickers: tuple[TickerSentiment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,6 +288,7 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
     let feed: Vec<Value> = articles
         .iter()
         .map(|a| {
+            let (overall, relevance, score) = synthetic_sentiment(a.id);
             json!({
                 "title": a.headline,
                 "url": a.url,
@@ -299,13 +300,14 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
                 "category_within_source": "n/a",
                 "source_domain": "news.sandbox.stockdata.invalid",
                 "topics": [{"topic": "Financial Markets", "relevance_score": "0.5"}],
-                "overall_sentiment_score": 0.05,
-                "overall_sentiment_label": "Neutral",
+                // A number overall, strings per ticker, six decimals at most: as AV sends them.
+                "overall_sentiment_score": micros_number(overall),
+                "overall_sentiment_label": sentiment_label(overall),
                 "ticker_sentiment": [{
                     "ticker": a.symbol,
-                    "relevance_score": "0.9",
-                    "ticker_sentiment_score": "0.05",
-                    "ticker_sentiment_label": "Neutral",
+                    "relevance_score": micros_text(relevance),
+                    "ticker_sentiment_score": micros_text(score),
+                    "ticker_sentiment_label": sentiment_label(score),
                 }],
             })
         })
@@ -324,6 +326,51 @@ fn news_sentiment(params: &Params, now: Timestamp) -> Response {
         .value("feed", &Value::Array(feed))
         .finish();
     reply_text_json(StatusCode::OK, body)
+}
+
+/// An article's synthetic (overall score, relevance, ticker score) in millionths, fixed by its
+/// id: scores in [-0.5, 0.5] (every label occurs), relevance in [0.5, 1].
+fn synthetic_sentiment(id: u64) -> (i64, i64, i64) {
+    let h = id
+        .wrapping_add(0x9e37_79b9_7f4a_7c15)
+        .wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let h = h ^ (h >> 31);
+    let part = |shift: u32, modulus: u64| i64::try_from((h >> shift) % modulus).unwrap_or(0);
+    let overall = part(0, 1_000_001) - 500_000;
+    let score = (overall + part(20, 100_001) - 50_000).clamp(-500_000, 500_000);
+    let relevance = 500_000 + part(40, 500_001);
+    (overall, relevance, score)
+}
+
+/// AV's label for a score in millionths, by the thresholds of its
+/// `sentiment_score_definition` (the labels hyphenated, as AV writes them).
+fn sentiment_label(micros: i64) -> &'static str {
+    match micros {
+        ..=-350_000 => "Bearish",
+        -349_999..=-150_000 => "Somewhat-Bearish",
+        -149_999..=149_999 => "Neutral",
+        150_000..=349_999 => "Somewhat-Bullish",
+        _ => "Bullish",
+    }
+}
+
+/// Millionths as decimal text without trailing zeros: `-0.04`, `0.922387`, `1`.
+fn micros_text(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    let (whole, frac) = (abs / 1_000_000, abs % 1_000_000);
+    let frac = format!("{frac:06}");
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{frac}")
+    }
+}
+
+/// Millionths as a JSON number with exactly those digits.
+fn micros_number(micros: i64) -> Value {
+    serde_json::from_str(&micros_text(micros)).unwrap_or(Value::Null)
 }
 
 /// `20240308T2130` → `2024-03-08T21:30:00Z`.
@@ -353,6 +400,63 @@ mod tests {
         let text = a.text();
         assert_eq!(keys(&text, ""), ["Meta Data", key], "{query}: {text:.300}");
         (a.json().unwrap(), keys(&text, &format!("/{key}")))
+    }
+
+    /// Sentiment as the real samples carry it: the overall score a JSON number, per-ticker
+    /// relevance and score decimal strings, labels AV's (hyphenated) and agreeing with the
+    /// score by AV's thresholds, and every label occurring across ids.
+    #[test]
+    fn synthetic_sentiment_is_shaped_like_the_samples() {
+        assert_eq!(super::micros_text(-40_000), "-0.04");
+        assert_eq!(super::micros_text(922_387), "0.922387");
+        assert_eq!(super::micros_text(1_000_000), "1");
+        assert_eq!(super::micros_number(187_544).to_string(), "0.187544");
+        let mut labels = std::collections::BTreeSet::new();
+        for id in 0..2000 {
+            let (overall, relevance, score) = super::synthetic_sentiment(id);
+            assert!((-500_000..=500_000).contains(&overall), "{id}");
+            assert!((-500_000..=500_000).contains(&score), "{id}");
+            assert!((500_000..=1_000_000).contains(&relevance), "{id}");
+            labels.insert(super::sentiment_label(overall));
+        }
+        let want = [
+            "Bearish",
+            "Bullish",
+            "Neutral",
+            "Somewhat-Bearish",
+            "Somewhat-Bullish",
+        ];
+        assert_eq!(labels.into_iter().collect::<Vec<_>>(), want);
+        assert_eq!(super::sentiment_label(-350_000), "Bearish");
+        assert_eq!(super::sentiment_label(-150_000), "Somewhat-Bearish");
+        assert_eq!(super::sentiment_label(149_999), "Neutral");
+        assert_eq!(super::sentiment_label(350_000), "Bullish");
+    }
+
+    #[tokio::test]
+    async fn news_carries_sentiment_like_the_samples() {
+        let sim = Sim::new(None, Faults::default());
+        let a = get(
+            &sim,
+            &format!("{Q}function=NEWS_SENTIMENT&tickers=AAPL"),
+            &[],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+        let body = a.json().unwrap();
+        let feed = body["feed"].as_array().unwrap();
+        assert!(!feed.is_empty());
+        for item in feed {
+            assert!(item["overall_sentiment_score"].is_number(), "{item}");
+            assert!(item["overall_sentiment_label"].is_string(), "{item}");
+            let t = &item["ticker_sentiment"][0];
+            assert_eq!(t["ticker"], "AAPL");
+            for key in ["relevance_score", "ticker_sentiment_score"] {
+                let text = t[key].as_str().unwrap();
+                assert!(text.parse::<f64>().is_ok(), "{key}: {text}");
+            }
+            assert!(t["ticker_sentiment_label"].is_string(), "{item}");
+        }
     }
 
     fn newest_first(rows: &[String]) -> bool {

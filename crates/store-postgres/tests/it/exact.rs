@@ -4,7 +4,7 @@
 
 use stockdata_domain::{
     Adjustment, Bar, Decimal, Interval, NewsArticle, Provenance, ProviderId, Quote, Sentiment,
-    SentimentLabel, Symbol, TimeRange, Timestamp,
+    SentimentLabel, Symbol, TickerSentiment, TimeRange, Timestamp,
 };
 use stockdata_ports::conformance::fixtures;
 use stockdata_ports::{BarsWrite, Dataset, NewsWrite, SeriesKey, Store};
@@ -204,6 +204,21 @@ async fn quotes_and_articles_keep_every_decimal_and_count() {
             sentiment: Some(Sentiment {
                 score,
                 label: SentimentLabel::Other("Mildly\tBullish".to_owned()),
+                // Per ticker, the same decimals both ways round, and a random pair.
+                tickers: vec![
+                    TickerSentiment {
+                        symbol: aapl.clone(),
+                        relevance: score,
+                        score: rng.decimal(),
+                        label: SentimentLabel::Other("Mildly\tBearish".to_owned()),
+                    },
+                    TickerSentiment {
+                        symbol: aapl.clone(),
+                        relevance: rng.decimal(),
+                        score,
+                        label: SentimentLabel::SomewhatBearish,
+                    },
+                ],
             }),
             provenance: Provenance::new(ProviderId::from_static("alpha_vantage"), Timestamp::MIN),
         };

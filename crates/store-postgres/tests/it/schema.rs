@@ -253,3 +253,46 @@ async fn tls_is_not_in_this_build_and_a_url_requiring_it_says_so() {
     // The default, `prefer`, connects in plain text.
     connect(&format!("{url}?sslmode=prefer")).await;
 }
+
+/// A version-1 schema (before per-ticker sentiment) holding one scored article: migrated on
+/// connect, the article reads back with its overall sentiment and no per-ticker scores.
+#[tokio::test]
+async fn a_version_1_store_is_migrated_to_per_ticker_sentiment() {
+    use stockdata_domain::{SentimentLabel, Symbol};
+    use stockdata_ports::Dataset;
+    use stockdata_ports::conformance::fixtures::{day, provider};
+
+    let Some(url) = database().await else { return };
+    let server = TestServer::shared().unwrap();
+    let published = day(1).as_second();
+    server
+        .execute(
+            db_name(&url),
+            &format!(
+                "CREATE SCHEMA stockdata; SET search_path TO stockdata, pg_catalog; {init}
+                 INSERT INTO stockdata_schema (version, description) VALUES (1, '0001_init');
+                 INSERT INTO providers (id, name) VALUES (1, '{provider}');
+                 INSERT INTO articles (seq, dataset, id, headline, summary, url, source,
+                                       published, published_ns, symbols, sentiment_score,
+                                       sentiment_label, provider, fetched, fetched_ns)
+                 VALUES (1, 'market', 'p:1', 'h', '', 'u', 's', {published}, 0, '{{AAPL}}',
+                         0.187544, 'somewhat_bullish', 1, 1750000000, 0);
+                 INSERT INTO article_symbols VALUES ('market', 'AAPL', {published}, 0, 1);",
+                init = include_str!("../../migrations/0001_init.sql"),
+                provider = provider(),
+            ),
+        )
+        .await;
+    let store = connect(&url).await;
+    assert_eq!(store.stats().await.unwrap().schema_version, SCHEMA_VERSION);
+    let aapl = [Symbol::parse("AAPL").unwrap()];
+    let got = store
+        .news(Dataset::Market, &aapl, days(0, 2), 10)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let sentiment = got[0].sentiment.as_ref().unwrap();
+    assert_eq!(sentiment.score.to_string(), "0.187544");
+    assert_eq!(sentiment.label, SentimentLabel::SomewhatBullish);
+    assert_eq!(sentiment.tickers, []);
+}

@@ -306,3 +306,74 @@ async fn our_store_with_its_data_only_in_the_wal_opens_whole() {
     let bars = store.bars(&daily("AAPL"), days(0, 300)).await.unwrap();
     assert_eq!(bars, some_bars(&daily("AAPL"), 0, 300));
 }
+
+/// A version-1 file (before per-ticker sentiment) holding one scored article: migrated, the
+/// article reads back with its overall sentiment and no per-ticker rows, and a rewrite of it
+/// then keeps per-ticker sentiment.
+#[tokio::test]
+async fn a_version_1_file_gains_per_ticker_sentiment() {
+    use stockdata_domain::{Sentiment, SentimentLabel, Symbol, TickerSentiment};
+    use stockdata_ports::conformance::fixtures::{article, day, provider};
+    use stockdata_ports::{Dataset, NewsWrite};
+
+    // 0.187544 is stored as mantissa * 32 + scale.
+    let (_dir, path) = fresh();
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch(include_str!("../../migrations/0001_init.sql"))
+        .unwrap();
+    raw.pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
+    raw.pragma_update(None, "user_version", 1).unwrap();
+    let published = day(1).as_second();
+    raw.execute_batch(&format!(
+        "INSERT INTO providers (id, name) VALUES (1, '{provider}');
+         INSERT INTO articles (seq, dataset, id, headline, summary, url, source, published,
+                               published_ns, symbols, sentiment_score, sentiment_label,
+                               provider, fetched, fetched_ns)
+         VALUES (1, 'market', 'p:1', 'h', '', 'u', 's', {published}, 0, 'AAPL',
+                 6001414, 'somewhat_bullish', 1, 1750000000, 0);
+         INSERT INTO article_symbols VALUES ('market', 'AAPL', {published}, 0, 1);",
+        provider = provider(),
+    ))
+    .unwrap();
+    drop(raw);
+
+    let store = open(&path).unwrap();
+    assert_eq!(store.stats().await.unwrap().schema_version, SCHEMA_VERSION);
+    let aapl = [Symbol::parse("AAPL").unwrap()];
+    let got = store
+        .news(Dataset::Market, &aapl, days(0, 2), 10)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let sentiment = got[0].sentiment.as_ref().unwrap();
+    assert_eq!(sentiment.score.to_string(), "0.187544");
+    assert_eq!(sentiment.label, SentimentLabel::SomewhatBullish);
+    assert_eq!(sentiment.tickers, []);
+
+    let mut a = article("p:1", &["AAPL"]);
+    a.sentiment = Some(Sentiment {
+        score: "0.187544".parse().unwrap(),
+        label: SentimentLabel::SomewhatBullish,
+        tickers: vec![TickerSentiment {
+            symbol: aapl[0].clone(),
+            relevance: "0.922387".parse().unwrap(),
+            score: "-0.000".parse().unwrap(),
+            label: SentimentLabel::Neutral,
+        }],
+    });
+    let write = NewsWrite {
+        dataset: Dataset::Market,
+        symbols: &aapl,
+        covered: days(0, 2),
+        articles: std::slice::from_ref(&a),
+        provider: &provider(),
+        fetched_at: a.provenance.fetched_at,
+    };
+    store.write_news(write).await.unwrap();
+    let got = store
+        .news(Dataset::Market, &aapl, days(0, 2), 10)
+        .await
+        .unwrap();
+    assert_eq!(format!("{got:?}"), format!("{:?}", [a]));
+}
