@@ -41,6 +41,35 @@ impl IntoResponse for Refused {
 
 pub(super) type Answer = Result<Response, Refused>;
 
+/// A `{"results": [...]}` body, serialized straight from the records: a `serde_json::Value`
+/// would hold their decimals as f64s and lose the digits past 17.
+#[derive(serde::Serialize)]
+struct Results<T> {
+    results: Vec<T>,
+}
+
+/// One symbol's entry: its quote or bars, or its error.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Entry<'a, T> {
+    Quote {
+        symbol: &'a str,
+        quote: T,
+    },
+    Bars {
+        symbol: &'a str,
+        bars: T,
+    },
+    Error {
+        symbol: &'a str,
+        error: serde_json::Value,
+    },
+}
+
+fn results<T: serde::Serialize>(results: Vec<T>) -> Response {
+    axum::Json(Results { results }).into_response()
+}
+
 fn configured(state: &AppState, kind: Kind) -> Result<(), Refused> {
     match state.unconfigured(kind) {
         None => Ok(()),
@@ -50,11 +79,14 @@ fn configured(state: &AppState, kind: Kind) -> Result<(), Refused> {
 
 /// One `no_data` entry per symbol, for a range nothing can be in.
 fn nothing_for(symbols: &[Symbol], why: &str) -> Response {
-    let results: Vec<serde_json::Value> = symbols
+    let entries: Vec<Entry<'_, ()>> = symbols
         .iter()
-        .map(|s| serde_json::json!({"symbol": s.as_str(), "error": no_data(why)}))
+        .map(|s| Entry::Error {
+            symbol: s.as_str(),
+            error: no_data(why),
+        })
         .collect();
-    axum::Json(serde_json::json!({ "results": results })).into_response()
+    results(entries)
 }
 
 pub(super) async fn quotes(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Answer {
@@ -62,22 +94,23 @@ pub(super) async fn quotes(State(state): State<Arc<AppState>>, RawQuery(q): RawQ
     let symbols = params::symbols(&q, state.config.max_symbols).map_err(Refused::BadInput)?;
     configured(&state, Kind::Quotes)?;
     let reports = state.stockdata.prices().quotes(&symbols).await;
-    let results: Vec<serde_json::Value> = reports
+    let entries = reports
         .iter()
         .map(|r| {
             state.metrics.trail(&r.trail);
             match &r.result {
-                Ok(quote) => {
-                    serde_json::json!({
-                        "symbol": r.symbol.as_str(),
-                        "quote": QuoteRecord::from(quote),
-                    })
-                }
-                Err(e) => serde_json::json!({"symbol": r.symbol.as_str(), "error": error_body(e)}),
+                Ok(quote) => Entry::Quote {
+                    symbol: r.symbol.as_str(),
+                    quote: QuoteRecord::from(quote),
+                },
+                Err(e) => Entry::Error {
+                    symbol: r.symbol.as_str(),
+                    error: error_body(e),
+                },
             }
         })
         .collect();
-    Ok(axum::Json(serde_json::json!({ "results": results })).into_response())
+    Ok(results(entries))
 }
 
 pub(super) async fn bars(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Answer {
@@ -108,20 +141,23 @@ pub(super) async fn bars(State(state): State<Arc<AppState>>, RawQuery(q): RawQue
         adjustment,
     };
     let reports = state.stockdata.history().bars(&query).await;
-    let results: Vec<serde_json::Value> = reports
+    let entries = reports
         .iter()
         .map(|r| {
             state.metrics.trail(&r.trail);
             match &r.result {
-                Ok(series) => serde_json::json!({
-                    "symbol": r.symbol.as_str(),
-                    "bars": series.bars.iter().map(BarRecord::from).collect::<Vec<_>>(),
-                }),
-                Err(e) => serde_json::json!({"symbol": r.symbol.as_str(), "error": error_body(e)}),
+                Ok(series) => Entry::Bars {
+                    symbol: r.symbol.as_str(),
+                    bars: series.bars.iter().map(BarRecord::from).collect::<Vec<_>>(),
+                },
+                Err(e) => Entry::Error {
+                    symbol: r.symbol.as_str(),
+                    error: error_body(e),
+                },
             }
         })
         .collect();
-    Ok(axum::Json(serde_json::json!({ "results": results })).into_response())
+    Ok(results(entries))
 }
 
 pub(super) async fn news(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Answer {

@@ -164,6 +164,38 @@ async fn bars_and_news() {
     s.shutdown.cancel();
 }
 
+/// Quotes and bars keep every digit a provider sent, past what an f64 holds (a body built
+/// through `serde_json::Value` would round them to 17 significant digits).
+#[tokio::test(flavor = "multi_thread")]
+async fn quotes_and_bars_keep_every_digit() {
+    let many = "612345.678901234567891";
+    let fake = Fake::new("fake").quote("BRK.A", Ok(many)).bars(
+        "BRK.A",
+        Ok(vec![daily_bar("fake", "BRK.A", "2024-03-08", many)]),
+    );
+    let s = start(Arc::new(fake), config()).await;
+    for path in [
+        "/v1/quotes?symbols=BRK.A",
+        "/v1/bars?symbols=BRK.A&interval=1d&start=2024-03-07T05:00:00Z&end=2024-03-09T05:00:00Z",
+    ] {
+        let text = client()
+            .get(format!("{}{path}", s.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(&format!(":{many}")), "{path}: {text}");
+        assert!(
+            text.starts_with(r#"{"results":[{"symbol":"BRK.A","#),
+            "{text}"
+        );
+    }
+    s.shutdown.cancel();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_400_and_touches_no_provider() {
     let fake = Arc::new(fake());
