@@ -15,7 +15,7 @@
 
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use stockdata_app::StockData;
@@ -25,6 +25,9 @@ use stockdata_app::domain::{Decimal, FetchError, Provenance, ProviderId, Symbol,
 use stockdata_app::ports::stream::{StreamCapabilities, StreamConnection, StreamSource};
 use stockdata_app::serve::{router, run};
 use tokio::sync::mpsc;
+
+mod common;
+use common::{percentile, wall_ns};
 
 const CLIENTS: usize = 200;
 const SYMBOLS: [&str; 10] = [
@@ -80,14 +83,6 @@ impl StreamConnection for FeedConn {
     }
 }
 
-/// The wall clock in nanoseconds since the epoch: one clock for both processes.
-fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 /// CPU time of every thread of this process, in nanoseconds (the scheduler's accounting).
 fn cpu_ns() -> u64 {
     std::fs::read_dir("/proc/self/task")
@@ -113,14 +108,6 @@ fn trade(symbol: &Symbol, seq: u64, emitted_ns: u64) -> StreamEvent {
         conditions: Vec::new(),
         provenance: Provenance::new(ProviderId::from_static("feed"), Timestamp::UNIX_EPOCH),
     })
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

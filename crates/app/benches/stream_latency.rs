@@ -19,11 +19,14 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
+
+mod common;
+use common::{percentile, wall_ns};
 
 const SECONDS: u64 = 10;
 const SYMBOLS: [&str; 10] = [
@@ -50,21 +53,6 @@ const LOADS: [Load; 2] = [
         trades_per_frame: 100,
     },
 ];
-
-fn wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
 
 /// The trade frame: `n` trades stamped `now`, ids `now + k` so each is distinct.
 fn frame(now: u64, n: u64, seq: u64) -> String {
