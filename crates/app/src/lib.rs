@@ -18,6 +18,7 @@
 //! ```
 
 pub mod agent;
+pub mod brief;
 mod builder;
 pub mod config;
 pub mod fetch;

@@ -187,6 +187,27 @@ pub(crate) enum Command {
         )
     )]
     Agent(AgentArgs),
+    /// A daily market brief of a watchlist for the last completed session: closes, changes,
+    /// ranges, a chart of recent sessions with volume, top headlines with sentiment, top
+    /// movers and a summary written from the numbers.
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  stockdata brief --watchlist watchlist.txt --output brief.html\n",
+            "  stockdata brief --watchlist AAPL,MSFT,NVDA --output brief.md   (charts in brief-charts/)\n",
+            "  stockdata brief --watchlist watchlist.txt --date 2024-03-08 --format json\n",
+            "  stockdata brief --watchlist watchlist.txt --offline --output brief.html\n",
+            "\n",
+            "Formats: html (one self-contained page), md (Markdown; with --output, the charts are SVG\n",
+            "files in a folder beside it), json (the numbers, for templates). Default: from --output's\n",
+            "extension, else md on a terminal and json otherwise.\n",
+            "\n",
+            "Exit codes:\n",
+            "  0 every symbol has its prices and headlines   2 usage: a date with no session, or\n",
+            "  one not closed yet   3 some sections missing   4 no symbol has a price",
+        )
+    )]
+    Brief(BriefArgs),
     /// Live trades, quotes and minute bars until Ctrl-C: a live table on a terminal, NDJSON
     /// anywhere else.
     #[command(
@@ -538,6 +559,28 @@ pub(crate) struct AgentArgs {
     /// Print the request plan (requests per provider, expected time) and send nothing.
     #[arg(long, alias = "dry-run")]
     pub(crate) plan: bool,
+}
+
+/// `stockdata brief`
+#[derive(Debug, Args)]
+pub(crate) struct BriefArgs {
+    /// A file with one symbol per line (# comments allowed), `-` for stdin, or SYM,SYM,...
+    #[arg(long, value_name = "FILE|-|SYM,SYM")]
+    pub(crate) watchlist: String,
+    /// The session to brief, a New York trading date (default: the last completed session).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub(crate) date: Option<Date>,
+    /// Sessions per chart, ending with the briefed one.
+    #[arg(long, value_name = "N", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(2..=1260))]
+    pub(crate) sessions: u32,
+    /// Headlines per symbol.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub(crate) headlines: u32,
+    /// The global --output FILE.
+    #[arg(skip)]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// `stockdata serve`

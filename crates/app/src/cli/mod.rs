@@ -4,6 +4,7 @@
 mod agent;
 mod args;
 mod bars;
+mod brief;
 mod chart;
 mod config_cmd;
 mod doctor;
@@ -142,6 +143,12 @@ async fn run(cli: Cli, telemetry: &mut logging::Telemetry) -> Exit {
              table, json, ndjson or csv",
         );
     }
+    if global.format.is_some_and(Format::is_brief_only) && !matches!(command, Command::Brief(_)) {
+        return usage(
+            "--format md and html are for `brief` only: this command writes table, json, ndjson \
+             or csv",
+        );
+    }
     if let Command::Completions { shell } = &command {
         clap_complete::generate(
             *shell,
@@ -270,6 +277,7 @@ async fn execute(
             | Command::Bars(_)
             | Command::News(_)
             | Command::Agent(_)
+            | Command::Brief(_)
             | Command::Sync(_)
             | Command::Store {
                 action: args::StoreAction::Export(_)
@@ -277,8 +285,16 @@ async fn execute(
     );
     if global.output.is_some() && !writes_records {
         return usage(
-            "--output is for the commands that write records: quote, bars, news, agent, sync \
-             and store export",
+            "--output is for the commands that write records: quote, bars, news, agent, brief, \
+             sync and store export",
+        );
+    }
+    // An --output extension only brief writes, given to another command: say so rather
+    // than write JSON into brief.html.
+    if explicit_format.is_some_and(Format::is_brief_only) && !matches!(command, Command::Brief(_)) {
+        return usage(
+            "--output: .md and .html files are written by `brief` only; name a .json, .ndjson \
+             or .csv file",
         );
     }
     match &command {
@@ -343,6 +359,10 @@ async fn execute(
     let exit = match command {
         // The agent opens its own `run` span with the same id: one run, one run_id.
         Command::Agent(args) => args.run(ctx).await,
+        Command::Brief(mut args) => {
+            args.output.clone_from(&global.output);
+            args.run(ctx).instrument(span).await
+        }
         Command::Quote(args) => args.run(ctx).instrument(span).await,
         Command::Bars(args) => args.run(ctx).instrument(span).await,
         Command::News(args) => args.run(ctx).instrument(span).await,
@@ -388,6 +408,7 @@ async fn open_store(
             | Command::Bars(_)
             | Command::News(_)
             | Command::Agent(_)
+            | Command::Brief(_)
             | Command::Serve(_)
             | Command::Sync(_)
             | Command::Store { .. }

@@ -52,6 +52,24 @@ pub(crate) enum Format {
     /// Apache Parquet, for `store export --output FILE` only.
     #[cfg(feature = "parquet")]
     Parquet,
+    /// Markdown, for `brief` only (its charts as SVG files beside it).
+    #[value(name = "md", alias = "markdown")]
+    Markdown,
+    /// One self-contained HTML page, for `brief` only.
+    Html,
+}
+
+impl Format {
+    /// Whether only `brief` writes this format.
+    pub(crate) fn is_brief_only(self) -> bool {
+        matches!(self, Format::Markdown | Format::Html)
+    }
+}
+
+/// The error of a record writer given `--format md` or `html`, which the CLI refuses for every
+/// command but `brief`.
+fn brief_only() -> io::Error {
+    io::Error::other("--format md and html are written by `brief` only")
 }
 
 /// The error of a writer here given `--format parquet`, which the CLI refuses for every command
@@ -405,6 +423,7 @@ fn write_records<T, const N: usize>(
         Format::Table => return draw(out, &opts.style),
         #[cfg(feature = "parquet")]
         Format::Parquet => return Err(parquet_elsewhere()),
+        Format::Markdown | Format::Html => return Err(brief_only()),
     }
     out.write_all(&buf)
 }
@@ -588,6 +607,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             Format::Ndjson | Format::Table => {}
             #[cfg(feature = "parquet")]
             Format::Parquet => return Err(parquet_elsewhere()),
+            Format::Markdown | Format::Html => return Err(brief_only()),
         }
         Ok(Self {
             out,
@@ -633,6 +653,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             Format::Table => self.rows.push(agent_row(report)),
             #[cfg(feature = "parquet")]
             Format::Parquet => return Err(parquet_elsewhere()),
+            Format::Markdown | Format::Html => return Err(brief_only()),
         }
         self.written += 1;
         Ok(())
@@ -663,6 +684,7 @@ impl<'w, W: Write> AgentWriter<'w, W> {
             Format::Csv => Ok(()),
             #[cfg(feature = "parquet")]
             Format::Parquet => Err(parquet_elsewhere()),
+            Format::Markdown | Format::Html => Err(brief_only()),
             Format::Table => {
                 table::agent(&mut *self.out, &self.style, &self.rows)?;
                 writeln!(
@@ -843,6 +865,7 @@ mod tests {
             }
             #[cfg(feature = "parquet")]
             Format::Parquet => unreachable!("the old writers had no parquet"),
+            Format::Markdown | Format::Html => unreachable!("the old writers had no brief"),
         }
         out
     }

@@ -139,14 +139,16 @@ impl Write for Sink {
     }
 }
 
-/// The format a file name asks for: `.json`, `.ndjson`/`.jsonl`, `.csv`; none for anything
-/// else (Parquet is always asked for by name: `store export --format parquet`).
+/// The format a file name asks for: `.json`, `.ndjson`/`.jsonl`, `.csv`, and for `brief`
+/// `.md`/`.markdown` and `.html`/`.htm`; none for anything else (Parquet is always asked for by name: `store export --format parquet`).
 pub(crate) fn format_for(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "json" => Some(Format::Json),
         "ndjson" | "jsonl" => Some(Format::Ndjson),
         "csv" => Some(Format::Csv),
+        "md" | "markdown" => Some(Format::Markdown),
+        "html" | "htm" => Some(Format::Html),
         _ => None,
     }
 }
