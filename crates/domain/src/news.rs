@@ -1,7 +1,7 @@
 //! News rules: when two articles are one story, and how a merged list is ordered and
 //! trimmed. Pure functions over domain values.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::NewsArticle;
@@ -11,7 +11,8 @@ pub const SAME_STORY_WINDOW: Duration = Duration::from_secs(3 * 3600);
 
 /// Newest first, one article per story: an article is dropped when an earlier-published one
 /// has the same canonical URL, or the same normalized headline within [`SAME_STORY_WINDOW`]
-/// (the first publication of a story is the one kept).
+/// (the first publication of a story is the one kept). A kept article without sentiment takes
+/// that of a dropped copy that has one (one provider scores what another one sent first).
 #[must_use]
 pub fn dedupe_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArticle> {
     articles.sort_by(|a, b| {
@@ -19,27 +20,45 @@ pub fn dedupe_news(mut articles: Vec<NewsArticle>, limit: usize) -> Vec<NewsArti
             .cmp(&b.published_at)
             .then_with(|| a.id.cmp(&b.id))
     });
-    let mut urls = HashSet::new();
-    let mut headlines: HashMap<String, Vec<jiff::Timestamp>> = HashMap::new();
+    // Where each story went in `kept`: by canonical URL, and by headline with its times.
+    let mut urls: HashMap<String, usize> = HashMap::new();
+    let mut headlines: HashMap<String, Vec<(jiff::Timestamp, usize)>> = HashMap::new();
     let window =
         jiff::SignedDuration::try_from(SAME_STORY_WINDOW).unwrap_or(jiff::SignedDuration::ZERO);
-    let mut kept = Vec::new();
+    let mut kept: Vec<NewsArticle> = Vec::new();
     for article in articles {
         let url = canonical_url(&article.url);
-        if !url.is_empty() && urls.contains(&url) {
-            continue;
-        }
         let headline = normalized_headline(&article.headline);
-        let times = headlines.entry(headline.clone()).or_default();
-        if !headline.is_empty()
-            && times
-                .iter()
-                .any(|t| t.duration_since(article.published_at).abs() <= window)
-        {
+        let same_url = urls.get(&url).copied().filter(|_| !url.is_empty());
+        let same_headline = || {
+            headlines.get(&headline).and_then(|times| {
+                times
+                    .iter()
+                    .find(|(t, _)| t.duration_since(article.published_at).abs() <= window)
+                    .map(|(_, i)| *i)
+            })
+        };
+        let earlier = same_url.or_else(|| {
+            if headline.is_empty() {
+                None
+            } else {
+                same_headline()
+            }
+        });
+        if let Some(i) = earlier {
+            if let Some(first) = kept.get_mut(i)
+                && first.sentiment.is_none()
+            {
+                first.sentiment = article.sentiment;
+            }
             continue;
         }
-        times.push(article.published_at);
-        urls.insert(url);
+        let index = kept.len();
+        headlines
+            .entry(headline)
+            .or_default()
+            .push((article.published_at, index));
+        urls.insert(url, index);
         kept.push(article);
     }
     kept.reverse();

@@ -2,6 +2,7 @@
 //! a real adapter over loopback), no process environment.
 
 mod agent;
+mod brief;
 mod cli;
 mod config;
 mod doctor;

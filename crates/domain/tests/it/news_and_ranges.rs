@@ -64,3 +64,67 @@ fn bar_bounds() {
     );
     assert_eq!(decade.max_bars(Interval::Month1), 131);
 }
+
+#[test]
+fn a_kept_story_takes_the_sentiment_a_later_copy_carries() {
+    use stockdata_domain::{
+        NewsArticle, Provenance, ProviderId, Sentiment, SentimentLabel, Symbol,
+    };
+    let article = |id: &str, provider: &str, at: &str, sentiment: Option<Sentiment>| NewsArticle {
+        id: id.to_owned(),
+        headline: "Chipmaker beats estimates".to_owned(),
+        summary: String::new(),
+        url: "https://news.example/story?utm_source=x".to_owned(),
+        source: "Wire".to_owned(),
+        published_at: ts(at),
+        symbols: vec![Symbol::parse("NVDA").unwrap()],
+        author: None,
+        image: None,
+        sentiment,
+        provenance: Provenance::new(ProviderId::new(provider), ts(at)),
+    };
+    let scored = Sentiment {
+        score: "0.41".parse().unwrap(),
+        label: SentimentLabel::Bullish,
+        tickers: Vec::new(),
+    };
+    let kept = dedupe_news(
+        vec![
+            article(
+                "av:1",
+                "alpha_vantage",
+                "2024-03-08T15:01:00Z",
+                Some(scored.clone()),
+            ),
+            article("alpaca:1", "alpaca", "2024-03-08T15:00:00Z", None),
+        ],
+        10,
+    );
+    assert_eq!(kept.len(), 1);
+    // The first publication is kept, with the score the later copy brought.
+    assert_eq!(kept[0].id, "alpaca:1");
+    assert_eq!(kept[0].sentiment, Some(scored.clone()));
+    // A kept story's own sentiment is not replaced.
+    let own = Sentiment {
+        label: SentimentLabel::Bearish,
+        ..scored.clone()
+    };
+    let kept = dedupe_news(
+        vec![
+            article(
+                "alpaca:1",
+                "alpaca",
+                "2024-03-08T15:00:00Z",
+                Some(own.clone()),
+            ),
+            article(
+                "av:1",
+                "alpha_vantage",
+                "2024-03-08T15:01:00Z",
+                Some(scored),
+            ),
+        ],
+        10,
+    );
+    assert_eq!(kept[0].sentiment, Some(own));
+}
