@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use stockdata_domain::time::new_york_date;
 use stockdata_domain::{Bar, Date, Decimal};
 
-use super::format::{compact, short_date};
+use super::format::{compact, group, short_date};
 
 /// The drawing's size in SVG user units (it scales to any width).
 pub const WIDTH: u32 = 520;
@@ -117,13 +117,19 @@ fn draw(
     });
     let pad = ((hi - lo) * 0.06).max(hi.abs() * 0.001).max(1e-9);
     let (lo, hi) = (lo - pad, hi + pad);
-    let places = points
-        .iter()
-        .map(|p| p.bar.close.scale())
-        .max()
-        .unwrap_or(2)
-        .clamp(2, 4);
-    let places = usize::try_from(places).unwrap_or(2);
+    // Places enough to tell three ticks apart: at least two below 100,000, none needed above.
+    let step = ((hi - lo) / 3.0).max(1e-12);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..=6
+    let needed = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
+    let places = if hi >= 100_000.0 {
+        needed
+    } else {
+        needed.max(2)
+    };
+    let label = |v: f64| group(&format!("{v:.places$}"));
+    // Room for the widest label (about 9 units a character at this size).
+    let widest = label(lo).len().max(label(hi).len());
+    let label_area = u32::try_from(widest * 9 + 14).unwrap_or(160).clamp(40, 160);
     let (first, last) = match (points.first(), points.last()) {
         (Some(f), Some(l)) => (f, l),
         _ => return Ok(()),
@@ -135,7 +141,7 @@ fn draw(
         .margin_top(8)
         .margin_right(24)
         .margin_left(4)
-        .y_label_area_size(66)
+        .y_label_area_size(label_area)
         .x_label_area_size(0)
         .build_cartesian_2d(-0.5..n - 0.5, lo..hi)
         .map_err(|e| err(&e))?;
@@ -146,7 +152,7 @@ fn draw(
         .bold_line_style(GRID.mix(0.35))
         .axis_style(GRID.mix(0.6))
         .y_labels(3)
-        .y_label_formatter(&|v| format!("{v:.places$}"))
+        .y_label_formatter(&|v| label(*v))
         .label_style(("sans-serif", LABEL_SIZE))
         .draw()
         .map_err(|e| err(&e))?;
@@ -182,7 +188,7 @@ fn draw(
         .margin_right(24)
         .margin_left(4)
         .margin_bottom(2)
-        .y_label_area_size(66)
+        .y_label_area_size(label_area)
         .x_label_area_size(22)
         .build_cartesian_2d(-0.5..n - 0.5, 0.0..top_volume)
         .map_err(|e| err(&e))?;

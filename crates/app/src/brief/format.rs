@@ -69,7 +69,7 @@ pub(crate) fn compact(v: u64) -> String {
 }
 
 /// Inserts `,` between thousands of a decimal's integer part (`-1234567.5` → `-1,234,567.5`).
-fn group(text: &str) -> String {
+pub(crate) fn group(text: &str) -> String {
     let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
     let (int, frac) = rest
         .split_once('.')

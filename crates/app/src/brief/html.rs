@@ -147,11 +147,14 @@ fn movers(brief: &Brief) -> Markup {
                         tbody {
                             @for s in list {
                                 @if let Some(Ok(day)) = brief.get(s).map(|e| e.day.as_ref()) {
+                                    @let change = day.change.map(signed).unwrap_or_default();
+                                    @let percent = day.change_pct.map(pct).unwrap_or_default();
+                                    @let link = format!("#{}", anchor(s.as_str()));
                                     tr {
-                                        td { a href=(format!("#{}", anchor(s.as_str()))) { (s) } }
+                                        td { a href=(link) { (s) } }
                                         td { (price(day.bar.close)) }
-                                        td class=(direction(day)) { (day.change.map(signed).unwrap_or_default()) }
-                                        td class=(direction(day)) { (day.change_pct.map(pct).unwrap_or_default()) }
+                                        td class=(direction(day)) { (change) }
+                                        td class=(direction(day)) { (percent) }
                                     }
                                 }
                             }
@@ -234,7 +237,9 @@ fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {
                 }
             }
             @match &s.headlines {
-                Ok(list) if list.is_empty() => { p.meta { "No headlines since the previous close." } }
+                Ok(list) if list.is_empty() => {
+                    p.meta { "No headlines since the previous close." }
+                }
                 Ok(list) => {
                     ul.news {
                         @for h in list { (headline(h)) }

@@ -140,7 +140,8 @@ impl Write for Sink {
 }
 
 /// The format a file name asks for: `.json`, `.ndjson`/`.jsonl`, `.csv`, and for `brief`
-/// `.md`/`.markdown` and `.html`/`.htm`; none for anything else (Parquet is always asked for by name: `store export --format parquet`).
+/// `.md`/`.markdown` and `.html`/`.htm`; none for anything else (Parquet is always asked for
+/// by name: `store export --format parquet`).
 pub(crate) fn format_for(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {

@@ -82,7 +82,7 @@ fn offline_answers_from_the_store_and_names_what_it_lacks() {
     let store = dir.path().join("store.sqlite");
     let store_arg = store.to_str().unwrap();
     let fetched = stdout(
-        &mut brief(&["--watchlist", "AAPL,MSFT", "--format", "json"]).args(["--store", store_arg]),
+        brief(&["--watchlist", "AAPL,MSFT", "--format", "json"]).args(["--store", store_arg]),
         0,
     );
     // The same brief from the store alone: no simulator is started, nothing is sent.
@@ -154,12 +154,12 @@ fn a_date_without_a_session_or_a_format_brief_does_not_write_is_a_usage_error() 
     let err = stderr(&mut brief(&["--watchlist", "AAPL", "--format", "csv"]), 2);
     assert!(err.contains("brief writes md, html or json"), "{err}");
     let err = stderr(
-        &mut stockdata().args(["--sandbox", "quote", "AAPL", "--format", "html"]),
+        stockdata().args(["--sandbox", "quote", "AAPL", "--format", "html"]),
         2,
     );
     assert!(err.contains("for `brief` only"), "{err}");
     let err = stderr(
-        &mut stockdata().args(["--sandbox", "bars", "AAPL", "--output", "x.md"]),
+        stockdata().args(["--sandbox", "bars", "AAPL", "--output", "x.md"]),
         2,
     );
     assert!(err.contains("written by `brief` only"), "{err}");

@@ -3,6 +3,7 @@
 
 mod agent;
 mod brief;
+mod brief_browser;
 mod cli;
 mod config;
 mod doctor;
