@@ -27,6 +27,7 @@ const SECTIONS: &[&str] = &[
     "store-postgres",
     "shared-quota",
     "stream",
+    "brief",
 ];
 
 /// The sections that run the release `stockdata` binary (the others need neither it nor the
@@ -39,6 +40,7 @@ const CLI_SECTIONS: &[&str] = &[
     "throughput",
     "store",
     "stream",
+    "brief",
 ];
 
 struct Killed(Child);
@@ -477,6 +479,11 @@ pub(crate) fn run(extra: &[String]) -> Result {
     // `serve`'s SSE fan-out.
     if want("stream") {
         results.insert("stream".into(), stream(&bin, &out_dir, quick, &mut report)?);
+    }
+
+    // 13. The daily brief (issue #21): 50 symbols from a warm store.
+    if want("brief") {
+        results.insert("brief".into(), brief(&bin, &dir, quick, &mut report)?);
     }
 
     println!("# stockdata benchmarks\n{report}");
@@ -1750,4 +1757,129 @@ fn stream(bin: &Path, out_dir: &Path, quick: bool, report: &mut String) -> Resul
         latency.wall, fanout.wall
     );
     Ok(Value::Object(results))
+}
+
+/// `stockdata brief` for 50 symbols: once to fill a fresh store from the in-process sandbox
+/// (free-tier quotas on; `dir`'s config routes everything to the serverless fetcher), then
+/// timed from the warm store alone (`--offline`) and with the store in front of the providers
+/// (only news published since the last run is asked for), as HTML; the page's size; and the
+/// same with one-year charts.
+fn brief(bin: &Path, dir: &Path, quick: bool, report: &mut String) -> Result<Value> {
+    let runs = if quick { 3 } else { 7 };
+    let list: Vec<String> = symbol_list(50);
+    let watchlist = dir.join("brief-watchlist.txt");
+    std::fs::write(&watchlist, list.join("\n")).map_err(|e| e.to_string())?;
+    let store = dir.join("brief.sqlite");
+    for stale in [store.clone(), store.with_extension("sqlite-wal")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let html = dir.join("brief.html");
+    let (watchlist, store_arg, html_arg) = (
+        watchlist.to_str().unwrap_or(""),
+        store.to_str().unwrap_or(""),
+        html.to_str().unwrap_or(""),
+    );
+    // The sandbox's records are synthetic: they are kept in (and read from) the store's sandbox
+    // dataset, so every run says --sandbox (offline, no simulator is started).
+    let args = |offline: bool| {
+        let mut a = vec!["--sandbox", "--store", store_arg];
+        if offline {
+            a.push("--offline");
+        }
+        a.extend(["brief", "--watchlist", watchlist, "--output", html_arg]);
+        a
+    };
+    let cold = run_cli(bin, dir, &args(false))?;
+    // A run that wrote no page (nothing fetched) or left symbols out is no measurement.
+    let check = |what: &str| -> Result {
+        let page = std::fs::read_to_string(&html).map_err(|e| format!("brief {what}: {e}"))?;
+        let charts = page.matches("<figure class=\"chart\"").count();
+        if charts == list.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "brief {what}: {charts} charts for {} symbols",
+                list.len()
+            ))
+        }
+    };
+    check("cold")?;
+    let mut timed = Vec::new();
+    for offline in [true, false] {
+        let mut walls = Vec::new();
+        let mut sent = 0;
+        for _ in 0..runs {
+            let _ = std::fs::remove_file(&html);
+            let stats = run_cli(bin, dir, &args(offline))?;
+            check(if offline { "offline" } else { "warm" })?;
+            walls.push(stats["process_wall_ms"].as_u64().unwrap_or(u64::MAX));
+            sent = requests(&stats);
+        }
+        timed.push((offline, median(walls), sent));
+    }
+    let size = std::fs::metadata(&html).map_or(0, |m| m.len());
+    let page = std::fs::read_to_string(&html).unwrap_or_default();
+    let charts = page.matches("<figure class=\"chart\"").count();
+
+    // A heavier page: one-year charts (252 sessions), the extra history fetched once first.
+    let long = |offline: bool| {
+        let mut a = args(offline);
+        a.extend(["--sessions", "252"]);
+        a
+    };
+    run_cli(bin, dir, &long(false))?;
+    check("one-year fill")?;
+    let mut walls = Vec::new();
+    for _ in 0..runs {
+        let _ = std::fs::remove_file(&html);
+        let stats = run_cli(bin, dir, &long(true))?;
+        check("one-year offline")?;
+        walls.push(stats["process_wall_ms"].as_u64().unwrap_or(u64::MAX));
+    }
+    let year_wall = median(walls);
+    let year_size = std::fs::metadata(&html).map_or(0, |m| m.len());
+    let _ = writeln!(
+        report,
+        "\n## Daily brief, 50 symbols (issue #21)\n\n| scenario | target | measured | verdict |\n\
+         |---|---|---|---|\n\
+         | cold store (fetch and keep, sandbox via serverless) | - | {} ms, {} requests | - |",
+        cold["process_wall_ms"],
+        requests(&cold)
+    );
+    for (offline, wall, sent) in &timed {
+        let _ = writeln!(
+            report,
+            "| warm store{} (median of {runs}) | <= 1000 ms | {wall} ms, {sent} requests | {} |",
+            if *offline {
+                ", --offline"
+            } else {
+                ", news delta asked"
+            },
+            verdict(*wall <= 1_000)
+        );
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
+    let _ = writeln!(
+        report,
+        "| HTML page, {charts} charts of 30 sessions | <= 2 MB | {:.0} KiB | {} |\n\
+         | one-year charts (252 sessions), --offline (median of {runs}) | <= 1000 ms, <= 2 MB \
+         | {year_wall} ms, {:.0} KiB | {} |",
+        kib(size),
+        verdict(size <= 2 * 1024 * 1024 && charts == 50),
+        kib(year_size),
+        verdict(year_wall <= 1_000 && year_size <= 2 * 1024 * 1024)
+    );
+    Ok(json!({
+        "symbols": 50,
+        "cold_wall_ms": cold["process_wall_ms"],
+        "cold_requests": requests(&cold),
+        "offline_wall_ms": timed.first().map(|t| t.1),
+        "warm_wall_ms": timed.get(1).map(|t| t.1),
+        "warm_requests": timed.get(1).map(|t| t.2),
+        "html_bytes": size,
+        "charts": charts,
+        "year_offline_wall_ms": year_wall,
+        "year_html_bytes": year_size,
+    }))
 }

@@ -131,6 +131,7 @@ const LONG_TESTS: &str = "shared_quota";
 fn ci() -> Result {
     lint()?;
     layering()?;
+    wait_for_background_install()?;
     test(&["--features", CI_FEATURES], Some(LONG_TESTS))?;
     // The multi-process proof waits on minute-long windows: it runs while the gates below
     // use the machine, and is waited for at the end.
@@ -149,6 +150,48 @@ fn ci() -> Result {
     })();
     let long = finish_long_tests(long);
     gates.and(long)
+}
+
+/// Waits for what `.ci/run` installs in the background while lint builds (Chromium, for the
+/// HTML brief's browser test): it names a status file in `XTASK_INSTALL_STATUS`, written with
+/// the install's exit code when it ends.
+fn wait_for_background_install() -> Result {
+    let Some(status) = env::var_os("XTASK_INSTALL_STATUS") else {
+        return Ok(());
+    };
+    let status = std::path::PathBuf::from(status);
+    let started = std::time::Instant::now();
+    let mut said = false;
+    while !status.exists() {
+        if started.elapsed() > std::time::Duration::from_secs(900) {
+            return Err(format!(
+                "the background install has not finished after 15 minutes ({} never appeared)",
+                status.display()
+            ));
+        }
+        if !said {
+            eprintln!(
+                "xtask: waiting for the background install ({})",
+                status.display()
+            );
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let code = std::fs::read_to_string(&status).unwrap_or_default();
+    if code.trim() == "0" {
+        eprintln!(
+            "xtask: background install done (waited {:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "the background install failed (exit {}): see {}",
+            code.trim(),
+            status.with_extension("log").display()
+        ))
+    }
 }
 
 /// Seconds of fuzzing per target in CI (after every committed corpus is replayed): a smoke

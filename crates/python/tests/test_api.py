@@ -127,7 +127,20 @@ def test_news_and_quotes_to_polars(sd):
     frame = news.to_polars()
     assert frame.height == len(news.articles)
     assert frame.schema["published_at"] == pl.Datetime("us", "UTC")
-    assert len(news.to_pandas()) == len(news.articles)
+    # Sentiment as in the CSV: Alpha Vantage scores the sandbox's stories.
+    assert isinstance(frame.schema["sentiment_score"], pl.Decimal)
+    scored = [a for a in news.articles if a.sentiment is not None]
+    assert scored, "the sandbox's Alpha Vantage news carries sentiment"
+    labels = frame["sentiment_label"].to_list()
+    assert labels == [a.sentiment.label if a.sentiment else None for a in news.articles]
+    pdf = news.to_pandas()
+    assert len(pdf) == len(news.articles)
+    first = next(i for i, a in enumerate(news.articles) if a.sentiment is not None)
+    assert pdf["sentiment_score"][first] == news.articles[first].sentiment.score
+    assert isinstance(pdf["sentiment_score"][first], Decimal)
+    tickers = news.articles[first].sentiment.tickers
+    if tickers:
+        assert pdf["ticker_scores"][first].startswith(f"{tickers[0].symbol}=")
     quotes = sd.quote(["AAPL", "MSFT"]).to_polars()
     assert isinstance(quotes.schema["price"], pl.Decimal)
 

@@ -20,6 +20,9 @@ pub const WIDTH: u32 = 520;
 pub const HEIGHT: u32 = 230;
 /// Label text size in user units: about 10 px on a phone-wide chart, 16 px on a desktop card.
 const LABEL_SIZE: u32 = 16;
+/// Past this many sessions a chart draws no ranges and its volume as one outline: per-session
+/// marks would be under two pixels apart, and the page several megabytes.
+pub const DENSE: usize = 90;
 /// Rows of the price panel; the volume panel has the rest.
 const PRICE_ROWS: u32 = 160;
 
@@ -157,14 +160,16 @@ fn draw(
         .draw()
         .map_err(|e| err(&e))?;
     // Each session's range, then the closes (a gap where a session has no bar).
-    price
-        .draw_series(points.iter().map(|p| {
-            PathElement::new(
-                vec![(p.x, p.low), (p.x, p.high)],
-                RANGE.mix(0.55).stroke_width(2),
-            )
-        }))
-        .map_err(|e| err(&e))?;
+    if points.len() <= DENSE {
+        price
+            .draw_series(points.iter().map(|p| {
+                PathElement::new(
+                    vec![(p.x, p.low), (p.x, p.high)],
+                    RANGE.mix(0.55).stroke_width(2),
+                )
+            }))
+            .map_err(|e| err(&e))?;
+    }
     for run in points.chunk_by(|a, b| (b.x - a.x - 1.0).abs() < f64::EPSILON) {
         price
             .draw_series(LineSeries::new(
@@ -192,7 +197,6 @@ fn draw(
         .x_label_area_size(22)
         .build_cartesian_2d(-0.5..n - 0.5, 0.0..top_volume)
         .map_err(|e| err(&e))?;
-    let label_every = (dates.len() / 3).max(1);
     volume
         .configure_mesh()
         .disable_mesh()
@@ -206,34 +210,55 @@ fn draw(
                 compact(*v as u64)
             }
         })
-        .x_labels(dates.len())
-        .x_label_formatter(&|v| {
-            let step = v.round();
-            if (v - step).abs() > 0.01 || step < 0.0 {
-                return String::new();
-            }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let i = step as usize;
-            // Label every few sessions, always including the last.
-            let last = dates.len().saturating_sub(1);
-            if i != last && !(last - i.min(last)).is_multiple_of(label_every) {
-                return String::new();
-            }
-            dates.get(i).map(|d| short_date(*d)).unwrap_or_default()
-        })
+        .x_labels(0)
         .label_style(("sans-serif", LABEL_SIZE))
         .draw()
         .map_err(|e| err(&e))?;
-    volume
-        .draw_series(points.iter().enumerate().map(|(i, p)| {
-            let previous = i.checked_sub(1).and_then(|j| points.get(j));
-            let rose = previous.map_or(p.bar.close >= p.bar.open, |q| p.bar.close >= q.bar.close);
-            let c = if rose { UP } else { DOWN };
-            #[allow(clippy::cast_precision_loss)] // drawing only
-            let v = p.bar.volume as f64;
-            Rectangle::new([(p.x - 0.35, 0.0), (p.x + 0.35, v)], c.mix(0.55).filled())
-        }))
-        .map_err(|e| err(&e))?;
+    // Each session's volume: a bar coloured by the day's direction; past `DENSE` sessions the
+    // bars would be thinner than a pixel, so one filled outline instead.
+    #[allow(clippy::cast_precision_loss)] // drawing only
+    let shares = |p: &Point<'_>| p.bar.volume as f64;
+    if points.len() > DENSE {
+        volume
+            .draw_series(AreaSeries::new(
+                points.iter().map(|p| (p.x, shares(p))),
+                0.0,
+                GRID.mix(0.45),
+            ))
+            .map_err(|e| err(&e))?;
+    } else {
+        volume
+            .draw_series(points.iter().enumerate().map(|(i, p)| {
+                let previous = i.checked_sub(1).and_then(|j| points.get(j));
+                let rose =
+                    previous.map_or(p.bar.close >= p.bar.open, |q| p.bar.close >= q.bar.close);
+                let c = if rose { UP } else { DOWN };
+                Rectangle::new(
+                    [(p.x - 0.35, 0.0), (p.x + 0.35, shares(p))],
+                    c.mix(0.55).filled(),
+                )
+            }))
+            .map_err(|e| err(&e))?;
+    }
+    // Dates under the axis: the last session and every third of the way back, only these
+    // (a tick per session would be a text element each).
+    let last = dates.len().saturating_sub(1);
+    let mut labelled: Vec<usize> = (0..3).map(|k| last - (last * k / 3)).collect();
+    labelled.dedup();
+    let style = ("sans-serif", LABEL_SIZE).into_font().color(&GRID).pos(
+        plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Top,
+        ),
+    );
+    for i in labelled {
+        let (Some(date), Ok(step)) = (dates.get(i), u32::try_from(i)) else {
+            continue;
+        };
+        let (x, y) = volume.backend_coord(&(f64::from(step), 0.0));
+        root.draw(&Text::new(short_date(*date), (x, y + 5), style.clone()))
+            .map_err(|e| err(&e))?;
+    }
 
     if synthetic {
         let (w, h) = top.dim_in_pixel();

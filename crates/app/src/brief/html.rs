@@ -230,13 +230,15 @@ fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {
                 figure.chart data-symbol=(s.symbol) {
                     (PreEscaped(svg))
                     figcaption {
-                        "Closes over each session's range, and volume: last "
+                        @if s.history.len() > chart::DENSE { "Closes and volume: last " }
+                        @else { "Closes over each session's range, and volume: last " }
                         (brief.dates.len()) " sessions"
                         @if synthetic { " " span.tag { "synthetic" } }
                     }
                 }
             }
             @match &s.headlines {
+                _ if brief.headline_limit == 0 => {}
                 Ok(list) if list.is_empty() => {
                     p.meta { "No headlines since the previous close." }
                 }

@@ -164,6 +164,7 @@ fn symbol(
         charts.push((path, chart::standalone(&svg)));
     }
     match &s.headlines {
+        _ if brief.headline_limit == 0 => {}
         Ok(list) if list.is_empty() => out.push_str("No headlines since the previous close.\n\n"),
         Ok(list) => {
             for h in list {

@@ -124,6 +124,8 @@ pub struct Brief {
     pub summary: Vec<String>,
     /// The providers whose data is in the brief, by name.
     pub providers: Vec<ProviderId>,
+    /// Headlines asked for per symbol (0: none, and no news section).
+    pub headline_limit: usize,
 }
 
 /// How many symbols went which way.
@@ -318,18 +320,17 @@ pub async fn fetch(stockdata: &StockData, request: &BriefRequest) -> Result<Brie
                     .map(|r| (r.symbol, r.result.map(|s| s.bars)))
                     .collect::<HashMap<_, _>>()
             }
-            Err(e) => symbols
-                .iter()
-                .map(|s| {
-                    let e = FetchError::InvalidRequest {
-                        reason: e.to_string(),
-                    };
-                    (s.clone(), Err(e))
-                })
-                .collect(),
+            Err(e) => refused(&symbols, e),
         }
     };
     let news = async {
+        if request.headlines == 0 {
+            // No headlines asked for: no news request.
+            return symbols
+                .iter()
+                .map(|s| (s.clone(), Ok(Vec::new())))
+                .collect();
+        }
         match &news_range {
             Ok(range) => stockdata
                 .news()
@@ -338,15 +339,7 @@ pub async fn fetch(stockdata: &StockData, request: &BriefRequest) -> Result<Brie
                 .into_iter()
                 .map(|(s, r)| (s, r.result))
                 .collect::<HashMap<_, _>>(),
-            Err(e) => symbols
-                .iter()
-                .map(|s| {
-                    let e = FetchError::InvalidRequest {
-                        reason: e.to_string(),
-                    };
-                    (s.clone(), Err(e))
-                })
-                .collect(),
+            Err(e) => refused(&symbols, e),
         }
     };
     let (mut bars, mut news) = tokio::join!(bars, news);
@@ -359,6 +352,20 @@ pub async fn fetch(stockdata: &StockData, request: &BriefRequest) -> Result<Brie
         })
         .collect();
     Ok(build(session, &dates, now, request.headlines, inputs))
+}
+
+/// Every symbol answered with the range error (a range the calendar cannot make).
+fn refused<T>(
+    symbols: &[Symbol],
+    e: &stockdata_domain::RangeError,
+) -> HashMap<Symbol, Result<T, FetchError>> {
+    let e = FetchError::InvalidRequest {
+        reason: e.to_string(),
+    };
+    symbols
+        .iter()
+        .map(|s| (s.clone(), Err(e.clone())))
+        .collect()
 }
 
 /// `symbols` with repeats left out, in order.
@@ -443,6 +450,7 @@ pub fn build(
         movers,
         summary: Vec::new(),
         providers,
+        headline_limit: headlines,
     };
     brief.summary = summary::sentences(&brief);
     brief

@@ -2,7 +2,7 @@
 //! or JSON. The library builds and renders it (`stockdata_app::brief`); this file picks the
 //! format, writes the files and reports what is missing.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use stockdata_app::brief::{self, BriefRequest, html, json, markdown};
@@ -10,7 +10,7 @@ use stockdata_app::brief::{self, BriefRequest, html, json, markdown};
 use super::args::BriefArgs;
 use super::output::Format;
 use super::sink::Sink;
-use super::{Ctx, Exit, usage, watchlist};
+use super::{Ctx, Exit, progress, usage, watchlist};
 
 impl BriefArgs {
     pub(crate) async fn run(self, ctx: Ctx) -> Exit {
@@ -40,7 +40,25 @@ impl BriefArgs {
             sessions: self.sessions as usize,
             headlines: self.headlines as usize,
         };
-        let brief = match brief::fetch(sd, &request).await {
+        // On a terminal: elapsed time, and which quota the fetch waits on (free tiers are slow).
+        let bar = ctx.bar.start(std::io::stderr().is_terminal());
+        let watch = bar.map(|bar| {
+            bar.set_length(request.symbols.len() as u64);
+            // Bars and news come in two batched calls: no per-symbol count to show.
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} fetching bars and news for {len} symbols  {elapsed}  {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            progress::watch_quotas(bar, std::sync::Arc::clone(sd.pacers()), None)
+        });
+        let fetched = brief::fetch(sd, &request).await;
+        if let Some(task) = watch {
+            task.abort();
+        }
+        ctx.bar.finish();
+        let brief = match fetched {
             Ok(b) => b,
             Err(e) => return usage(e),
         };

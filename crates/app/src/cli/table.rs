@@ -275,6 +275,24 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
                 .join(" ")
         })
         .collect::<Vec<_>>();
+    // The provider's label and overall score (`somewhat bullish +0.23`); empty where unscored.
+    let sentiments = articles
+        .iter()
+        .map(|a| {
+            a.sentiment.as_ref().map_or_else(String::new, |s| {
+                let sign = if s.score.is_sign_positive() && !s.score.is_zero() {
+                    "+"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} {sign}{}",
+                    s.label.as_str().replace('_', " "),
+                    s.score.normalize()
+                )
+            })
+        })
+        .collect::<Vec<_>>();
     let columns = vec![
         exact(
             &zoned("time", &style.tz),
@@ -291,10 +309,11 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
             articles.iter().map(|a| a.headline.as_str()),
         )
         .filling(),
-        text("source", 3, 8, articles.iter().map(|a| a.source.as_str())),
+        text("sentiment", 3, 9, sentiments.iter().map(String::as_str)),
+        text("source", 4, 8, articles.iter().map(|a| a.source.as_str())),
         text(
             "provider",
-            4,
+            5,
             6,
             articles.iter().map(|a| a.provenance.provider.as_str()),
         ),
@@ -1010,6 +1029,24 @@ mod tests {
             assert_eq!(drawn.lines().count(), 1 + news.len(), "{drawn}");
         }
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn news_shows_the_providers_sentiment_where_scored() {
+        let mut news = vec![article("Chipmaker beats", "Benzinga", &["NVDA"])];
+        news.push(article("Quiet day", "Reuters", &["IBM"]));
+        if let Some(first) = news.first_mut() {
+            first.sentiment = Some(stockdata_app::domain::Sentiment {
+                score: dec("0.2310"),
+                label: stockdata_app::domain::SentimentLabel::SomewhatBullish,
+                tickers: Vec::new(),
+            });
+        }
+        let drawn = draw(|out, s| super::news(out, s, &news), &style(Some(120)));
+        let lines: Vec<&str> = drawn.lines().collect();
+        assert!(lines[0].contains("sentiment"), "{drawn}");
+        assert!(lines[1].contains("somewhat bullish +0.231"), "{drawn}");
+        assert!(!lines[2].contains("bullish"), "{drawn}");
     }
 
     #[test]

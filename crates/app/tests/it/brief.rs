@@ -166,3 +166,14 @@ fn a_date_without_a_session_or_a_format_brief_does_not_write_is_a_usage_error() 
     let err = stderr(&mut brief(&["--watchlist", "./missing.txt"]), 2);
     assert!(err.contains("no such file"), "{err}");
 }
+
+#[test]
+fn no_headlines_asked_for_leaves_the_news_out() {
+    let md = stdout(
+        &mut brief(&["--watchlist", "AAPL", "--headlines", "0", "--format", "md"]),
+        0,
+    );
+    assert!(md.contains("## AAPL: "), "{md}");
+    assert!(!md.contains("SANDBOX] AAPL synthetic story"), "{md}");
+    assert!(!md.contains("No headlines"), "{md}");
+}

@@ -280,10 +280,14 @@ class NewsResult:
         return self.articles
 
     def to_pandas(self) -> pandas.DataFrame:
-        """One row per article (``symbols`` joined by spaces)."""
+        """One row per article (``symbols`` joined by spaces), with the CSV's sentiment
+        columns: ``sentiment_score`` (Decimal), ``sentiment_label``, ``ticker_scores``."""
         import pandas as pd
 
-        return pd.DataFrame(_news_columns(self.articles, pd=True))
+        cols = _news_columns(self.articles, pd=True)
+        # Exact Decimals (or None), as every decimal column with decimals="decimal".
+        cols["sentiment_score"] = _objects(cols["sentiment_score"])
+        return pd.DataFrame(cols)
 
     def to_polars(self) -> polars.DataFrame:
         """One row per article."""
@@ -292,7 +296,15 @@ class NewsResult:
         cols = _news_columns(self.articles, pd=False)
         return pl.DataFrame(
             cols,
-            schema_overrides={"published_at": pl.Datetime("us", "UTC")},
+            schema_overrides={
+                "published_at": pl.Datetime("us", "UTC"),
+                "sentiment_score": pl.Decimal(
+                    38,
+                    max((_scale(v) for v in cols["sentiment_score"] if v is not None), default=0),
+                ),
+                "sentiment_label": pl.String,
+                "ticker_scores": pl.String,
+            },
         )
 
 
@@ -554,6 +566,14 @@ def _news_columns(articles: Sequence[NewsArticle], pd: bool) -> dict[str, list[A
     )
     cols = {name: [getattr(a, name) for a in articles] for name in names}
     cols["symbols"] = [" ".join(s) for s in cols["symbols"]]
+    # The CSV's sentiment columns: the overall score (an exact Decimal) and label, and the
+    # per-ticker scores as ``SYMBOL=score`` joined by spaces; None where none was scored.
+    cols["sentiment_score"] = [a.sentiment.score if a.sentiment else None for a in articles]
+    cols["sentiment_label"] = [a.sentiment.label if a.sentiment else None for a in articles]
+    cols["ticker_scores"] = [
+        " ".join(f"{t.symbol}={t.score}" for t in a.sentiment.tickers) if a.sentiment else None
+        for a in articles
+    ]
     if pd:
         import pandas
 
