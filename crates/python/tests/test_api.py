@@ -127,7 +127,17 @@ def test_news_and_quotes_to_polars(sd):
     frame = news.to_polars()
     assert frame.height == len(news.articles)
     assert frame.schema["published_at"] == pl.Datetime("us", "UTC")
-    # Sentiment as in the CSV: Alpha Vantage scores the sandbox's stories.
+    assert len(news.to_pandas()) == len(news.articles)
+    quotes = sd.quote(["AAPL", "MSFT"]).to_polars()
+    assert isinstance(quotes.schema["price"], pl.Decimal)
+
+
+def test_news_frames_carry_the_csv_sentiment_columns():
+    # Alpha Vantage scores the sandbox's stories (the shared fixture leaves it out of routing).
+    config = {"routing": {"news": ["alpha_vantage"]}}
+    with stockdata.StockData(config, sandbox=True) as client:
+        news = client.news("AAPL", limit=3)
+    frame = news.to_polars()
     assert isinstance(frame.schema["sentiment_score"], pl.Decimal)
     scored = [a for a in news.articles if a.sentiment is not None]
     assert scored, "the sandbox's Alpha Vantage news carries sentiment"
@@ -141,8 +151,6 @@ def test_news_and_quotes_to_polars(sd):
     tickers = news.articles[first].sentiment.tickers
     if tickers:
         assert pdf["ticker_scores"][first].startswith(f"{tickers[0].symbol}=")
-    quotes = sd.quote(["AAPL", "MSFT"]).to_polars()
-    assert isinstance(quotes.schema["price"], pl.Decimal)
 
 
 def test_help_reads_well():
