@@ -293,7 +293,7 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
             })
         })
         .collect::<Vec<_>>();
-    let columns = vec![
+    let mut columns = vec![
         exact(
             &zoned("time", &style.tz),
             0,
@@ -309,7 +309,6 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
             articles.iter().map(|a| a.headline.as_str()),
         )
         .filling(),
-        text("sentiment", 3, 9, sentiments.iter().map(String::as_str)),
         text("source", 4, 8, articles.iter().map(|a| a.source.as_str())),
         text(
             "provider",
@@ -318,6 +317,13 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
             articles.iter().map(|a| a.provenance.provider.as_str()),
         ),
     ];
+    // Only news a provider scored has the column: it takes no room from headlines otherwise.
+    if sentiments.iter().any(|s| !s.is_empty()) {
+        columns.insert(
+            3,
+            text("sentiment", 3, 9, sentiments.iter().map(String::as_str)),
+        );
+    }
     render(out, style, columns)
 }
 
