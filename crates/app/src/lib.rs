@@ -29,6 +29,7 @@ pub mod registry;
 pub mod serve;
 pub mod stream;
 pub mod synthetic;
+pub mod text;
 pub mod watchlist;
 
 pub use agent::{AgentReport, RunStats, StockDataAgent, SymbolReport};

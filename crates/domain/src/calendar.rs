@@ -93,6 +93,8 @@ enum Day {
 struct Table {
     first_year: i16,
     days: Vec<Day>,
+    /// The first and last dates whose holidays are known.
+    window: Option<(Date, Date)>,
 }
 
 fn table() -> &'static Table {
@@ -128,6 +130,7 @@ fn build() -> Table {
     let empty = Table {
         first_year: 0,
         days: Vec::new(),
+        window: None,
     };
     let nyse = ExchangeCalendar::new(Exchange::Nyse);
     let Some(coverage) = nyse.holiday_coverage() else {
@@ -183,7 +186,11 @@ fn build() -> Table {
         theirs = t.succ_opt();
         ours = o.tomorrow().ok();
     }
-    Table { first_year, days }
+    Table {
+        first_year,
+        days,
+        window: Some((first, last)),
+    }
 }
 
 fn day(date: Date) -> Day {
@@ -215,6 +222,20 @@ pub fn session(date: Date) -> Option<Session> {
         }),
         Day::Closed | Day::Unaudited => None,
     }
+}
+
+/// The first and last dates whose NYSE holidays and early closes are known (the audited
+/// window, 2010-01-01 to 2028-12-31 with today's table). Outside it every weekday counts as a
+/// regular session: an answer about a holiday there is a guess.
+#[must_use]
+pub fn known_window() -> Option<(Date, Date)> {
+    table().window
+}
+
+/// Whether `date` is inside [`known_window`].
+#[must_use]
+pub fn holidays_known(date: Date) -> bool {
+    known_window().is_some_and(|(first, last)| first <= date && date <= last)
 }
 
 /// Whether `date` has a regular session.
@@ -342,6 +363,22 @@ mod tests {
             .map(|d| d.to_string())
             .collect();
         assert_eq!(early, early_closes, "{year} early closes");
+    }
+
+    #[test]
+    fn the_known_window_is_the_audited_table() {
+        assert_eq!(
+            known_window(),
+            Some((date("2010-01-01"), date("2028-12-31")))
+        );
+        assert!(holidays_known(date("2024-12-25")));
+        // Before the window Christmas 2008 is a weekday like any other: not known.
+        assert!(!holidays_known(date("2008-12-25")));
+        assert!(
+            is_trading_day(date("2008-12-25")),
+            "the weekday rule's guess"
+        );
+        assert!(!holidays_known(date("2029-01-02")));
     }
 
     #[test]

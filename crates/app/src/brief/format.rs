@@ -68,25 +68,26 @@ pub(crate) fn compact(v: u64) -> String {
     format!("{}{unit}", x.round_dp(places))
 }
 
-/// Inserts `,` between thousands of a decimal's integer part (`-1234567.5` → `-1,234,567.5`).
-pub(crate) fn group(text: &str) -> String {
-    let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
-    let (int, frac) = rest
-        .split_once('.')
-        .map_or((rest, None), |(i, f)| (i, Some(f)));
-    let mut out = String::with_capacity(text.len() + int.len() / 3);
-    out.push_str(sign);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(',');
+pub(crate) use crate::text::group_thousands as group;
+
+/// A symbol as a file name or element id: letters, digits, `.` and `-` as they are, every other
+/// byte as `_` and two hex digits (`BTC/USD` → `BTC_2FUSD`, `BTC_USD` → `BTC_5FUSD`), so two
+/// symbols never share a name.
+pub(crate) fn slug(symbol: &str) -> String {
+    let mut out = String::with_capacity(symbol.len() + 4);
+    for b in symbol.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("_{b:02X}"));
         }
-        out.push(c);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
     }
     out
+}
+
+/// `n` and the noun in its number (`1 symbol`, `3 symbols`).
+pub(crate) fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `Friday, November 27, 2026`.
@@ -133,28 +134,13 @@ pub(crate) fn tone(l: &SentimentLabel) -> &'static str {
     }
 }
 
-/// One line of provider text for a page: controls and bidi overrides become spaces or go,
-/// runs of white space become one.
+/// One line of provider text for a page: [`crate::text::one_line`], with runs of white space
+/// made one and the ends trimmed.
 pub(crate) fn clean(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let c = if c.is_control() || c.is_whitespace() {
-            ' '
-        } else if bidi(c) {
-            continue;
-        } else {
-            c
-        };
-        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
-            continue;
-        }
-        out.push(c);
-    }
-    while out.ends_with(' ') {
-        out.pop();
-    }
-    out
+    crate::text::one_line(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `url` if it is an `http`/`https` link (what a page may point at), else `None`:
@@ -211,7 +197,12 @@ mod tests {
     #[test]
     fn provider_text_is_one_clean_line_and_links_are_web_links() {
         assert_eq!(clean("  a\n\tb\u{202E}c\u{7}  "), "a bc");
+        assert_eq!(clean("\u{1b}[31mRED\u{1b}[0m alert"), "RED alert");
         assert_eq!(safe_url("javascript:alert(1)"), None);
+        assert_eq!(slug("BRK.B"), "BRK.B");
+        assert_ne!(slug("BRK.B"), slug("BRK-B"));
+        assert_eq!(slug("BTC/USD"), "BTC_2FUSD");
+        assert_eq!(slug("BTC_USD"), "BTC_5FUSD");
         assert_eq!(safe_url("data:text/html,x"), None);
         assert!(safe_url("https://example.com/a?b=1").is_some());
     }

@@ -6,8 +6,8 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::format::{
-    clean, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed, tone,
-    volume,
+    clean, counted, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed,
+    slug, tone, volume,
 };
 use super::{Brief, Day, Headline, SymbolBrief, chart};
 
@@ -86,7 +86,7 @@ pub fn render(brief: &Brief) -> String {
                             (ny_time(brief.session.open)) "–" (ny_time(brief.session.close))
                             " New York time"
                             @if brief.session.early_close { " (early close)" }
-                            " · " (brief.symbols.len()) " symbols"
+                            " · " (counted(brief.symbols.len(), "symbol", "symbols"))
                         }
                         @if brief.synthetic {
                             p.synthetic role="note" {
@@ -182,13 +182,9 @@ fn direction(day: &Day) -> &'static str {
     }
 }
 
-/// An element id for a symbol (`BRK.B` → `sym-BRK-B`).
+/// An element id for a symbol (`sym-BRK.B`): distinct symbols, distinct ids.
 fn anchor(symbol: &str) -> String {
-    let safe: String = symbol
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    format!("sym-{safe}")
+    format!("sym-{}", slug(symbol))
 }
 
 fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {

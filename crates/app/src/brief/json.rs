@@ -35,6 +35,7 @@ struct BreadthDoc {
     up: usize,
     down: usize,
     unchanged: usize,
+    no_previous: usize,
     missing: usize,
 }
 
@@ -130,6 +131,7 @@ pub fn render(brief: &Brief) -> Result<String, serde_json::Error> {
             up: brief.breadth.up,
             down: brief.breadth.down,
             unchanged: brief.breadth.unchanged,
+            no_previous: brief.breadth.no_previous,
             missing: brief.breadth.missing,
         },
         movers: MoversDoc {

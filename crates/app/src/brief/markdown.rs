@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 
 use super::format::{
-    clean, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed, volume,
+    clean, counted, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed,
+    slug, volume,
 };
 use super::{Brief, Day, Headline, SymbolBrief, chart};
 
@@ -30,7 +31,7 @@ pub fn render(brief: &Brief, charts_dir: Option<&str>) -> Markdown {
     let _ = writeln!(out, "# Market brief: {}\n", long_date(brief.session.date));
     let _ = writeln!(
         out,
-        "Session {}–{} New York time{} · {} symbols\n",
+        "Session {}–{} New York time{} · {}\n",
         ny_time(brief.session.open),
         ny_time(brief.session.close),
         if brief.session.early_close {
@@ -38,7 +39,7 @@ pub fn render(brief: &Brief, charts_dir: Option<&str>) -> Markdown {
         } else {
             ""
         },
-        brief.symbols.len()
+        counted(brief.symbols.len(), "symbol", "symbols")
     );
     if brief.synthetic {
         out.push_str(
@@ -152,7 +153,7 @@ fn symbol(
         let path = format!(
             "{}/{}.svg",
             dir.trim_end_matches('/'),
-            file_name(s.symbol.as_str())
+            slug(s.symbol.as_str())
         );
         let _ = writeln!(
             out,
@@ -197,20 +198,6 @@ fn headline(out: &mut String, h: &Headline) {
         parts.push("*synthetic*".to_owned());
     }
     let _ = writeln!(out, "- {title} — {}", parts.join(" · "));
-}
-
-/// A chart's file name for a symbol: its letters, digits, `.` and `-`; anything else `_`.
-fn file_name(symbol: &str) -> String {
-    symbol
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// A link destination that cannot end the link early: spaces, parentheses and angle brackets
@@ -259,7 +246,5 @@ mod tests {
             link("https://e.com/a (b)<c>"),
             "https://e.com/a%20%28b%29%3Cc%3E"
         );
-        assert_eq!(file_name("BRK.B"), "BRK.B");
-        assert_eq!(file_name("BTC/USD"), "BTC_USD");
     }
 }

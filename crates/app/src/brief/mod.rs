@@ -24,6 +24,8 @@ use stockdata_domain::{
     SentimentLabel, Symbol, TimeRange, Timestamp,
 };
 
+use rust_decimal::RoundingStrategy;
+
 use crate::StockData;
 
 /// Sessions charted per symbol unless asked otherwise (about six weeks).
@@ -33,7 +35,21 @@ pub const DEFAULT_HEADLINES: usize = 3;
 /// The most sessions a chart may span (five years of trading days).
 pub const MAX_SESSIONS: usize = 1_260;
 /// Articles asked for per symbol, of which the best [`BriefRequest::headlines`] are shown.
-const ARTICLES_PER_SYMBOL: usize = 20;
+pub const ARTICLES_PER_SYMBOL: usize = 20;
+/// The fewest charted sessions over which a close is called a high or a low.
+const EXTREMES_FROM: usize = 5;
+
+/// `change` as a percent of `previous`, to two places, halves away from zero (`-0.345` is
+/// `-0.35`); `None` for a zero previous close.
+fn percent(change: Decimal, previous: Decimal) -> Option<Decimal> {
+    if previous.is_zero() {
+        return None;
+    }
+    change
+        .checked_mul(Decimal::ONE_HUNDRED)?
+        .checked_div(previous)
+        .map(|x| x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
 
 /// What to brief on.
 #[derive(Debug, Clone)]
@@ -99,6 +115,19 @@ pub enum BriefError {
     /// The chart length is out of range.
     #[error("--sessions {0}: chart between 2 and {MAX_SESSIONS} sessions")]
     Sessions(usize),
+    /// The date is outside the years whose NYSE holidays stockdata knows: which days had a
+    /// session around it would be a guess.
+    #[error(
+        "{date} is outside the NYSE holiday calendar stockdata carries ({}): a brief needs the \
+         sessions around it; pass a --date inside it",
+        window.map_or_else(|| "none".to_owned(), |(a, b)| format!("{a} to {b}"))
+    )]
+    OutsideCalendar {
+        /// The date asked for (or the last completed session).
+        date: Date,
+        /// The dates whose holidays are known.
+        window: Option<(Date, Date)>,
+    },
 }
 
 /// A whole brief: what every renderer draws from.
@@ -137,7 +166,9 @@ pub struct Breadth {
     pub down: usize,
     /// Closed at it.
     pub unchanged: usize,
-    /// No close for the session (or none before it to compare with).
+    /// A close for the session, but no bar for the session before it to compare with.
+    pub no_previous: usize,
+    /// No close for the session.
     pub missing: usize,
 }
 
@@ -241,13 +272,26 @@ pub struct HeadlineSentiment {
 /// The session to brief: `date`'s, or the last one closed by `now`.
 ///
 /// # Errors
-/// `date` has no session or has not closed by `now`; no session is known before `now`.
+/// `date` has no session, has not closed by `now`, or is outside the years whose holidays the
+/// calendar knows; no session is known before `now`.
 pub fn resolve_session(date: Option<Date>, now: Timestamp) -> Result<Session, BriefError> {
-    let Some(date) = date else {
-        return calendar::last_final_session(now)
-            .and_then(calendar::session)
-            .ok_or(BriefError::NoSession { now });
+    let outside = |date: Date| BriefError::OutsideCalendar {
+        date,
+        window: calendar::known_window(),
     };
+    let Some(date) = date else {
+        let session = calendar::last_final_session(now)
+            .and_then(calendar::session)
+            .ok_or(BriefError::NoSession { now })?;
+        return if calendar::holidays_known(session.date) {
+            Ok(session)
+        } else {
+            Err(outside(session.date))
+        };
+    };
+    if !calendar::holidays_known(date) {
+        return Err(outside(date));
+    }
     let Some(session) = calendar::session(date) else {
         return Err(BriefError::NotASession {
             date,
@@ -431,11 +475,17 @@ pub fn build(
     }
     let mut breadth = Breadth::default();
     for s in &symbols {
-        match s.change_pct().map(|p| p.cmp(&Decimal::ZERO)) {
-            Some(std::cmp::Ordering::Greater) => breadth.up += 1,
-            Some(std::cmp::Ordering::Less) => breadth.down += 1,
-            Some(std::cmp::Ordering::Equal) => breadth.unchanged += 1,
-            None => breadth.missing += 1,
+        // By the change itself: -0.01 on a $500 stock fell, though its percent rounds to 0.00.
+        match s
+            .day
+            .as_ref()
+            .map(|d| d.change.map(|c| c.cmp(&Decimal::ZERO)))
+        {
+            Ok(Some(std::cmp::Ordering::Greater)) => breadth.up += 1,
+            Ok(Some(std::cmp::Ordering::Less)) => breadth.down += 1,
+            Ok(Some(std::cmp::Ordering::Equal)) => breadth.unchanged += 1,
+            Ok(None) => breadth.no_previous += 1,
+            Err(_) => breadth.missing += 1,
         }
     }
     let movers = movers(&symbols);
@@ -472,9 +522,13 @@ fn day_of(date: Date, dates: &[Date], bars: Vec<Bar>) -> (Result<Day, FetchError
         // The provider answered, but not for this session (a halt, or data not in yet).
         return (Err(FetchError::NoData), charted(&by_date, dates));
     };
+    // Only the previous session's close is a day's change: after a gap (a halt, a hole in the
+    // store) the nearest earlier bar would pass several days' move off as one.
+    let expected = calendar::previous_trading_day(date);
     let previous = pos
         .checked_sub(1)
         .and_then(|i| by_date.get(i))
+        .filter(|(d, _)| Some(*d) == expected)
         .map(|(d, b)| (*d, b.close));
     let history = charted(&by_date, dates);
     let Some((_, bar)) = by_date.get(pos) else {
@@ -482,21 +536,18 @@ fn day_of(date: Date, dates: &[Date], bars: Vec<Bar>) -> (Result<Day, FetchError
     };
     let bar = bar.clone();
     let change = previous.and_then(|(_, p)| bar.close.checked_sub(p));
-    let change_pct = previous.zip(change).and_then(|((_, p), c)| {
-        if p.is_zero() {
-            return None;
-        }
-        c.checked_mul(Decimal::ONE_HUNDRED)?
-            .checked_div(p)
-            .map(|x| x.round_dp(2))
-    });
+    let change_pct = previous.zip(change).and_then(|((_, p), c)| percent(c, p));
     let before: Vec<&Bar> = history.iter().filter(|b| b.start < bar.start).collect();
     let average_volume = u64::try_from(before.len()).ok().and_then(|n| {
         let total: u128 = before.iter().map(|b| u128::from(b.volume)).sum();
         u64::try_from(total.checked_div(u128::from(n))?).ok()
     });
-    let closing_high = !before.is_empty() && before.iter().all(|b| b.close < bar.close);
-    let closing_low = !before.is_empty() && before.iter().all(|b| b.close > bar.close);
+    // "A 30-session high" only where every one of the 30 sessions has a bar (a listing three
+    // days old has no 30-session high), and over enough sessions to mean something.
+    let charted_sessions = dates.len().saturating_sub(1);
+    let complete = history.len() == charted_sessions && charted_sessions >= EXTREMES_FROM;
+    let closing_high = complete && before.iter().all(|b| b.close < bar.close);
+    let closing_low = complete && before.iter().all(|b| b.close > bar.close);
     (
         Ok(Day {
             bar,
@@ -557,23 +608,32 @@ fn top_headlines(symbol: &Symbol, articles: Vec<NewsArticle>, n: usize) -> Vec<H
     list
 }
 
-/// The [`MOVERS`] largest gains and losses by change percent (ties by symbol).
+/// The [`MOVERS`] largest gains and losses by change percent, unrounded (ties by symbol);
+/// a symbol is up or down by the sign of its change.
 fn movers(symbols: &[SymbolBrief]) -> Movers {
     let mut moves: Vec<(&Symbol, Decimal)> = symbols
         .iter()
-        .filter_map(|s| Some((&s.symbol, s.change_pct()?)))
+        .filter_map(|s| {
+            let day = s.day.as_ref().ok()?;
+            let (_, previous) = day.previous?;
+            let change = day.change.filter(|c| !c.is_zero())?;
+            let exact = change
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .checked_div(previous)?;
+            Some((&s.symbol, exact))
+        })
         .collect();
     moves.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let up = moves
         .iter()
-        .filter(|(_, p)| p.is_sign_positive() && !p.is_zero())
+        .filter(|(_, p)| p.is_sign_positive())
         .take(MOVERS)
         .map(|(s, _)| (*s).clone())
         .collect();
     moves.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)));
     let down = moves
         .iter()
-        .filter(|(_, p)| p.is_sign_negative() && !p.is_zero())
+        .filter(|(_, p)| p.is_sign_negative())
         .take(MOVERS)
         .map(|(s, _)| (*s).clone())
         .collect();

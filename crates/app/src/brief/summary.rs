@@ -3,7 +3,7 @@
 
 use stockdata_domain::{Decimal, Symbol};
 
-use super::format::{long_date, pct, price, score};
+use super::format::{counted, long_date, pct, price, score};
 use super::{Brief, SymbolBrief};
 
 /// Volume this many times the charted average is worth a sentence.
@@ -13,7 +13,6 @@ const HEAVY_VOLUME: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
 pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
     let mut out = Vec::new();
     let b = &brief.breadth;
-    let priced = b.up + b.down + b.unchanged;
     let when = format!(
         "On {}{}",
         long_date(brief.session.date),
@@ -26,19 +25,64 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
             String::new()
         }
     );
-    if priced == 0 {
+    let compared = b.up + b.down + b.unchanged;
+    if compared == 0 {
+        // Nothing to count: say what there is instead.
+        let priced = b.no_previous;
+        out.push(if priced == 0 {
+            format!(
+                "{when}, {} no price for the session.",
+                match brief.symbols.as_slice() {
+                    [one] => format!("{} has", one.symbol),
+                    _ => "no symbol has".to_owned(),
+                }
+            )
+        } else {
+            format!(
+                "{when}, {} a close but no previous session to compare it with.",
+                counted(priced, "symbol has", "symbols have")
+            )
+        });
+    } else if let [one] = brief.symbols.as_slice()
+        && let Ok(day) = &one.day
+        && let (Some(change), Some(p)) = (day.change, day.change_pct)
+    {
+        let verb = match change.cmp(&Decimal::ZERO) {
+            std::cmp::Ordering::Greater => "rose",
+            std::cmp::Ordering::Less => "fell",
+            std::cmp::Ordering::Equal => "closed unchanged",
+        };
+        // The verb says which way: "fell 1.20%", not "fell -1.20%".
+        let size = pct(p.abs());
         out.push(format!(
-            "{when}, none of the {} symbols has a price for the session.",
-            brief.symbols.len()
+            "{when}, {} {verb} {} to {}.",
+            one.symbol,
+            size.trim_start_matches('+'),
+            price(day.bar.close)
         ));
     } else {
-        let mut parts = vec![
-            format!("{} of {priced} symbols rose", b.up),
-            format!("{} fell", b.down),
-        ];
-        if b.unchanged > 0 {
-            parts.push(format!("{} closed unchanged", b.unchanged));
-        }
+        // The directions that happened, the first with the count of symbols compared.
+        let ways: Vec<(usize, &str)> = [
+            (b.up, "rose"),
+            (b.down, "fell"),
+            (b.unchanged, "closed unchanged"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect();
+        let parts: Vec<String> = ways
+            .iter()
+            .enumerate()
+            .map(|(i, (n, verb))| match (i, *n == compared, compared) {
+                (0, true, 1) => format!("the one symbol compared {verb}"),
+                (0, true, 2) => format!("both symbols {verb}"),
+                (0, true, _) => format!("all {compared} symbols {verb}"),
+                (0, false, _) => {
+                    format!("{n} of {} {verb}", counted(compared, "symbol", "symbols"))
+                }
+                _ => format!("{n} {verb}"),
+            })
+            .collect();
         out.push(format!("{when}, {}.", join(&parts)));
     }
 
@@ -48,7 +92,8 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
         .filter_map(SymbolBrief::change_pct)
         .collect();
     moves.sort();
-    if let Some(median) = median(&moves) {
+    // One symbol's move is the first sentence already.
+    if let Some(median) = median(&moves).filter(|_| moves.len() > 1) {
         let mut sentence = format!("The median move was {}", pct(median));
         let best = brief.movers.up.first().and_then(|s| brief.get(s));
         let worst = brief.movers.down.first().and_then(|s| brief.get(s));
@@ -104,8 +149,7 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
             .map(|(s, r)| format!("{s} {r}×"))
             .collect();
         out.push(format!(
-            "Volume ran heavy against the {} prior sessions' average: {}.",
-            n.saturating_sub(1),
+            "Volume ran heavy against the prior sessions' average: {}.",
             join(&parts)
         ));
     }
@@ -139,16 +183,25 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
         if tone.len() == 1 || most.1 == least.1 {
             out.push(format!("Headline sentiment: {}.", describe(most)));
         } else {
+            // Highest and lowest, not "positive" and "negative": both may be either.
             out.push(format!(
-                "Headlines read most positive for {} and most negative for {}.",
+                "Headline sentiment was highest for {} and lowest for {}.",
                 describe(most),
                 describe(least)
             ));
         }
     }
 
+    let unmatched: Vec<&Symbol> =
+        symbols_where(brief, |s| s.day.as_ref().is_ok_and(|d| d.change.is_none()));
+    if !unmatched.is_empty() && compared > 0 {
+        out.push(format!(
+            "No close of the previous session to compare with for {}.",
+            join_symbols(&unmatched)
+        ));
+    }
     let missing: Vec<&Symbol> = symbols_where(brief, |s| s.day.is_err());
-    if !missing.is_empty() {
+    if !missing.is_empty() && brief.symbols.len() > 1 {
         out.push(format!(
             "No price for the session: {}.",
             join_symbols(&missing)

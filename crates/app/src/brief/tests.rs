@@ -148,7 +148,10 @@ fn changes_are_exact_decimals_against_the_previous_session() {
     // Average of the 24th and 25th: 2,000; 4,000 is 2.0x.
     assert_eq!(day.average_volume, Some(2_000));
     assert_eq!(day.volume_ratio(), Some(dec("2.0")));
-    assert!(day.closing_high && !day.closing_low);
+    assert!(
+        !day.closing_high && !day.closing_low,
+        "three sessions are too few for a high"
+    );
     assert_eq!(brief.breadth.up, 1);
     assert_eq!(brief.movers.up, vec![sym("AAPL")]);
 }
@@ -200,13 +203,14 @@ fn every_symbol_asked_for_is_reported_with_why_a_section_is_missing() {
             up: 0,
             down: 1,
             unchanged: 0,
+            no_previous: 0,
             missing: 2
         }
     );
     assert_eq!(brief.movers.down, vec![sym("MSFT")]);
     assert!(brief.movers.up.is_empty());
     let text = brief.summary.join(" ");
-    assert!(text.contains("0 of 1 symbols rose and 1 fell"), "{text}");
+    assert!(text.contains("the one symbol compared fell"), "{text}");
     assert!(
         text.contains("No price for the session: HALT and ZZZZ."),
         "{text}"
@@ -301,4 +305,156 @@ fn headlines_most_about_the_symbol_come_first_with_its_own_sentiment() {
         text.contains("Headline sentiment: NVDA (+0.125 on average over 2 headlines)."),
         "{text}"
     );
+}
+
+#[test]
+fn after_a_gap_there_is_no_change_rather_than_several_days_passed_off_as_one() {
+    let d = dates(3);
+    let brief = build(
+        session(),
+        &d,
+        ts("2026-11-30T12:00:00Z"),
+        3,
+        vec![
+            // No bar on the 25th, the session before the 27th.
+            (
+                sym("GAP"),
+                Ok(vec![
+                    bar("GAP", "2026-11-24", "50", 1),
+                    bar("GAP", "2026-11-27", "60", 1),
+                ]),
+                Ok(Vec::new()),
+            ),
+            (
+                sym("OK"),
+                Ok(vec![
+                    bar("OK", "2026-11-25", "10", 1),
+                    bar("OK", "2026-11-27", "11", 1),
+                ]),
+                Ok(Vec::new()),
+            ),
+        ],
+    );
+    let gap = brief.symbols[0].day.as_ref().unwrap();
+    assert_eq!(
+        (gap.previous, gap.change, gap.change_pct),
+        (None, None, None)
+    );
+    assert_eq!(brief.breadth.no_previous, 1);
+    assert_eq!(brief.breadth.up, 1);
+    assert_eq!(brief.movers.up, vec![sym("OK")], "not a +20% mover");
+    let text = brief.summary.join(" ");
+    assert!(
+        text.contains("No close of the previous session to compare with for GAP."),
+        "{text}"
+    );
+}
+
+#[test]
+fn direction_goes_by_the_change_and_percents_round_half_away_from_zero() {
+    let d = dates(2);
+    let pair = |s: &str, prev: &str, close: &str| {
+        (
+            sym(s),
+            Ok(vec![
+                bar(s, "2026-11-25", prev, 1),
+                bar(s, "2026-11-27", close, 1),
+            ]),
+            Ok(Vec::new()),
+        )
+    };
+    let brief = build(
+        session(),
+        &d,
+        ts("2026-11-30T12:00:00Z"),
+        3,
+        vec![
+            pair("TINY", "500.00", "499.99"),
+            pair("HALF", "100", "99.655"),
+        ],
+    );
+    let tiny = brief.symbols[0].day.as_ref().unwrap();
+    // -0.002% shows as 0.00%, but the stock fell.
+    assert_eq!(tiny.change_pct, Some(dec("0.00")));
+    assert_eq!(brief.breadth.down, 2);
+    assert_eq!(brief.movers.down, vec![sym("HALF"), sym("TINY")]);
+    let half = brief.symbols[1].day.as_ref().unwrap();
+    assert_eq!(
+        half.change_pct,
+        Some(dec("-0.35")),
+        "-0.345 rounds away from zero"
+    );
+    let text = brief.summary.join(" ");
+    assert!(text.contains("both symbols fell"), "{text}");
+}
+
+#[test]
+fn dates_outside_the_known_holidays_are_refused() {
+    let now = ts("2026-11-30T15:00:00Z");
+    let e = resolve_session(Some(date("2008-12-25")), now).unwrap_err();
+    assert!(matches!(e, BriefError::OutsideCalendar { .. }), "{e}");
+    assert!(e.to_string().contains("2010-01-01 to 2028-12-31"), "{e}");
+}
+
+#[test]
+fn highs_and_lows_need_every_charted_session() {
+    // Five sessions charted; the newcomer has three bars, all rising.
+    let d = dates(5);
+    let rising = |s: &str, days: &[&str]| -> Vec<Bar> {
+        days.iter()
+            .enumerate()
+            .map(|(i, day)| bar(s, day, &(10 + i).to_string(), 1))
+            .collect()
+    };
+    let full = [
+        "2026-11-19",
+        "2026-11-20",
+        "2026-11-23",
+        "2026-11-24",
+        "2026-11-25",
+        "2026-11-27",
+    ];
+    let brief = build(
+        session(),
+        &d,
+        ts("2026-11-30T12:00:00Z"),
+        3,
+        vec![
+            (sym("OLD"), Ok(rising("OLD", &full)), Ok(Vec::new())),
+            (
+                sym("NEW"),
+                Ok(rising("NEW", &["2026-11-24", "2026-11-25", "2026-11-27"])),
+                Ok(Vec::new()),
+            ),
+        ],
+    );
+    assert!(brief.symbols[0].day.as_ref().unwrap().closing_high);
+    assert!(!brief.symbols[1].day.as_ref().unwrap().closing_high);
+    let text = brief.summary.join(" ");
+    assert!(text.contains("OLD closed at a 5-session high."), "{text}");
+}
+
+#[test]
+fn one_symbol_reads_as_one() {
+    let d = dates(2);
+    let brief = build(
+        session(),
+        &d,
+        ts("2026-11-30T12:00:00Z"),
+        3,
+        vec![(
+            sym("AAPL"),
+            Ok(vec![
+                bar("AAPL", "2026-11-25", "100", 1),
+                bar("AAPL", "2026-11-27", "101.5", 1),
+            ]),
+            Ok(Vec::new()),
+        )],
+    );
+    assert_eq!(
+        brief.summary[0],
+        "On Friday, November 27, 2026 (an early close at 13:00 New York time), AAPL rose 1.50% to \
+         101.50."
+    );
+    assert!(!brief.summary.iter().any(|s| s.contains("median")));
 }

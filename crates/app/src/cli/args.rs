@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use stockdata_app::domain::{Date, Interval, Symbol, Timestamp};
-use stockdata_app::registry;
+use stockdata_app::{brief, registry};
 
 use super::output::Format;
 
@@ -572,12 +572,12 @@ pub(crate) struct BriefArgs {
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub(crate) date: Option<Date>,
     /// Sessions per chart, ending with the briefed one.
-    #[arg(long, value_name = "N", default_value_t = 30,
-          value_parser = clap::value_parser!(u32).range(2..=1260))]
+    #[arg(long, value_name = "N", default_value_t = brief::DEFAULT_SESSIONS as u32,
+          value_parser = clap::value_parser!(u32).range(2..=brief::MAX_SESSIONS as i64))]
     pub(crate) sessions: u32,
-    /// Headlines per symbol.
-    #[arg(long, value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(0..=20))]
+    /// Headlines per symbol (0: no news).
+    #[arg(long, value_name = "N", default_value_t = brief::DEFAULT_HEADLINES as u32,
+          value_parser = clap::value_parser!(u32).range(0..=brief::ARTICLES_PER_SYMBOL as i64))]
     pub(crate) headlines: u32,
     /// The global --output FILE.
     #[arg(skip)]

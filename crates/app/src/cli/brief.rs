@@ -21,7 +21,8 @@ impl BriefArgs {
             Format::Json => Format::Json,
             other => {
                 return usage(format!(
-                    "--format {}: brief writes md, html or json",
+                    "brief writes md, html or json, not {} (from --format, or --output's \
+                     extension)",
                     format_name(other)
                 ));
             }
@@ -63,6 +64,26 @@ impl BriefArgs {
             Err(e) => return usage(e),
         };
 
+        let mut missing = 0;
+        for s in &brief.symbols {
+            for (section, e) in s.errors() {
+                missing += 1;
+                eprintln!("stockdata: {} {section}: {} ({e})", s.symbol, e.kind());
+            }
+        }
+        let exit = if brief.missing().len() == brief.symbols.len() && !brief.symbols.is_empty() {
+            Exit::Failed
+        } else if missing > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        };
+        // The output's directory is checked (and the temporary file made) before anything is
+        // written; as for every command, FILE is left as it was when nothing was fetched.
+        let mut sink = match Sink::open(self.output.as_deref()) {
+            Ok(s) => s,
+            Err(exit) => return exit,
+        };
         let text = match format {
             Format::Html => html::render(&brief),
             Format::Json => match json::render(&brief) {
@@ -76,6 +97,7 @@ impl BriefArgs {
                 let dir = self.output.as_deref().map(charts_dir);
                 let md = markdown::render(&brief, dir.as_ref().map(|(name, _)| name.as_str()));
                 if let Some((_, path)) = &dir
+                    && matches!(exit, Exit::Ok | Exit::Partial)
                     && let Err(e) = write_charts(path, &md.charts)
                 {
                     eprintln!(
@@ -93,47 +115,20 @@ impl BriefArgs {
                 md.text
             }
         };
-
-        let mut missing = 0;
-        for s in &brief.symbols {
-            for (section, e) in s.errors() {
-                missing += 1;
-                eprintln!("stockdata: {} {section}: {} ({e})", s.symbol, e.kind());
-            }
-        }
-        let exit = if brief.breadth.missing == brief.symbols.len() && !brief.symbols.is_empty() {
-            Exit::Failed
-        } else if missing > 0 {
-            Exit::Partial
-        } else {
-            Exit::Ok
-        };
-        let mut sink = match Sink::open(self.output.as_deref()) {
-            Ok(s) => s,
-            Err(exit) => return exit,
-        };
         if let Err(e) = sink.write_all(text.as_bytes()).and_then(|()| sink.flush())
             && e.kind() != std::io::ErrorKind::BrokenPipe
         {
             eprintln!("stockdata: cannot write output: {e}");
             return Exit::Failed;
         }
-        // As for every command, FILE is left as it was when nothing was fetched.
         sink.commit(exit)
     }
 }
 
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Table => "table",
-        Format::Json => "json",
-        Format::Ndjson => "ndjson",
-        Format::Csv => "csv",
-        #[cfg(feature = "parquet")]
-        Format::Parquet => "parquet",
-        Format::Markdown => "md",
-        Format::Html => "html",
-    }
+/// How `--format` spells `format` (clap's own value name).
+fn format_name(format: Format) -> String {
+    clap::ValueEnum::to_possible_value(&format)
+        .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_owned())
 }
 
 /// The charts' folder for a Markdown file: `brief.md` → `brief-charts`, beside it (its name
@@ -147,9 +142,12 @@ fn charts_dir(output: &Path) -> (String, PathBuf) {
     (name, path)
 }
 
-/// Writes each chart into `dir` (created when missing), replacing older ones of the same name.
+/// Writes each chart into `dir` (created when missing, in a directory that must exist),
+/// replacing older ones of the same name.
 fn write_charts(dir: &Path, charts: &[(String, String)]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    if !dir.is_dir() {
+        std::fs::create_dir(dir)?;
+    }
     for (relative, svg) in charts {
         let name = Path::new(relative)
             .file_name()

@@ -79,24 +79,8 @@ fn parquet_elsewhere() -> io::Error {
     io::Error::other("--format parquet is written by `store export --output FILE` only")
 }
 
-/// `text` safe for a terminal cell: whole ANSI escape sequences are removed (console's parser),
-/// then control characters (tabs, newlines, C1 controls, a lone ESC) become a space or are
-/// dropped, and bidi overrides are dropped, so provider text can neither drive the terminal
-/// nor break a row, and `\e[31mRED` shows as `RED`, not `[31mRED`.
-pub(crate) fn for_terminal(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(|c| c.is_control() || bidi(c)) {
-        return text.to_owned();
-    }
-    let text = console::strip_ansi_codes(text);
-    text.chars()
-        .filter_map(|c| match c {
-            '\t' | '\n' | '\r' => Some(' '),
-            c if c.is_control() || bidi(c) => None,
-            c => Some(c),
-        })
-        .collect()
-}
+/// `text` safe for a terminal cell (see [`stockdata_app::text::one_line`]).
+pub(crate) use stockdata_app::text::one_line as for_terminal;
 
 /// Whether a spreadsheet could run `cell` as a formula: it starts with `=`, `+`, `-`, `@`, tab
 /// or carriage return (OWASP's CSV injection advice) and is not a number. `--csv-safe` puts a

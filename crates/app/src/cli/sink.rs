@@ -41,11 +41,17 @@ impl Sink {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        match tempfile::Builder::new()
-            .prefix(".stockdata-")
-            .suffix(".partial")
-            .tempfile_in(dir)
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".stockdata-").suffix(".partial");
+        // The file gets the mode a shell redirection would give it: an existing file's, else
+        // 0666 less the umask (a temporary file's 0600 would make a page nobody else can read).
+        #[cfg(unix)]
         {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o777);
+            builder.permissions(std::fs::Permissions::from_mode(mode));
+        }
+        match builder.tempfile_in(dir) {
             Ok(tmp) => Ok(Sink::File {
                 tmp,
                 path: path.to_owned(),

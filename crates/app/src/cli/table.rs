@@ -552,15 +552,7 @@ fn fixed(d: Decimal, places: u32) -> String {
 
 /// `n` with a `,` between each group of three digits.
 fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    stockdata_app::text::group_thousands(&n.to_string())
 }
 
 /// A time column's header: its name and the zone its times are in.

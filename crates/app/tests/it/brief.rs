@@ -136,6 +136,16 @@ fn html_is_one_self_contained_page() {
     assert_eq!(page.matches("<figure class=\"chart\"").count(), 2);
     assert!(page.contains("Synthetic data from the stockdata sandbox"));
     assert!(page.contains("prefers-color-scheme:dark"));
+    // Readable as a file the shell would have made (0666 less the umask), not a private 0600
+    // temporary file: a page is made to be served and shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&html), mode(&plain));
+    }
 }
 
 #[test]
