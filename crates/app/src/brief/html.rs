@@ -9,7 +9,7 @@ use super::format::{
     clean, counted, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed,
     slug, tone, volume,
 };
-use super::{Brief, Day, Headline, SymbolBrief, chart};
+use super::{Brief, Day, Direction, Headline, SymbolBrief, chart};
 
 /// The page's style: CSS variables per colour scheme, fluid type, nothing wider than the
 /// screen.
@@ -172,13 +172,12 @@ fn movers(brief: &Brief) -> Markup {
     }
 }
 
-/// `up`, `down` or `flat`.
+/// The CSS class of a change: `up`, `down` or `flat`.
 fn direction(day: &Day) -> &'static str {
-    match day.change {
-        Some(c) if c.is_zero() => "flat",
-        Some(c) if c.is_sign_positive() => "up",
-        Some(_) => "down",
-        None => "flat",
+    match day.direction() {
+        Direction::Up => "up",
+        Direction::Down => "down",
+        Direction::Unchanged | Direction::Unknown => "flat",
     }
 }
 
@@ -200,7 +199,7 @@ fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {
                         span class=(direction(day)) {
                             @match (day.change, day.change_pct) {
                                 (Some(c), Some(p)) => {
-                                    (arrow(day)) " " (signed(c)) " (" (pct(p)) ")"
+                                    (day.direction().arrow()) " " (signed(c)) " (" (pct(p)) ")"
                                 }
                                 _ => "no previous close"
                             }
@@ -246,14 +245,6 @@ fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {
                 Err(e) => { p.meta { "No headlines: " (e) } }
             }
         }
-    }
-}
-
-fn arrow(day: &Day) -> &'static str {
-    match direction(day) {
-        "up" => "▲",
-        "down" => "▼",
-        _ => "■",
     }
 }
 

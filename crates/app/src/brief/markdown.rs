@@ -10,7 +10,7 @@ use super::format::{
     clean, counted, label, long_date, ny_date_time, ny_time, pct, price, safe_url, score, signed,
     slug, volume,
 };
-use super::{Brief, Day, Headline, SymbolBrief, chart};
+use super::{Brief, Headline, SymbolBrief, chart};
 
 /// The Markdown text, and the chart files it links to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,7 @@ fn movers(out: &mut String, brief: &Brief) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                arrow(day),
+                day.direction().arrow(),
                 escape(s.as_str()),
                 price(day.bar.close),
                 day.change.map(signed).unwrap_or_default(),
@@ -98,15 +98,6 @@ fn movers(out: &mut String, brief: &Brief) {
         }
     }
     out.push('\n');
-}
-
-fn arrow(day: &Day) -> &'static str {
-    match day.change {
-        Some(c) if c.is_zero() => "■",
-        Some(c) if c.is_sign_positive() => "▲",
-        Some(_) => "▼",
-        None => "■",
-    }
 }
 
 fn symbol(
@@ -120,7 +111,9 @@ fn symbol(
     match &s.day {
         Ok(day) => {
             let change = match (day.change, day.change_pct) {
-                (Some(c), Some(p)) => format!("{} {} ({})", arrow(day), signed(c), pct(p)),
+                (Some(c), Some(p)) => {
+                    format!("{} {} ({})", day.direction().arrow(), signed(c), pct(p))
+                }
                 _ => "(no previous close)".to_owned(),
             };
             let _ = writeln!(out, "## {name}: {} {change}\n", price(day.bar.close));

@@ -237,7 +237,44 @@ pub struct Day {
     pub closing_low: bool,
 }
 
+/// Which way a symbol went: by the sign of its change, so -0.01 on a $500 stock is down though
+/// its percent rounds to 0.00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Closed above the previous session's close.
+    Up,
+    /// Closed below it.
+    Down,
+    /// Closed at it.
+    Unchanged,
+    /// No previous session's close to compare with.
+    Unknown,
+}
+
+impl Direction {
+    /// The mark shown before a change: `▲`, `▼`, or `■`.
+    #[must_use]
+    pub fn arrow(self) -> &'static str {
+        match self {
+            Direction::Up => "▲",
+            Direction::Down => "▼",
+            Direction::Unchanged | Direction::Unknown => "■",
+        }
+    }
+}
+
 impl Day {
+    /// Which way the symbol went in the session.
+    #[must_use]
+    pub fn direction(&self) -> Direction {
+        match self.change.map(|c| c.cmp(&Decimal::ZERO)) {
+            Some(std::cmp::Ordering::Greater) => Direction::Up,
+            Some(std::cmp::Ordering::Less) => Direction::Down,
+            Some(std::cmp::Ordering::Equal) => Direction::Unchanged,
+            None => Direction::Unknown,
+        }
+    }
+
     /// This session's volume over the charted average, to one place.
     #[must_use]
     pub fn volume_ratio(&self) -> Option<Decimal> {
@@ -475,16 +512,11 @@ pub fn build(
     }
     let mut breadth = Breadth::default();
     for s in &symbols {
-        // By the change itself: -0.01 on a $500 stock fell, though its percent rounds to 0.00.
-        match s
-            .day
-            .as_ref()
-            .map(|d| d.change.map(|c| c.cmp(&Decimal::ZERO)))
-        {
-            Ok(Some(std::cmp::Ordering::Greater)) => breadth.up += 1,
-            Ok(Some(std::cmp::Ordering::Less)) => breadth.down += 1,
-            Ok(Some(std::cmp::Ordering::Equal)) => breadth.unchanged += 1,
-            Ok(None) => breadth.no_previous += 1,
+        match s.day.as_ref().map(Day::direction) {
+            Ok(Direction::Up) => breadth.up += 1,
+            Ok(Direction::Down) => breadth.down += 1,
+            Ok(Direction::Unchanged) => breadth.unchanged += 1,
+            Ok(Direction::Unknown) => breadth.no_previous += 1,
             Err(_) => breadth.missing += 1,
         }
     }

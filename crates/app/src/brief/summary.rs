@@ -4,7 +4,7 @@
 use stockdata_domain::{Decimal, Symbol};
 
 use super::format::{counted, long_date, pct, price, score};
-use super::{Brief, SymbolBrief};
+use super::{Brief, Direction, SymbolBrief};
 
 /// Volume this many times the charted average is worth a sentence.
 const HEAVY_VOLUME: Decimal = Decimal::from_parts(15, 0, 0, false, 1);
@@ -45,12 +45,12 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
         });
     } else if let [one] = brief.symbols.as_slice()
         && let Ok(day) = &one.day
-        && let (Some(change), Some(p)) = (day.change, day.change_pct)
+        && let Some(p) = day.change_pct
     {
-        let verb = match change.cmp(&Decimal::ZERO) {
-            std::cmp::Ordering::Greater => "rose",
-            std::cmp::Ordering::Less => "fell",
-            std::cmp::Ordering::Equal => "closed unchanged",
+        let verb = match day.direction() {
+            Direction::Up => "rose",
+            Direction::Down => "fell",
+            Direction::Unchanged | Direction::Unknown => "closed unchanged",
         };
         // The verb says which way: "fell 1.20%", not "fell -1.20%".
         let size = pct(p.abs());

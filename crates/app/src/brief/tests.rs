@@ -61,6 +61,18 @@ fn article(id: &str, symbol: &str, at: &str, relevance: Option<(&str, &str)>) ->
     }
 }
 
+/// A symbol closing at `prev` on 2026-11-25 and at `close` on the 27th, without news.
+fn pair(s: &str, prev: &str, close: &str) -> SymbolInput {
+    (
+        sym(s),
+        Ok(vec![
+            bar(s, "2026-11-25", prev, 1),
+            bar(s, "2026-11-27", close, 1),
+        ]),
+        Ok(Vec::new()),
+    )
+}
+
 /// The sessions to 2026-11-27 (the day after Thanksgiving, an early close), one before them.
 fn dates(n: usize) -> Vec<Date> {
     session_dates(date("2026-11-27"), n + 1)
@@ -220,16 +232,6 @@ fn every_symbol_asked_for_is_reported_with_why_a_section_is_missing() {
 #[test]
 fn movers_are_ranked_by_percent_not_by_price_change() {
     let d = dates(2);
-    let pair = |s: &str, prev: &str, close: &str| {
-        (
-            sym(s),
-            Ok(vec![
-                bar(s, "2026-11-25", prev, 1),
-                bar(s, "2026-11-27", close, 1),
-            ]),
-            Ok(Vec::new()),
-        )
-    };
     let brief = build(
         session(),
         &d,
@@ -353,16 +355,6 @@ fn after_a_gap_there_is_no_change_rather_than_several_days_passed_off_as_one() {
 #[test]
 fn direction_goes_by_the_change_and_percents_round_half_away_from_zero() {
     let d = dates(2);
-    let pair = |s: &str, prev: &str, close: &str| {
-        (
-            sym(s),
-            Ok(vec![
-                bar(s, "2026-11-25", prev, 1),
-                bar(s, "2026-11-27", close, 1),
-            ]),
-            Ok(Vec::new()),
-        )
-    };
     let brief = build(
         session(),
         &d,
