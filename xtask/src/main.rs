@@ -133,11 +133,29 @@ fn ci() -> Result {
     let venvs = venv::prepare_in_background();
     lint()?;
     layering()?;
-    wait_for_background_install()?;
-    test(&["--features", CI_FEATURES], Some(LONG_TESTS))?;
-    // The multi-process proof waits on minute-long windows: it runs while the gates below
-    // use the machine, and is waited for at the end.
-    let long = spawn_long_tests()?;
+    // The multi-process proof waits on minute-long windows: built with the other tests, it
+    // runs while they and the gates below use the machine, and is waited for at the end.
+    let early = if has_nextest() {
+        let mut build = cargo(&["nextest", "run", "--workspace", "--locked", "--no-run"]);
+        build.args(["--features", CI_FEATURES]);
+        step("test build", build)?;
+        Some(spawn_long_tests()?)
+    } else {
+        None
+    };
+    let tested = wait_for_background_install()
+        .and_then(|()| test(&["--features", CI_FEATURES], Some(LONG_TESTS)));
+    let long = match (early, tested) {
+        (Some(child), Ok(())) => child,
+        (None, Ok(())) => spawn_long_tests()?,
+        (early, Err(e)) => {
+            if let Some(mut child) = early {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return Err(e);
+        }
+    };
     // A venv that failed to fill is met again by its gate, which says why.
     let _ = venvs.join();
     let gates = (|| {
@@ -202,7 +220,7 @@ fn wait_for_background_install() -> Result {
 /// pass; `cargo xtask fuzz --seconds 600` explores.
 const CI_FUZZ_SECONDS: &str = "3";
 
-/// Starts the [`LONG_TESTS`] (already built by the test step) in the background.
+/// Starts the [`LONG_TESTS`] (already built) in the background.
 fn spawn_long_tests() -> std::result::Result<std::process::Child, String> {
     let mut cmd = if has_nextest() {
         let mut c = cargo(&["nextest", "run", "--workspace", "--locked"]);
