@@ -176,13 +176,18 @@ async fn read_all(client: reqwest::Client, url: String) -> Seen {
     seen
 }
 
-/// The client process: CLIENTS readers and one that never reads; one JSON line on stdout.
-fn clients(url: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// Two worker threads, as each process of the bench gets.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+}
+
+/// The client process: CLIENTS readers and one that never reads; one JSON line on stdout.
+fn clients(url: &str) {
+    let rt = runtime();
     rt.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
@@ -226,11 +231,7 @@ fn clients(url: &str) {
 }
 
 fn server() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     rt.block_on(async {
         let (tx, rx) = mpsc::unbounded_channel();
         let sd = StockData::builder()

@@ -1,6 +1,8 @@
 //! Provider text made safe to show, and numbers grouped for people: shared by the terminal
 //! tables and the brief's pages.
 
+use stockdata_domain::Decimal;
+
 /// `text` as one line safe for a terminal cell or a page: whole ANSI escape sequences are
 /// removed (console's parser), then tabs and line breaks become a space, other control
 /// characters (C0, C1, a lone ESC) are dropped, and bidi overrides are dropped, so provider text
@@ -19,6 +21,17 @@ pub fn one_line(text: &str) -> String {
             c => Some(c),
         })
         .collect()
+}
+
+/// The sign written before a change: `+` above zero, nothing otherwise (a negative number's
+/// text has its own `-`).
+#[must_use]
+pub fn plus(d: Decimal) -> &'static str {
+    if d.is_sign_positive() && !d.is_zero() {
+        "+"
+    } else {
+        ""
+    }
 }
 
 /// A number's text with `,` between thousands of its integer part (`-1234567.5` →
@@ -53,6 +66,15 @@ mod tests {
         assert_eq!(one_line("\u{1b}[31mRED\u{1b}[0m\tTAB\nNL"), "RED TAB NL");
         assert_eq!(one_line("a\u{202E}b\u{7}c"), "abc");
         assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn only_a_rise_gets_a_plus() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(plus(d("0.01")), "+");
+        assert_eq!(plus(d("0")), "");
+        assert_eq!(plus(d("-0.00")), "");
+        assert_eq!(plus(d("-1")), "");
     }
 
     #[test]

@@ -97,6 +97,15 @@ async fn bars_and_per_symbol_rate_limits() {
     );
 }
 
+/// AAPL's news from 2024-03-08 00:00 to 2024-03-09 00:00 UTC, at most `limit` articles.
+fn aapl_news(limit: usize) -> NewsQuery {
+    NewsQuery {
+        symbols: vec![sym("AAPL")],
+        range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
+        limit,
+    }
+}
+
 #[tokio::test]
 async fn news_articles() {
     let server = MockServer::start().await;
@@ -107,11 +116,7 @@ async fn news_articles() {
         .expect(1)
         .mount(&server)
         .await;
-    let query = NewsQuery {
-        symbols: vec![sym("AAPL")],
-        range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
-        limit: 20,
-    };
+    let query = aapl_news(20);
     let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
         .news(&query)
         .await
@@ -161,11 +166,7 @@ async fn news_without_sentiment() {
             .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
             .mount(&server)
             .await;
-        let query = NewsQuery {
-            symbols: vec![sym("AAPL")],
-            range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
-            limit: 20,
-        };
+        let query = aapl_news(20);
         let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
             .news(&query)
             .await
@@ -249,11 +250,7 @@ async fn news_limits_are_capped_at_the_documented_maximum() {
         .expect(1)
         .mount(&server)
         .await;
-    let query = NewsQuery {
-        symbols: vec![sym("AAPL")],
-        range: TimeRange::new(ts("2024-03-08T00:00:00Z"), ts("2024-03-09T00:00:00Z")).unwrap(),
-        limit: 2000,
-    };
+    let query = aapl_news(2000);
     let news = serverless(&server.uri(), "2024-03-09T00:00:00Z")
         .news(&query)
         .await

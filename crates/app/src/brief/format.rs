@@ -16,34 +16,20 @@ pub(crate) fn price(d: Decimal) -> String {
 
 /// A change with its sign (`+1.23`, `-0.50`, `0.00`).
 pub(crate) fn signed(d: Decimal) -> String {
-    let text = price(d);
-    if d.is_sign_positive() && !d.is_zero() {
-        format!("+{text}")
-    } else {
-        text
-    }
+    format!("{}{}", plus(d), price(d))
 }
 
 /// A percent with its sign and two places (`+0.65%`).
 pub(crate) fn pct(d: Decimal) -> String {
     let mut x = d.round_dp(2);
     x.rescale(2);
-    let text = group(&x.to_string());
-    if x.is_sign_positive() && !x.is_zero() {
-        format!("+{text}%")
-    } else {
-        format!("{text}%")
-    }
+    format!("{}{}%", plus(x), group(&x.to_string()))
 }
 
 /// A sentiment score with its sign, to three places at most (`+0.412`, `-0.05`).
 pub(crate) fn score(d: Decimal) -> String {
     let x = d.round_dp(3).normalize();
-    if x.is_sign_positive() && !x.is_zero() {
-        format!("+{x}")
-    } else {
-        x.to_string()
-    }
+    format!("{}{x}", plus(x))
 }
 
 /// A share count with thousands grouped (`52,345,100`).
@@ -68,7 +54,7 @@ pub(crate) fn compact(v: u64) -> String {
     format!("{}{unit}", x.round_dp(places))
 }
 
-pub(crate) use crate::text::group_thousands as group;
+pub(crate) use crate::text::{group_thousands as group, plus};
 
 /// A symbol as a file name or element id: letters, digits, `.` and `-` as they are, every other
 /// byte as `_` and two hex digits (`BTC/USD` → `BTC_2FUSD`, `BTC_USD` → `BTC_5FUSD`), so two

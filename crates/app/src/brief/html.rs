@@ -187,7 +187,7 @@ fn anchor(symbol: &str) -> String {
 }
 
 fn symbol(brief: &Brief, s: &SymbolBrief) -> Markup {
-    let synthetic = s.history.iter().any(|b| b.provenance.synthetic);
+    let synthetic = s.synthetic();
     let svg = chart::svg(s.symbol.as_str(), &brief.dates, &s.history, synthetic);
     html! {
         article.symbol id=(anchor(s.symbol.as_str())) {

@@ -98,13 +98,13 @@ struct SentimentDoc<'a> {
 
 #[derive(Serialize)]
 struct ErrorDoc {
-    kind: String,
+    kind: &'static str,
     message: String,
 }
 
 fn error(e: &stockdata_domain::FetchError) -> ErrorDoc {
     ErrorDoc {
-        kind: e.kind().to_string(),
+        kind: e.kind().as_str(),
         message: e.to_string(),
     }
 }
@@ -165,7 +165,7 @@ fn symbol(s: &SymbolBrief) -> SymbolDoc<'_> {
         closing_high: day.is_some_and(|d| d.closing_high),
         closing_low: day.is_some_and(|d| d.closing_low),
         provider: bar.map(|b| b.provenance.provider.as_str()),
-        synthetic: s.history.iter().any(|b| b.provenance.synthetic),
+        synthetic: s.synthetic(),
         chart: s
             .history
             .iter()

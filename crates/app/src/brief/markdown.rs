@@ -139,7 +139,7 @@ fn symbol(
             );
         }
     }
-    let synthetic = s.history.iter().any(|b| b.provenance.synthetic);
+    let synthetic = s.synthetic();
     if let Some(dir) = charts_dir
         && let Some(svg) = chart::svg(s.symbol.as_str(), &brief.dates, &s.history, synthetic)
     {

@@ -42,13 +42,15 @@ const EXTREMES_FROM: usize = 5;
 /// `change` as a percent of `previous`, to two places, halves away from zero (`-0.345` is
 /// `-0.35`); `None` for a zero previous close.
 fn percent(change: Decimal, previous: Decimal) -> Option<Decimal> {
-    if previous.is_zero() {
-        return None;
-    }
+    exact_percent(change, previous)
+        .map(|x| x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// `change` as a percent of `previous`, unrounded; `None` for a zero previous close.
+fn exact_percent(change: Decimal, previous: Decimal) -> Option<Decimal> {
     change
         .checked_mul(Decimal::ONE_HUNDRED)?
         .checked_div(previous)
-        .map(|x| x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
 /// What to brief on.
@@ -209,6 +211,12 @@ impl SymbolBrief {
             out.push(("news", e));
         }
         out
+    }
+
+    /// Whether its charted bars are synthetic (made up by the sandbox).
+    #[must_use]
+    pub fn synthetic(&self) -> bool {
+        self.history.iter().any(|b| b.provenance.synthetic)
     }
 
     /// The change percent, where there is one.
@@ -649,10 +657,7 @@ fn movers(symbols: &[SymbolBrief]) -> Movers {
             let day = s.day.as_ref().ok()?;
             let (_, previous) = day.previous?;
             let change = day.change.filter(|c| !c.is_zero())?;
-            let exact = change
-                .checked_mul(Decimal::ONE_HUNDRED)?
-                .checked_div(previous)?;
-            Some((&s.symbol, exact))
+            Some((&s.symbol, exact_percent(change, previous)?))
         })
         .collect();
     moves.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

@@ -200,7 +200,7 @@ pub(crate) fn sentences(brief: &Brief) -> Vec<String> {
             join_symbols(&unmatched)
         ));
     }
-    let missing: Vec<&Symbol> = symbols_where(brief, |s| s.day.is_err());
+    let missing: Vec<&Symbol> = brief.missing().into_iter().map(|s| &s.symbol).collect();
     if !missing.is_empty() && brief.symbols.len() > 1 {
         out.push(format!(
             "No price for the session: {}.",

@@ -28,6 +28,7 @@ use ratatui_core::widgets::Widget as _;
 use ratatui_widgets::sparkline::Sparkline;
 use stockdata_app::domain::time::new_york_date;
 use stockdata_app::domain::{Bar, Decimal, NewsArticle, Quote};
+use stockdata_app::text::plus;
 
 use super::output::for_terminal;
 
@@ -280,14 +281,10 @@ pub(crate) fn news(out: &mut dyn Write, style: &Style, articles: &[NewsArticle])
         .iter()
         .map(|a| {
             a.sentiment.as_ref().map_or_else(String::new, |s| {
-                let sign = if s.score.is_sign_positive() && !s.score.is_zero() {
-                    "+"
-                } else {
-                    ""
-                };
                 format!(
-                    "{} {sign}{}",
+                    "{} {}{}",
                     s.label.as_str().replace('_', " "),
+                    plus(s.score),
                     s.score.normalize()
                 )
             })
@@ -509,13 +506,8 @@ fn changes(header: &str, rank: u8, values: &[Option<Decimal>], unit: Unit, colou
             let Some(d) = *v else {
                 return String::new();
             };
-            let sign = if d.is_sign_positive() && !d.is_zero() {
-                "+"
-            } else {
-                ""
-            };
             let percent = if unit == Unit::Percent { "%" } else { "" };
-            let text = format!("{sign}{}{percent}", fixed(d, places));
+            let text = format!("{}{}{percent}", plus(d), fixed(d, places));
             match (colour, d.is_zero(), d.is_sign_negative()) {
                 (false, _, _) | (true, true, _) => text,
                 (true, false, false) => format!("{GAIN}{text}{END}"),

@@ -264,20 +264,23 @@ mod tests {
         assert_eq!(kept, [1, 2, 3]);
     }
 
+    /// A reader task waiting on `ring` for its first event (its `second` value).
+    fn first_event(ring: &Arc<Ring>) -> tokio::task::JoinHandle<i64> {
+        let ring = Arc::clone(ring);
+        tokio::spawn(async move {
+            loop {
+                match ring.pop() {
+                    Popped::Empty => ring.wait().await,
+                    other => return second(&other),
+                }
+            }
+        })
+    }
+
     #[tokio::test]
     async fn a_quiet_push_reaches_a_waiting_reader_once_woken() {
         let ring = Arc::new(Ring::new(4, Overflow::DropOldest));
-        let reader = {
-            let ring = Arc::clone(&ring);
-            tokio::spawn(async move {
-                loop {
-                    match ring.pop() {
-                        Popped::Empty => ring.wait().await,
-                        other => return second(&other),
-                    }
-                }
-            })
-        };
+        let reader = first_event(&ring);
         tokio::task::yield_now().await;
         let (_, owed) = ring.push_quiet(ev(7));
         assert!(owed);
@@ -288,17 +291,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_reader_is_woken_by_a_push() {
         let ring = Arc::new(Ring::new(4, Overflow::DropOldest));
-        let reader = {
-            let ring = Arc::clone(&ring);
-            tokio::spawn(async move {
-                loop {
-                    match ring.pop() {
-                        Popped::Empty => ring.wait().await,
-                        other => return second(&other),
-                    }
-                }
-            })
-        };
+        let reader = first_event(&ring);
         tokio::task::yield_now().await;
         ring.push(ev(9));
         assert_eq!(reader.await.unwrap(), 9);
